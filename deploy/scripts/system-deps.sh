@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages Vigil runs against locally. Installs them as root; otherwise says in one line what to install.
+set -euo pipefail
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v unzip >/dev/null 2>&1 || need+=(unzip)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "vigil: missing system packages; run: sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q "${need[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${need[@]}" >/dev/null; }
+# The Debian packages start their own daemons on the default ports; Vigil runs its own on project ports.
+for svc in redis-server nginx; do
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+  service "$svc" stop >/dev/null 2>&1 || true
+done
+echo "vigil: installed ${need[*]}"

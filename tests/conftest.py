@@ -1,0 +1,65 @@
+"""Session-scoped fixtures that start the real services once.
+
+There is no skip here: a service that cannot be started fails the run, in CI and on a laptop alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from elasticsearch import Elasticsearch
+
+from vigil import services
+from vigil.clients import elasticsearch_client, redis_client
+from vigil.errors import VigilError
+from vigil.settings import VigilSettings, load_settings
+
+
+@pytest.fixture(scope="session")
+def settings() -> VigilSettings:
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def live_services(settings: VigilSettings) -> list[services.ServiceStatus]:
+    try:
+        statuses = services.up(settings)
+    except VigilError as exc:
+        pytest.fail(f"real services are required and could not be started: {exc}", pytrace=False)
+    return statuses
+
+
+@pytest.fixture(scope="session")
+def es(settings: VigilSettings, live_services: list[services.ServiceStatus]) -> Elasticsearch:
+    return elasticsearch_client(settings)
+
+
+@pytest.fixture(scope="session")
+def redis_conn(settings: VigilSettings, live_services: list[services.ServiceStatus]) -> redis.Redis:
+    return redis_client(settings)
+
+
+@pytest.fixture
+def namespace(request: pytest.FixtureRequest) -> str:
+    """A unique, lower-case prefix for the indices and keys of one test."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def es_namespace(es: Elasticsearch, namespace: str) -> Iterator[str]:
+    """A unique index prefix; every index, template and alias under it is removed after the test."""
+    yield namespace
+    es.options(ignore_status=404).indices.delete(index=f"{namespace}*", expand_wildcards="all")
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{namespace}*")
+
+
+@pytest.fixture
+def redis_namespace(redis_conn: redis.Redis, namespace: str) -> Iterator[str]:
+    """A unique key prefix; every key under it is removed after the test."""
+    yield namespace
+    keys = list(redis_conn.scan_iter(match=f"{namespace}*", count=1000))
+    if keys:
+        redis_conn.delete(*keys)

@@ -1,0 +1,98 @@
+"""Vigil's settings: one pydantic-settings model read from `VIGIL_*` variables and an optional `.env`.
+
+Settings are built explicitly (`load_settings()`), never at import time, so tests and the CLI choose
+where they come from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vigil.errors import ConfigurationError
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def is_loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in LOOPBACK_HOSTS
+
+
+class VigilSettings(BaseSettings):
+    """Everything a Vigil process needs to find its services."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    home: Path = Field(default=Path(".vigil"), description="Working folder: downloads, data, logs, pids.")
+
+    es_url: str = Field(
+        default="http://127.0.0.1:9200",
+        description="Elasticsearch URL. A loopback URL that does not answer gets a local server started on its port.",
+    )
+    es_api_key: SecretStr | None = Field(default=None, description="API key for an external cluster.")
+    es_ca_certs: Path | None = Field(default=None, description="CA bundle for an external cluster over TLS.")
+    es_version: str = Field(default="9.5.4", pattern=r"^\d+\.\d+\.\d+$")
+    es_sha256: str = Field(
+        default="d9b0c28e08e499f6510b52ad66ec4bf9cdceab97cc28b3456989b8744b896934",
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the pinned integ-test zip; the download is refused if it differs.",
+    )
+    es_heap: str = Field(default="2g", pattern=r"^\d+[mg]$", description="JVM heap of the local node.")
+    es_user: str = Field(
+        default="vigil-es", description="Unprivileged account that runs Elasticsearch when Vigil runs as root."
+    )
+    es_start_timeout: float = Field(default=120.0, gt=0)
+
+    redis_url: SecretStr = Field(
+        default=SecretStr("redis://127.0.0.1:6391/0"),
+        description="Redis URL. A loopback URL that does not answer gets a local redis-server on its port.",
+    )
+    redis_appendfsync: str = Field(default="everysec", pattern=r"^(always|everysec)$")
+
+    java_home: Path | None = Field(default=None, description="JDK for Elasticsearch (else JAVA_HOME, /usr/lib/jvm).")
+
+    @field_validator("es_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr) -> SecretStr:
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @property
+    def es_port(self) -> int:
+        return urlsplit(self.es_url).port or (443 if self.es_url.startswith("https") else 9200)
+
+    @property
+    def redis_port(self) -> int:
+        return urlsplit(self.redis_url.get_secret_value()).port or 6379
+
+    @property
+    def redis_address(self) -> str:
+        """The Redis address without credentials, safe to print."""
+        parts = urlsplit(self.redis_url.get_secret_value())
+        return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
+
+
+def load_settings(**overrides: object) -> VigilSettings:
+    """Build the settings, turning a validation failure into one line naming the variable."""
+    try:
+        return VigilSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigurationError(f"VIGIL_{field.upper()}: {first['msg']}") from None
