@@ -1,0 +1,1 @@
+"""edgeauth package."""

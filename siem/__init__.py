@@ -1,0 +1,1 @@
+"""siem package."""
