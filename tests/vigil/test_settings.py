@@ -87,3 +87,15 @@ def test_missing_java_says_what_to_install(tmp_path: Path, monkeypatch: pytest.M
         find_java(21, jvm_root=tmp_path / "none")
     assert "Java 21+" in str(caught.value)
     assert "install" in str(caught.value)
+
+
+def test_a_private_parent_folder_is_not_world_traversable(tmp_path: Path) -> None:
+    from vigil.services.elasticsearch import _world_traversable
+
+    private = tmp_path / "private"
+    (private / "inner").mkdir(parents=True)
+    private.chmod(0o700)
+    assert not _world_traversable(private / "inner")
+    private.chmod(0o755)
+    tmp_path.chmod(0o755)
+    assert _world_traversable(private / "inner") == _world_traversable(tmp_path)

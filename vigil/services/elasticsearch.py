@@ -11,6 +11,7 @@ import hashlib
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import zipfile
 from pathlib import Path
@@ -27,6 +28,7 @@ from vigil.settings import VigilSettings, is_loopback
 
 ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch"
 MIN_FREE_BYTES = 1 << 30
+SERVICE_ROOT = Path("/var/lib/vigil-es")
 
 
 def _java_minimum(version: str) -> int:
@@ -41,12 +43,38 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _world_traversable(path: Path) -> bool:
+    """Whether every existing folder from / down to `path` lets other users pass through."""
+    for folder in [*reversed(path.parents), path]:
+        try:
+            if not folder.stat().st_mode & stat.S_IXOTH:
+                return False
+        except FileNotFoundError:
+            return True
+    return True
+
+
+def _runtime_root(local: Path) -> Path:
+    """Where the node's files live: under `.vigil/`, unless root runs Vigil from a folder that the unprivileged
+    service account cannot enter (a 0700 temp dir or /root); then under /var/lib/vigil-es, with a symlink
+    from `.vigil/elasticsearch` so it is still found where expected."""
+    if os.geteuid() != 0 or _world_traversable(local.parent):
+        return local
+    shared = SERVICE_ROOT / hashlib.sha256(str(local).encode()).hexdigest()[:12]
+    shared.mkdir(parents=True, exist_ok=True)
+    SERVICE_ROOT.chmod(0o755)
+    local.parent.mkdir(parents=True, exist_ok=True)
+    if not local.is_symlink():
+        local.symlink_to(shared, target_is_directory=True)
+    return shared
+
+
 class ElasticsearchService:
     name = "elasticsearch"
 
     def __init__(self, settings: VigilSettings) -> None:
         self.settings = settings
-        root = settings.home.resolve() / "elasticsearch"
+        root = _runtime_root(settings.home.resolve() / "elasticsearch")
         self.downloads = settings.home.resolve() / "downloads"
         self.zip_path = self.downloads / f"elasticsearch-{settings.es_version}.zip"
         self.dist = root / f"elasticsearch-{settings.es_version}"
@@ -228,7 +256,7 @@ class ElasticsearchService:
         if probe.returncode != 0:
             raise ServiceError(
                 f"user {user} cannot reach {dist}: a parent folder is not traversable; set VIGIL_HOME to a folder "
-                "outside /root (e.g. /var/lib/vigil)"
+                "that other users may enter (e.g. /var/lib/vigil)"
             )
 
     def down(self) -> None:

@@ -1,0 +1,58 @@
+"""Errors of the detections package: one root, one subclass per stage, each message one actionable line."""
+
+from __future__ import annotations
+
+
+class DetectionsError(Exception):
+    """Root of every error raised by `detections`."""
+
+    status_code = 400
+
+
+class RuleLoadError(DetectionsError):
+    """A rule file cannot be read, is too large, hostile, or not valid Sigma."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class ConversionError(DetectionsError):
+    """A rule cannot be turned into an Elasticsearch query."""
+
+
+class RuleNotFoundError(DetectionsError):
+    """No loaded rule has this id or name."""
+
+    status_code = 404
+
+
+class AlertNotFoundError(DetectionsError):
+    """No alert has this id."""
+
+    status_code = 404
+
+
+class TriageError(DetectionsError):
+    """A triage change is not allowed from the alert's current status."""
+
+    status_code = 409
+
+
+class ConflictError(DetectionsError):
+    """Someone else changed the alert at the same time; reload and retry."""
+
+    status_code = 409
+
+
+class InvalidFilterError(DetectionsError):
+    """An alert filter or sort parameter is malformed."""
+
+    status_code = 422
+
+
+class SearchError(DetectionsError):
+    """Elasticsearch refused or failed a detection query."""
+
+    status_code = 502

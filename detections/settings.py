@@ -1,0 +1,56 @@
+"""Settings of the detections package (built by `vigil`, never read from the environment here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+BUNDLED_RULES = Path(__file__).resolve().parent / "rules"
+
+
+class DetectionsSettings(BaseModel):
+    """How rules are found, limited, scheduled and where alerts are stored."""
+
+    index_prefix: str = Field(default="vigil", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Index/key prefix.")
+    rule_paths: list[Path] = Field(
+        default_factory=list, description="Extra folders or files of Sigma rules, read after the bundled ones."
+    )
+    include_bundled: bool = Field(default=True, description="Load the rules shipped in detections/rules/.")
+    max_rule_bytes: int = Field(default=256 * 1024, ge=1024, description="A larger rule file is rejected.")
+    max_yaml_nodes: int = Field(default=20_000, ge=100, description="YAML nodes allowed per rule file.")
+    max_yaml_depth: int = Field(default=32, ge=4, description="YAML nesting allowed per rule file.")
+    max_regex_length: int = Field(default=1000, ge=10, description="Longest `|re` value accepted.")
+    max_regex_repeat: int = Field(default=1000, ge=1, description="Largest `{n,m}` bound accepted in `|re`.")
+    interval_seconds: int = Field(default=60, ge=1, description="Default run interval of a rule.")
+    ingest_delay_seconds: int = Field(
+        default=15, ge=0, description="Windows end this long before now, so events still in the queue are not missed."
+    )
+    initial_lookback_seconds: int = Field(default=3600, ge=1, description="First window of a rule never run before.")
+    max_window_seconds: int = Field(default=3600, ge=1, description="Longest window per run when catching up.")
+    max_catch_up_windows: int = Field(default=24, ge=1, description="Windows a rule may run in one cycle.")
+    max_hits_per_rule: int = Field(default=500, ge=1, le=10_000, description="Events fetched per rule and window.")
+    max_event_ids_per_alert: int = Field(default=100, ge=1, description="Matched event ids kept on an alert.")
+    suppress_seconds: int = Field(default=3600, ge=1, description="Repeat matches in this span update one alert.")
+    histogram_seconds: int = Field(default=10, ge=1, description="Bucket size of correlation sliding windows.")
+    absence_minutes: int = Field(default=15, ge=1, description="A source silent this long raises an absence alert.")
+    absence_lookback_hours: int = Field(default=168, ge=1, description="How far back a source counts as 'was sending'.")
+    new_terms_history_days: int = Field(default=30, ge=1, description="History a new-terms rule compares against.")
+    run_history_days: int = Field(default=30, ge=1, description="Run records older than this may be deleted.")
+
+    def index(self, name: str) -> str:
+        return f"{self.index_prefix}-{name}"
+
+    @property
+    def alerts_index(self) -> str:
+        return self.index("alerts")
+
+    @property
+    def runs_index(self) -> str:
+        return self.index("detections-runs")
+
+    def logs_index(self, dataset: str | None = None) -> str:
+        return self.index(f"logs-{dataset}-*") if dataset else self.index("logs")
+
+    def key(self, name: str) -> str:
+        return f"{self.index_prefix}:detections:{name}"

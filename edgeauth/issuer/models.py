@@ -1,0 +1,148 @@
+"""Boundary models of the issuer: registered clients, their audit trail and what a creation hands back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+ClientId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+# RFC 6749 3.3 scope-token: %x21 / %x23-5B / %x5D-7E
+Scope = Annotated[str, Field(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$")]
+Audience = Annotated[str, Field(pattern=r"^[\x21-\x7e]{1,256}$")]
+AuthMethod = Literal["client_secret", "private_key_jwt"]
+Role = Literal["admin", "analyst", "auditor", "ingest", "edge", "custom"]
+GrantType = Literal["client_credentials", "refresh_token"]
+AuditAction = Literal["create", "rotate", "disable", "enable", "review", "update"]
+
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "admin": frozenset({"admin"}),
+    "analyst": frozenset({"alerts:read", "alerts:triage"}),
+    "auditor": frozenset({"evidence:read", "compliance:read"}),
+    "ingest": frozenset({"ingest:write"}),
+    "edge": frozenset(),
+    "custom": frozenset(),
+}
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry a timezone (RFC 3339 with offset)")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Engagement(BaseModel):
+    """The period an auditor client may obtain tokens in."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    starts: AwareDatetime = Field(alias="from")
+    ends: AwareDatetime = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Engagement:
+        if self.ends <= self.starts:
+            raise ValueError("the engagement must end after it starts")
+        return self
+
+    def covers(self, moment: datetime) -> bool:
+        return self.starts <= moment < self.ends
+
+    def claim(self) -> dict[str, str]:
+        return {"from": self.starts.isoformat(), "to": self.ends.isoformat()}
+
+
+class ClientRecord(BaseModel):
+    """A registered client as stored. `secret_hash` is an scrypt hash; the secret itself is never kept."""
+
+    model_config = ConfigDict(frozen=True)
+
+    client_id: ClientId
+    auth_method: AuthMethod
+    secret_hash: SecretStr | None = None
+    jwks: dict[str, Any] | None = None
+    scopes: frozenset[Scope] = frozenset()
+    audiences: tuple[Audience, ...] = Field(min_length=1)
+    grant_types: frozenset[GrantType] = frozenset({"client_credentials"})
+    role: Role = "custom"
+    engagement: Engagement | None = None
+    disabled: bool = False
+    description: str = Field(default="", max_length=256)
+    created_at: AwareDatetime
+    rotated_at: AwareDatetime | None = None
+    reviewed_at: AwareDatetime | None = None
+    reviewed_by: str | None = None
+
+    @model_validator(mode="after")
+    def _credential_matches_method(self) -> ClientRecord:
+        if self.auth_method == "client_secret" and self.secret_hash is None:
+            raise ValueError("a client_secret client needs a secret hash")
+        if self.auth_method == "private_key_jwt" and not self.jwks:
+            raise ValueError("a private_key_jwt client needs a public JWKS")
+        return self
+
+
+class ClientPublic(BaseModel):
+    """What listings and `show` print: everything but the credential."""
+
+    model_config = ConfigDict(frozen=True)
+
+    client_id: str
+    auth_method: AuthMethod
+    key_ids: tuple[str, ...]
+    scopes: tuple[str, ...]
+    audiences: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    role: Role
+    engagement: dict[str, str] | None
+    disabled: bool
+    description: str
+    created_at: datetime
+    rotated_at: datetime | None
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+
+    @classmethod
+    def of(cls, record: ClientRecord) -> ClientPublic:
+        keys = (record.jwks or {}).get("keys", [])
+        return cls(
+            client_id=record.client_id,
+            auth_method=record.auth_method,
+            key_ids=tuple(str(k.get("kid", "")) for k in keys if isinstance(k, dict)),
+            scopes=tuple(sorted(record.scopes)),
+            audiences=record.audiences,
+            grant_types=tuple(sorted(record.grant_types)),
+            role=record.role,
+            engagement=record.engagement.claim() if record.engagement else None,
+            disabled=record.disabled,
+            description=record.description,
+            created_at=record.created_at,
+            rotated_at=record.rotated_at,
+            reviewed_at=record.reviewed_at,
+            reviewed_by=record.reviewed_by,
+        )
+
+
+class ClientAuditEvent(BaseModel):
+    """Who changed which client, how and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    timestamp: AwareDatetime
+    actor: str = Field(min_length=1, max_length=128)
+    action: AuditAction
+    client_id: str
+    detail: str = ""
+
+
+class IssuedCredential(BaseModel):
+    """The one moment a client secret is visible: returned by create/rotate, never stored or logged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    client: ClientPublic
+    client_secret: SecretStr | None = None

@@ -1,0 +1,286 @@
+"""The client registry: who may obtain tokens, with which credential, scopes, audiences and period.
+
+Storage sits behind the `ClientStore` protocol (Redis here; a SQL table plugs in the same way) and every change
+is written together with its audit event, so the trail cannot miss a change.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast
+
+import redis
+from pydantic import SecretStr, ValidationError
+
+from edgeauth.errors import KeyStoreError
+from edgeauth.issuer.errors import ClientExists, ClientNotFound, InvalidClientDefinition
+from edgeauth.issuer.models import (
+    ROLE_SCOPES,
+    AuditAction,
+    ClientAuditEvent,
+    ClientPublic,
+    ClientRecord,
+    Engagement,
+    IssuedCredential,
+    Role,
+)
+from edgeauth.keys import VerificationKey
+
+_SCRYPT_R, _SCRYPT_P, _SCRYPT_LEN = 8, 1, 32
+MAX_SECRET_CHARS = 512
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_secret(secret: str, *, n: int = 2**14) -> str:
+    """`scrypt$n$r$p$salt$digest`: memory-hard, salted, parameters kept with the hash so they can be raised."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=n, r=_SCRYPT_R, p=_SCRYPT_P, dklen=_SCRYPT_LEN)
+    return f"scrypt${n}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    if len(secret) > MAX_SECRET_CHARS:
+        return False
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = _unb64(digest)
+        actual = hashlib.scrypt(
+            secret.encode("utf-8", "surrogatepass"),
+            salt=_unb64(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+            maxmem=256 * 1024 * 1024,
+        )
+    except (ValueError, UnicodeEncodeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def validate_client_jwks(jwks: object) -> dict[str, Any]:
+    """A client's public JWKS: every key public, with a kid and an alg bound to its type (RFC 8725 3.1)."""
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+        raise InvalidClientDefinition('the JWKS must be an object with a non-empty "keys" list')
+    for jwk in jwks["keys"]:
+        if not isinstance(jwk, dict):
+            raise InvalidClientDefinition("every JWKS entry must be a JSON object")
+        if any(private in jwk for private in ("d", "p", "q", "dp", "dq", "qi", "k")):
+            raise InvalidClientDefinition(f"JWK {jwk.get('kid')!r} holds private or symmetric material")
+        if "alg" not in jwk:
+            raise InvalidClientDefinition(f"JWK {jwk.get('kid')!r} needs an alg (RS256, ES256 or EdDSA)")
+        try:
+            VerificationKey.from_jwk(jwk)
+        except KeyStoreError as exc:
+            raise InvalidClientDefinition(str(exc)) from exc
+    return cast(dict[str, Any], json.loads(json.dumps(jwks)))
+
+
+class ClientStore(Protocol):
+    """Where clients and their audit trail live. Implementations must write a change and its event atomically."""
+
+    def get(self, client_id: str) -> ClientRecord | None: ...
+
+    def insert(self, record: ClientRecord, event: ClientAuditEvent) -> None:
+        """Store a new client; raise `ClientExists` if the id is taken."""
+
+    def replace(self, record: ClientRecord, event: ClientAuditEvent) -> None:
+        """Overwrite an existing client; raise `ClientNotFound` if it is absent."""
+
+    def list_ids(self) -> list[str]: ...
+
+    def audit_events(self, client_id: str | None = None, limit: int = 1000) -> list[ClientAuditEvent]: ...
+
+
+class RedisClientStore:
+    """Clients as JSON strings under `{prefix}:client:{id}`, an id set, and an audit stream."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    def _key(self, client_id: str) -> str:
+        return f"{self._prefix}:client:{client_id}"
+
+    @property
+    def _index(self) -> str:
+        return f"{self._prefix}:clients"
+
+    @property
+    def _audit(self) -> str:
+        return f"{self._prefix}:clients:audit"
+
+    def get(self, client_id: str) -> ClientRecord | None:
+        raw = cast(bytes | str | None, self._redis.get(self._key(client_id)))
+        return None if raw is None else ClientRecord.model_validate_json(raw)
+
+    def insert(self, record: ClientRecord, event: ClientAuditEvent) -> None:
+        self._write(record, event, must_exist=False)
+
+    def replace(self, record: ClientRecord, event: ClientAuditEvent) -> None:
+        self._write(record, event, must_exist=True)
+
+    def _write(self, record: ClientRecord, event: ClientAuditEvent, *, must_exist: bool) -> None:
+        key = self._key(record.client_id)
+        with self._redis.pipeline(transaction=True) as pipe:
+            # WATCH makes the existence check and the write one atomic step against concurrent admins.
+            pipe.watch(key)
+            exists = bool(pipe.exists(key))
+            if must_exist and not exists:
+                raise ClientNotFound(record.client_id)
+            if not must_exist and exists:
+                raise ClientExists(record.client_id)
+            pipe.multi()
+            pipe.set(key, _dump(record))
+            pipe.sadd(self._index, record.client_id)
+            pipe.xadd(self._audit, {"event": event.model_dump_json()})
+            try:
+                pipe.execute()
+            except redis.WatchError:
+                raise (ClientExists if not must_exist else ClientNotFound)(record.client_id) from None
+
+    def list_ids(self) -> list[str]:
+        members = cast(set[bytes | str], self._redis.smembers(self._index))
+        return sorted(m.decode() if isinstance(m, bytes) else m for m in members)
+
+    def audit_events(self, client_id: str | None = None, limit: int = 1000) -> list[ClientAuditEvent]:
+        entries = cast(list[tuple[Any, dict[Any, Any]]], self._redis.xrevrange(self._audit, count=limit))
+        events = []
+        for _entry_id, fields in reversed(entries):
+            raw = fields.get(b"event", fields.get("event"))
+            event = ClientAuditEvent.model_validate_json(raw)
+            if client_id is None or event.client_id == client_id:
+                events.append(event)
+        return events
+
+
+def _dump(record: ClientRecord) -> str:
+    data = record.model_dump(mode="json", by_alias=True)
+    data["secret_hash"] = record.secret_hash.get_secret_value() if record.secret_hash else None
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ClientRegistry:
+    """Client administration: every operation validates, stores and records who did it."""
+
+    def __init__(self, store: ClientStore, *, scopes_supported: Iterable[str], scrypt_n: int = 2**14) -> None:
+        self.store = store
+        self._scopes_supported = frozenset(scopes_supported)
+        self._scrypt_n = scrypt_n
+
+    def get(self, client_id: str) -> ClientRecord:
+        record = self.store.get(client_id)
+        if record is None:
+            raise ClientNotFound(client_id)
+        return record
+
+    def show(self, client_id: str) -> ClientPublic:
+        return ClientPublic.of(self.get(client_id))
+
+    def list(self) -> list[ClientPublic]:
+        return [ClientPublic.of(r) for cid in self.store.list_ids() if (r := self.store.get(cid)) is not None]
+
+    def create(
+        self,
+        client_id: str,
+        *,
+        actor: str,
+        role: Role = "custom",
+        scopes: Iterable[str] | None = None,
+        audiences: Sequence[str],
+        jwks: object | None = None,
+        refresh_tokens: bool = False,
+        engagement: tuple[datetime, datetime] | None = None,
+        description: str = "",
+    ) -> IssuedCredential:
+        """Register a client; with no `jwks` it gets a random secret, returned here once and only hashed after."""
+        granted = frozenset(scopes) if scopes is not None else ROLE_SCOPES[role]
+        unknown = granted - self._scopes_supported
+        if unknown:
+            raise InvalidClientDefinition(
+                f"unknown scope(s) {', '.join(sorted(unknown))}; supported: {' '.join(sorted(self._scopes_supported))}"
+            )
+        secret = None if jwks is not None else secrets.token_urlsafe(32)
+        fields: dict[str, Any] = {
+            "client_id": client_id,
+            "auth_method": "private_key_jwt" if jwks is not None else "client_secret",
+            "secret_hash": hash_secret(secret, n=self._scrypt_n) if secret else None,
+            "jwks": validate_client_jwks(jwks) if jwks is not None else None,
+            "scopes": granted,
+            "audiences": tuple(audiences),
+            "grant_types": {"client_credentials", "refresh_token"} if refresh_tokens else {"client_credentials"},
+            "role": role,
+            "engagement": Engagement(starts=engagement[0], ends=engagement[1]) if engagement else None,
+            "description": description,
+            "created_at": _now(),
+        }
+        record = _validated(fields)
+        self.store.insert(record, self._event(actor, "create", record.client_id, f"role={role}"))
+        return IssuedCredential(client=ClientPublic.of(record), client_secret=SecretStr(secret) if secret else None)
+
+    def rotate(self, client_id: str, *, actor: str, jwks: object | None = None) -> IssuedCredential:
+        """Replace the credential: a new secret (returned once), or a new public JWKS for a key client."""
+        record = self.get(client_id)
+        secret = None
+        changes: dict[str, Any] = {"rotated_at": _now()}
+        if record.auth_method == "private_key_jwt":
+            if jwks is None:
+                raise InvalidClientDefinition(f"client {client_id!r} uses private_key_jwt: give its new public JWKS")
+            changes["jwks"] = validate_client_jwks(jwks)
+        else:
+            if jwks is not None:
+                raise InvalidClientDefinition(f"client {client_id!r} uses a secret: rotation issues a new secret")
+            secret = secrets.token_urlsafe(32)
+            changes["secret_hash"] = SecretStr(hash_secret(secret, n=self._scrypt_n))
+        updated = record.model_copy(update=changes)
+        self.store.replace(updated, self._event(actor, "rotate", client_id))
+        return IssuedCredential(client=ClientPublic.of(updated), client_secret=SecretStr(secret) if secret else None)
+
+    def set_disabled(self, client_id: str, disabled: bool, *, actor: str) -> ClientPublic:
+        updated = self.get(client_id).model_copy(update={"disabled": disabled})
+        self.store.replace(updated, self._event(actor, "disable" if disabled else "enable", client_id))
+        return ClientPublic.of(updated)
+
+    def review(self, client_id: str, *, actor: str, note: str = "") -> ClientPublic:
+        """Record that a person checked this client's access is still needed (access reviews, SOC 2 CC6.2)."""
+        updated = self.get(client_id).model_copy(update={"reviewed_at": _now(), "reviewed_by": actor})
+        self.store.replace(updated, self._event(actor, "review", client_id, note))
+        return ClientPublic.of(updated)
+
+    def history(self, client_id: str | None = None) -> list[ClientAuditEvent]:
+        return self.store.audit_events(client_id)
+
+    @staticmethod
+    def _event(actor: str, action: AuditAction, client_id: str, detail: str = "") -> ClientAuditEvent:
+        try:
+            return ClientAuditEvent(timestamp=_now(), actor=actor, action=action, client_id=client_id, detail=detail)
+        except ValidationError as exc:
+            raise InvalidClientDefinition(f"audit actor: {exc.errors()[0]['msg']}") from None
+
+
+def _validated(fields: dict[str, Any]) -> ClientRecord:
+    try:
+        return ClientRecord.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "client"
+        raise InvalidClientDefinition(f"{where}: {first['msg']}") from None

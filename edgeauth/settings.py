@@ -1,0 +1,85 @@
+"""Settings of edgeauth: a plain pydantic model; `vigil` nests it as `VIGIL_EDGEAUTH__*`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+
+Algorithm = Literal["RS256", "ES256", "EdDSA"]
+FailPolicy = Literal["closed", "open"]
+HttpMethod = Annotated[str, Field(pattern=r"^(\*|GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$")]
+
+
+class ScopeRule(BaseModel):
+    """`GET /verify` requires `scopes` for requests whose method and path match (first match wins)."""
+
+    method: HttpMethod = "*"
+    path_prefix: str = Field(default="/", pattern=r"^/")
+    scopes: tuple[str, ...] = ()
+
+
+class RoutePolicy(BaseModel):
+    """What to do with requests under `path_prefix` once keys or revocations are staler than allowed."""
+
+    path_prefix: str = Field(pattern=r"^/")
+    fail: FailPolicy
+
+
+class EdgeAuthSettings(BaseModel):
+    issuer: str = Field(default="http://127.0.0.1:8000", description="Exact `iss` of every token (no suffix match).")
+    audiences: tuple[str, ...] = Field(default=("vigil",), min_length=1, description="Accepted `aud` values.")
+    signing_algorithm: Algorithm = Field(default="RS256", description="Algorithm of newly generated keys.")
+    allowed_algorithms: tuple[Algorithm, ...] = Field(default=("RS256", "ES256", "EdDSA"), min_length=1)
+    access_token_ttl: int = Field(default=600, ge=30, le=86400, description="Access-token lifetime, seconds.")
+    leeway: int = Field(default=30, ge=0, le=60, description="Clock skew tolerated on exp/nbf/iat (RFC 8725: <= 60 s).")
+    max_token_bytes: int = Field(default=8192, ge=512, le=65536)
+    token_cache_size: int = Field(default=100_000, ge=0, description="Verified-token cache entries (0 disables).")
+    max_staleness: float = Field(
+        default=300.0, gt=0, description="Seconds keys and revocations may go unrefreshed before the fail policy."
+    )
+    fail_policy: FailPolicy = Field(default="closed", description="Default policy once state is stale.")
+    route_policies: tuple[RoutePolicy, ...] = Field(default=(), description="Per path-prefix overrides (longest wins).")
+    scope_rules: tuple[ScopeRule, ...] = Field(default=(), description="Scopes `GET /verify` requires per route.")
+    key_prefix: str = Field(default="vigil:edgeauth", min_length=1, description="Prefix of every Redis key.")
+    key_encryption_key: SecretStr | None = Field(
+        default=None, description="Passphrase encrypting private keys at rest (required by the key store)."
+    )
+    jwks_url: str | None = Field(default=None, description="Issuer JWKS URL; unset reads the key store in Redis.")
+    jwks_refresh_interval: float = Field(default=60.0, gt=0, description="Background JWKS refresh period, seconds.")
+    jwks_min_fetch_interval: float = Field(
+        default=5.0, ge=0, description="At most one unknown-kid refetch per this many seconds."
+    )
+    unknown_kid_ttl: float = Field(default=60.0, ge=0, description="Seconds an unknown kid stays negatively cached.")
+    revocation_block_ms: int = Field(default=1000, ge=10, le=30000, description="Stream wait per read, ms.")
+    decision_buffer_size: int = Field(default=10_000, ge=1, description="Pending decision events before dropping.")
+    decision_batch_size: int = Field(default=500, ge=1)
+    realm: str = Field(default="vigil", pattern=r"^[\x20-\x21\x23-\x5b\x5d-\x7e]+$")
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _signing_alg_allowed(self) -> EdgeAuthSettings:
+        if self.signing_algorithm not in self.allowed_algorithms:
+            raise ValueError("signing_algorithm must be one of allowed_algorithms")
+        return self
+
+    def fail_policy_for(self, path: str | None) -> FailPolicy:
+        best: RoutePolicy | None = None
+        for policy in self.route_policies:
+            if (path or "").startswith(policy.path_prefix) and (
+                best is None or len(policy.path_prefix) > len(best.path_prefix)
+            ):
+                best = policy
+        return best.fail if best else self.fail_policy
+
+    def scopes_for(self, method: str, path: str) -> tuple[str, ...]:
+        for rule in self.scope_rules:
+            if rule.method in ("*", method.upper()) and path.startswith(rule.path_prefix):
+                return rule.scopes
+        return ()
