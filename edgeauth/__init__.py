@@ -1,1 +1,47 @@
-"""edgeauth package."""
+"""edgeauth: access-token issuance and edge verification (RFC 9068 JWTs checked the RFC 8725 way)."""
+
+from edgeauth.decisions import CollectingSink, DecisionBuffer, DecisionSink
+from edgeauth.errors import (
+    EdgeAuthConfigurationError,
+    EdgeAuthError,
+    InsufficientScope,
+    KeyStoreError,
+    RevocationError,
+    VerificationError,
+)
+from edgeauth.http import EdgeAuthMiddleware, Guard, create_verify_router
+from edgeauth.jwks import JwksCache, http_jwks_source
+from edgeauth.keys import SigningKey, VerificationKey
+from edgeauth.models import DecisionEvent, KeyInfo, Principal, RotationRecord
+from edgeauth.rfc9068 import mint_access_token
+from edgeauth.settings import EdgeAuthSettings, RoutePolicy, ScopeRule
+from edgeauth.verifier import RequestContext, Verifier
+
+__all__ = [
+    "CollectingSink",
+    "DecisionBuffer",
+    "DecisionEvent",
+    "DecisionSink",
+    "EdgeAuthConfigurationError",
+    "EdgeAuthError",
+    "EdgeAuthMiddleware",
+    "EdgeAuthSettings",
+    "Guard",
+    "InsufficientScope",
+    "JwksCache",
+    "KeyInfo",
+    "KeyStoreError",
+    "Principal",
+    "RequestContext",
+    "RevocationError",
+    "RotationRecord",
+    "RoutePolicy",
+    "ScopeRule",
+    "SigningKey",
+    "VerificationError",
+    "VerificationKey",
+    "Verifier",
+    "create_verify_router",
+    "http_jwks_source",
+    "mint_access_token",
+]

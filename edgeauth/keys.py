@@ -15,6 +15,7 @@ from typing import Any, cast
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from jwt.algorithms import Algorithm as JwsAlgorithm
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
@@ -34,7 +35,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _pyjwt_algorithm(alg: str) -> RSAAlgorithm | ECAlgorithm | OKPAlgorithm:
+def _pyjwt_algorithm(alg: str) -> JwsAlgorithm:
     if alg == "RS256":
         return RSAAlgorithm(RSAAlgorithm.SHA256)
     if alg == "ES256":
@@ -77,7 +78,7 @@ class SigningKey:
         return cls(alg=alg, private_key=private)
 
     def _bare_public_jwk(self) -> dict[str, Any]:
-        jwk = cast(dict[str, Any], _pyjwt_algorithm(self.alg).to_jwk(self.private_key.public_key(), as_dict=True))
+        jwk = _pyjwt_algorithm(self.alg).to_jwk(self.private_key.public_key(), as_dict=True)
         return {k: v for k, v in jwk.items() if k in {"kty", "n", "e", "crv", "x", "y"}}
 
     def public_jwk(self) -> dict[str, Any]:
@@ -87,7 +88,9 @@ class SigningKey:
     def encrypt(self, passphrase: str) -> bytes:
         """PKCS#8 PEM encrypted with the key-encryption passphrase (for storage at rest)."""
         if not passphrase:
-            raise KeyStoreError("a key-encryption key is required to store private keys (VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY)")
+            raise KeyStoreError(
+                "a key-encryption key is required to store private keys (VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY)"
+            )
         return self.private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -115,7 +118,7 @@ class VerificationKey:
     kid: str
     alg: str
     public_key: PublicKey = field(repr=False)
-    _algorithm: RSAAlgorithm | ECAlgorithm | OKPAlgorithm = field(repr=False, compare=False)
+    _algorithm: JwsAlgorithm = field(repr=False, compare=False)
 
     @classmethod
     def from_jwk(cls, jwk: dict[str, Any], default_alg: str | None = None) -> VerificationKey:
@@ -166,4 +169,3 @@ def load_jwks(jwks: dict[str, Any]) -> dict[str, VerificationKey]:
             continue
         keys[key.kid] = key
     return keys
-

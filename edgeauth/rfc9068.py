@@ -11,7 +11,7 @@ import jwt
 
 from edgeauth.keys import SigningKey
 
-TOKEN_TYPE = "at+jwt"
+TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope"})
 
 

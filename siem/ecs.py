@@ -6,11 +6,19 @@ guess a type for. Field names follow ECS; `vigil.*` holds what ECS has no name f
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Timestamps without an offset are taken as UTC; daily indices are cut on UTC days."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 Dataset = Literal["access", "exception", "auth"]
 DATASETS: tuple[Dataset, ...] = ("access", "exception", "auth")
@@ -31,7 +39,7 @@ class EventFields(_Ecs):
     reason: str | None = None
     duration: int | None = Field(default=None, ge=0, description="Nanoseconds.")
     original: str
-    ingested: datetime
+    ingested: UtcDatetime
 
 
 class SourceFields(_Ecs):
@@ -108,7 +116,7 @@ class VigilFields(_Ecs):
 class EcsEvent(_Ecs):
     """One document of a `{prefix}-logs-<dataset>-YYYY.MM.DD` index."""
 
-    timestamp: datetime = Field(alias="@timestamp")
+    timestamp: UtcDatetime = Field(alias="@timestamp")
     event: EventFields
     message: str | None = None
     source: SourceFields | None = None

@@ -26,7 +26,6 @@ from edgeauth.issuer.models import (
     ClientAuditEvent,
     ClientPublic,
     ClientRecord,
-    Engagement,
     IssuedCredential,
     Role,
 )
@@ -229,7 +228,7 @@ class ClientRegistry:
             "audiences": tuple(audiences),
             "grant_types": {"client_credentials", "refresh_token"} if refresh_tokens else {"client_credentials"},
             "role": role,
-            "engagement": Engagement(starts=engagement[0], ends=engagement[1]) if engagement else None,
+            "engagement": {"from": engagement[0], "to": engagement[1]} if engagement else None,
             "description": description,
             "created_at": _now(),
         }

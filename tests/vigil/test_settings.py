@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,9 @@ from vigil.services.java import find_java
 from vigil.settings import load_settings
 
 
-def test_defaults_are_loopback_services() -> None:
+def test_defaults_are_loopback_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("VIGIL_")]:
+        monkeypatch.delenv(name)
     settings = load_settings(_env_file=None)
     assert settings.es_url == "http://127.0.0.1:9200"
     assert settings.es_port == 9200

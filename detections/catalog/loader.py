@@ -1,0 +1,254 @@
+"""The one rule loader: files -> pySigma rules -> validated, converted, compiled rules plus typed findings.
+
+A bad rule never stops the others: every problem is a finding and the rule is left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationConditionOperator, SigmaCorrelationRule
+from sigma.exceptions import SigmaError
+from sigma.rule import SigmaRule
+from sigma.validation import SigmaValidator
+from sigma.validators.core import validators
+
+from detections.catalog.compiled import DEFAULT_GROUP_BY, CompiledRule, Correlation, Part, RuleExtension
+from detections.catalog.files import rule_files
+from detections.catalog.parse import ParsedRule, parse_file
+from detections.conversion.ecs import caseless, dataset_for, map_field
+from detections.conversion.lucene import backend, to_lucene
+from detections.errors import ConversionError
+from detections.models import Finding, Level, RuleInfo
+from detections.settings import BUNDLED_RULES, DetectionsSettings
+
+#: Validators that only judge SigmaHQ's repository conventions, not whether a rule works here, and the two
+#: that download MITRE ATT&CK / D3FEND data at run time (a detection host must not depend on the internet).
+_SKIPPED_VALIDATORS = {"filename_length", "duplicate_filename", "custom_attributes", "attacktag", "d3_fendtag"}
+
+
+@dataclass
+class RuleSet:
+    rules: dict[str, CompiledRule] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+
+def rule_key(rule: ParsedRule) -> str:
+    if rule.id:
+        return str(rule.id)
+    if rule.name:
+        return rule.name
+    digest = hashlib.sha256(f"{rule.source}:{rule.title}".encode()).hexdigest()
+    return digest[:32]
+
+
+def _source(rule: ParsedRule) -> str:
+    return str(rule.source.path) if rule.source else "<memory>"
+
+
+def _level(rule: ParsedRule) -> Level:
+    return Level(rule.level.name.lower()) if rule.level else Level.MEDIUM
+
+
+def _extension(rule: ParsedRule) -> RuleExtension:
+    raw = rule.custom_attributes.get("vigil", {})
+    return RuleExtension.model_validate(raw if raw is not None else {})
+
+
+def _ecs(field_name: str, dataset: str) -> str:
+    try:
+        return caseless(map_field(field_name, dataset))
+    except KeyError:
+        raise ConversionError(f"field '{field_name}' has no ECS mapping in the {dataset} dataset") from None
+
+
+def _warnings(rules: list[ParsedRule]) -> dict[str, list[str]]:
+    validator = SigmaValidator([v for k, v in validators.items() if k not in _SKIPPED_VALIDATORS])
+    out: dict[str, list[str]] = {}
+    for rule in rules:
+        try:
+            issues = validator.validate_rule(rule)  # type: ignore[arg-type]
+        except (SigmaError, ValueError, TypeError, AttributeError) as exc:
+            out.setdefault(rule_key(rule), []).append(f"validator failed: {exc}")
+            continue
+        for issue in issues:
+            out.setdefault(rule_key(rule), []).append(f"{type(issue).__name__}: {issue.description}")
+    return out
+
+
+class _Compiler:
+    def __init__(self, settings: DetectionsSettings, referenced: set[str]) -> None:
+        self.settings = settings
+        self.referenced = referenced
+        self.lucene = backend()
+
+    def info(self, rule: ParsedRule, dataset: str, kind: str, queries: list[str], warnings: list[str]) -> RuleInfo:
+        ext = _extension(rule)
+        return RuleInfo(
+            id=rule_key(rule),
+            name=rule.name,
+            title=rule.title,
+            level=_level(rule),
+            tags=[str(t) for t in rule.tags],
+            dataset=dataset,
+            kind=kind,  # type: ignore[arg-type]
+            source=_source(rule),
+            description=rule.description,
+            queries=queries,
+            standalone=rule_key(rule) not in self.referenced and (rule.name or "") not in self.referenced,
+            interval_seconds=ext.interval or self.settings.interval_seconds,
+            warnings=warnings,
+        )
+
+    def simple(self, rule: SigmaRule, warnings: list[str]) -> CompiledRule:
+        dataset = dataset_for(rule.logsource)
+        if dataset is None:
+            raise ConversionError(f"log source {rule.logsource.category or rule.logsource.product} is not collected")
+        query = to_lucene(rule, self.lucene)
+        ext = _extension(rule)
+        group_by = tuple(_ecs(f, dataset) for f in ext.group_by) or DEFAULT_GROUP_BY[dataset]
+        new_terms = tuple(_ecs(f, dataset) for f in ext.new_terms)
+        kind = "new_terms" if new_terms else "simple"
+        return CompiledRule(
+            info=self.info(rule, dataset, kind, [query], warnings),
+            query=query,
+            datasets=(dataset,),
+            group_by=group_by,
+            suppress_seconds=ext.suppress or self.settings.suppress_seconds,
+            new_terms=new_terms,
+        )
+
+    def correlation(
+        self, rule: SigmaCorrelationRule, warnings: list[str], compiled: dict[str, CompiledRule]
+    ) -> CompiledRule:
+        parts: list[Part] = []
+        for ref in rule.rules:
+            base = ref.rule
+            if not isinstance(base, SigmaRule):
+                raise ConversionError("correlations of correlations are not supported")
+            done = compiled.get(rule_key(base))
+            if done is None or done.query is None:
+                raise ConversionError(f"referenced rule '{ref.reference}' did not load")
+            parts.append(Part(done.id, ref.reference, done.datasets[0], done.query))
+        condition = rule.condition
+        op = getattr(condition, "op", None)
+        if not isinstance(op, SigmaCorrelationConditionOperator):
+            raise ConversionError("only simple correlation conditions (gte, gt, lte, lt, eq, neq) are supported")
+        dataset = parts[0].dataset
+        group_by = tuple(_ecs(f, dataset) for f in (rule.group_by or []))
+        fieldref = getattr(condition, "fieldref", None)
+        value_field = _ecs(fieldref, dataset) if isinstance(fieldref, str) else None
+        if str(rule.type) == "value_count" and value_field is None:
+            raise ConversionError("a value_count correlation needs condition.field")
+        if str(rule.type) not in {"event_count", "value_count", "temporal"}:
+            raise ConversionError(f"correlation type {str(rule.type)} is not supported")
+        correlation = Correlation(
+            type=str(rule.type),
+            timespan=rule.timespan.seconds,
+            group_by=group_by,
+            op=op.name.lower(),
+            count=int(getattr(condition, "count", 1)),
+            value_field=value_field,
+            parts=tuple(parts),
+        )
+        ext = _extension(rule)
+        datasets = tuple(dict.fromkeys(p.dataset for p in parts))
+        return CompiledRule(
+            info=self.info(
+                rule, "+".join(datasets), "correlation", [p.query for p in parts], warnings
+            ),
+            query=None,
+            datasets=datasets,
+            group_by=group_by,
+            suppress_seconds=ext.suppress or self.settings.suppress_seconds,
+            correlation=correlation,
+        )
+
+
+def _roots(settings: DetectionsSettings, extra: list[Path] | None) -> list[Path]:
+    roots = [BUNDLED_RULES] if settings.include_bundled else []
+    return roots + list(settings.rule_paths) + list(extra or [])
+
+
+def load_rules(settings: DetectionsSettings, extra_paths: list[Path] | None = None) -> RuleSet:
+    """Load, validate and compile every rule; never raises for a bad rule."""
+    result = RuleSet()
+    parsed: list[ParsedRule] = []
+    for path in rule_files(_roots(settings, extra_paths), result.findings):
+        parsed.extend(parse_file(path, settings, result.findings))
+    return compile_rules(parsed, settings, result)
+
+
+def _reference_problem(rule: SigmaCorrelationRule, collection: SigmaCollection) -> str | None:
+    try:
+        rule.resolve_rule_references(collection)
+    except SigmaError as exc:
+        return str(exc)
+    return None
+
+
+def compile_rules(parsed: list[ParsedRule], settings: DetectionsSettings, result: RuleSet) -> RuleSet:
+    unique: list[ParsedRule] = []
+    seen: dict[str, str] = {}
+    for rule in parsed:
+        key = rule_key(rule)
+        if key in seen:
+            result.findings.append(
+                Finding(
+                    source=_source(rule),
+                    rule_id=key,
+                    severity="error",
+                    code="duplicate_id",
+                    message=f"rule id already loaded from {seen[key]}",
+                )
+            )
+            continue
+        seen[key] = _source(rule)
+        unique.append(rule)
+    collection = SigmaCollection(unique, resolve_references=False)
+    referenced: set[str] = set()
+    for rule in unique:
+        if isinstance(rule, SigmaCorrelationRule):
+            referenced.update(ref.reference for ref in rule.rules)
+    warnings = _warnings(unique)
+    for warning_rule, messages in warnings.items():
+        for message in messages:
+            result.findings.append(
+                Finding(source=seen[warning_rule], rule_id=warning_rule, severity="warning", code="sigma_validation",
+                        message=message)
+            )
+    compiler = _Compiler(settings, referenced)
+    # Detection rules first: resolving correlation references disables their standalone output in pySigma.
+    ordered = [r for r in unique if isinstance(r, SigmaRule)] + [r for r in unique if isinstance(r, SigmaCorrelationRule)]
+    for rule in ordered:
+        key = rule_key(rule)
+        try:
+            if isinstance(rule, SigmaCorrelationRule):
+                problem = _reference_problem(rule, collection)
+                if problem:
+                    raise ConversionError(problem)
+                compiled = compiler.correlation(rule, warnings.get(key, []), result.rules)
+            else:
+                compiled = compiler.simple(rule, warnings.get(key, []))
+        except (ConversionError, ValidationError) as exc:
+            message = str(exc).splitlines()[0] if isinstance(exc, ConversionError) else _pydantic_line(exc)
+            result.findings.append(
+                Finding(source=_source(rule), rule_id=key, severity="error", code="conversion", message=message)
+            )
+            continue
+        result.rules[key] = compiled
+    return result
+
+
+def _pydantic_line(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"vigil.{where}: {first['msg']}"

@@ -1,0 +1,217 @@
+"""Boundary models of the detections package: findings, rules, runs, alerts and triage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+
+class Level(StrEnum):
+    INFORMATIONAL = "informational"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Finding(BaseModel):
+    """One typed result of loading or validating a rule: errors reject the rule, warnings do not."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    rule_id: str | None = None
+    severity: Literal["error", "warning"]
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.source}: {self.code}: {self.message}"
+
+
+RuleKind = Literal["simple", "correlation", "new_terms"]
+
+
+class RuleInfo(BaseModel):
+    """A loaded rule as analysts and other packages see it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str | None = None
+    title: str
+    level: Level
+    tags: list[str]
+    dataset: str
+    kind: RuleKind
+    source: str
+    description: str | None = None
+    queries: list[str] = Field(default_factory=list)
+    standalone: bool = True
+    enabled: bool = True
+    blind: bool = False
+    interval_seconds: int
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def attack(self) -> list[str]:
+        return [t for t in self.tags if t.startswith("attack.")]
+
+
+class RuleRun(BaseModel):
+    """The record of one run of one rule over one window."""
+
+    rule_id: str
+    started: datetime
+    window_start: datetime
+    window_end: datetime
+    duration_ms: float
+    hits: int
+    alerts: int
+    error: str | None = None
+
+
+class AlertStatus(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Verdict(StrEnum):
+    TRUE_POSITIVE = "true_positive"
+    FALSE_POSITIVE = "false_positive"
+    BENIGN = "benign"
+
+
+class Transition(BaseModel):
+    actor: str
+    at: datetime
+    from_status: AlertStatus | None
+    to_status: AlertStatus
+    verdict: Verdict | None = None
+    assignee: str | None = None
+    note: str | None = None
+
+
+class Note(BaseModel):
+    actor: str
+    at: datetime
+    text: str
+
+
+class EventSnapshot(BaseModel):
+    """Key fields of one matched event, kept on the alert so it stays readable after retention."""
+
+    id: str
+    index: str | None = None
+    timestamp: datetime | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class Alert(BaseModel):
+    id: str
+    rule_id: str
+    rule_title: str
+    level: Level
+    category: str = "detection"
+    tags: list[str] = Field(default_factory=list)
+    attack: list[str] = Field(default_factory=list)
+    dataset: str
+    group_key: str
+    first_seen: datetime
+    last_seen: datetime
+    created: datetime
+    updated: datetime
+    count: int
+    event_ids: list[str] = Field(default_factory=list)
+    events: list[EventSnapshot] = Field(default_factory=list)
+    status: AlertStatus = AlertStatus.NEW
+    verdict: Verdict | None = None
+    assignee: str | None = None
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    summary: str = ""
+    transitions: list[Transition] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
+
+
+NoteText = Annotated[str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]
+Actor = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class AckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: NoteText | None = None
+    assignee: Actor | None = None
+
+
+class ResolveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verdict: Verdict
+    note: NoteText | None = None
+
+
+class NoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: NoteText
+
+
+class AssignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assignee: Actor | None
+
+
+class BulkAckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=128)]], Field(min_length=1, max_length=500)]
+    note: NoteText | None = None
+
+
+class EnableRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+
+
+SortField = Literal["last_seen", "first_seen", "created", "level", "count", "status"]
+
+
+class AlertFilter(BaseModel):
+    """Filters of the alert list; every field is optional and validated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[AlertStatus] = Field(default_factory=list)
+    level: list[Level] = Field(default_factory=list)
+    rule_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    category: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    sort: SortField = "last_seen"
+    order: Literal["asc", "desc"] = "desc"
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=10_000)
+
+
+class AlertPage(BaseModel):
+    total: int
+    alerts: list[Alert]
+
+
+class TriageTimes(BaseModel):
+    """Triage latency of resolved alerts for one level, for compliance evidence."""
+
+    level: Level
+    resolved: int
+    mean_seconds_to_ack: float | None
+    mean_seconds_to_resolve: float | None
+    max_seconds_to_resolve: float | None
+
+
+class SourceHealth(BaseModel):
+    dataset: str
+    last_ingested: datetime | None
+    silent: bool

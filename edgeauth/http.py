@@ -1,0 +1,169 @@
+"""HTTP adapters over the verifier: the `Guard` (FastAPI dependency), an ASGI middleware and `GET /verify`.
+
+Only this module knows about HTTP: refusals become 401 (403 for a missing scope) with an RFC 6750
+`WWW-Authenticate` challenge; the domain raises `VerificationError`s and never `HTTPException`.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from edgeauth.errors import MalformedToken, MissingToken, VerificationError
+from edgeauth.models import Principal
+from edgeauth.verifier import RequestContext, Verifier
+
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an RFC 6750 `Authorization: Bearer` header, else a `VerificationError`."""
+    if not authorization:
+        raise MissingToken("a bearer token is required")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise MissingToken("a bearer token is required")
+    token = token.strip()
+    if not token or " " in token:
+        raise MalformedToken("the Authorization header is not `Bearer <token>`")
+    return token
+
+
+def header_value(value: str) -> str:
+    """Percent-escape anything that is not printable ASCII, so a claim can never split or break a header."""
+    return quote(value, safe=_HEADER_SAFE)
+
+
+def normalized_path(uri: str) -> str:
+    """The decoded, dot-segment-free path of a request URI, as scope rules match it."""
+    path = unquote(urlsplit(uri).path or "/")
+    normal = posixpath.normpath("/" + path.lstrip("/"))
+    return "/" + normal.lstrip("/") + ("/" if path.endswith("/") and normal != "/" else "")
+
+
+def challenge(exc: VerificationError, realm: str, scopes: tuple[str, ...] = ()) -> dict[str, str]:
+    return {"WWW-Authenticate": exc.www_authenticate(realm, " ".join(scopes) or None)}
+
+
+def error_body(exc: VerificationError) -> dict[str, str]:
+    return {"error": exc.error, "error_description": exc.description, "reason": exc.reason}
+
+
+def _context(request: Request, method: str, path: str) -> RequestContext:
+    client = request.client.host if request.client else None
+    return RequestContext(
+        source_ip=request.headers.get("x-real-ip") or client,
+        method=method,
+        path=path,
+        request_id=request.headers.get("x-request-id"),
+    )
+
+
+class Guard:
+    """FastAPI adapter over a `Verifier`: `Depends(guard.require("alerts:read"))` yields the `Principal`."""
+
+    def __init__(self, verifier: Verifier) -> None:
+        self.verifier = verifier
+
+    def require(self, *scopes: str) -> Callable[..., Principal]:
+        verifier = self.verifier
+        realm = verifier.settings.realm
+
+        def require_scopes(request: Request) -> Principal:
+            try:
+                token = bearer_token(request.headers.get("authorization"))
+                context = _context(request, request.method, request.url.path)
+                return verifier.verify(token, scopes, context=context)
+            except VerificationError as exc:
+                raise HTTPException(
+                    exc.status_code, detail=error_body(exc), headers=challenge(exc, realm, scopes)
+                ) from None
+
+        return require_scopes
+
+
+class EdgeAuthMiddleware:
+    """ASGI middleware verifying every HTTP request by the settings' scope rules (paths in `exempt` pass).
+
+    The principal is left in `request.state.principal`.
+    """
+
+    def __init__(self, app: ASGIApp, verifier: Verifier, exempt: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (self.exempt and scope["path"].startswith(self.exempt)):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        path = normalized_path(scope["path"])
+        scopes = self.verifier.settings.scopes_for(request.method, path)
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            principal = self.verifier.verify(token, scopes, context=_context(request, request.method, path))
+        except VerificationError as exc:
+            body = json.dumps(error_body(exc)).encode()
+            headers = challenge(exc, self.verifier.settings.realm, scopes)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": exc.status_code,
+                    "headers": [(b"content-type", b"application/json")]
+                    + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+def create_verify_router(verifier: Verifier, *, path: str = "/verify") -> APIRouter:
+    """`GET /verify` for reverse proxies (nginx `auth_request`, Envoy `ext_authz`, Traefik `forwardAuth`).
+
+    The original request is read from `X-Original-Method` / `X-Original-URI` (Traefik: `X-Forwarded-Method` /
+    `X-Forwarded-Uri`); its scopes come from the settings' rules by method and path prefix.
+    """
+    router = APIRouter(tags=["edgeauth"])
+    settings = verifier.settings
+
+    # async on purpose: verification is a few microseconds of CPU, cheaper than a hop to the thread pool.
+    @router.get(path, include_in_schema=True, summary="Verify the bearer token of a proxied request")
+    async def verify(request: Request) -> Response:
+        headers = request.headers
+        method = (headers.get("x-original-method") or headers.get("x-forwarded-method") or "GET").upper()
+        uri = headers.get("x-original-uri") or headers.get("x-forwarded-uri") or "/"
+        route = normalized_path(uri)
+        scopes = settings.scopes_for(method, route)
+        try:
+            token = bearer_token(headers.get("authorization"))
+            principal = verifier.verify(token, scopes, context=_context(request, method, route))
+        except VerificationError as exc:
+            return Response(
+                json.dumps(error_body(exc)),
+                status_code=exc.status_code,
+                media_type="application/json",
+                headers=challenge(exc, settings.realm, scopes),
+            )
+        return Response(
+            status_code=200,
+            headers={
+                "X-Auth-Subject": header_value(principal.subject),
+                "X-Auth-Client": header_value(principal.client_id),
+                "X-Auth-Scopes": header_value(" ".join(sorted(principal.scopes))),
+                "X-Auth-Token-Id": header_value(principal.token_id),
+            },
+        )
+
+    return router

@@ -1,0 +1,239 @@
+"""The issuer assembled: authlib's server with our grants and endpoints, rate limits and decision events.
+
+`Issuer` is framework-free: it takes `IssuerRequest`s and returns `IssuerResponse`s; `http.py` adapts it to
+FastAPI. Every call is synchronous (Redis, scrypt, signing) and meant to run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from authlib.oauth2.rfc6749.errors import InvalidClientError, OAuth2Error
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+
+from edgeauth.decisions import DecisionBuffer
+from edgeauth.issuer.grants import TOKEN_AUTH_METHODS, ClientCredentialsGrant, PrivateKeyJwtAuth, RefreshTokenGrant
+from edgeauth.issuer.ratelimit import RateLimiter
+from edgeauth.issuer.refresh import RefreshTokenStore
+from edgeauth.issuer.registry import ClientRegistry, ClientStore, RedisClientStore
+from edgeauth.issuer.rfc7009 import RevocationEndpoint
+from edgeauth.issuer.rfc7662 import IntrospectionEndpoint
+from edgeauth.issuer.server import IssuerRequest, IssuerResponse, IssuerServer, OAuthRequest, oauth_error_response
+from edgeauth.issuer.settings import IssuerSettings
+from edgeauth.issuer.tokens import AccessTokenMinter, RevocationLedger, SigningKeys
+from edgeauth.models import DecisionAction, DecisionEvent
+from edgeauth.settings import EdgeAuthSettings
+
+log = logging.getLogger(__name__)
+
+TOKEN_PATH = "/oauth/token"
+REVOCATION_PATH = "/oauth/revoke"
+INTROSPECTION_PATH = "/oauth/introspect"
+JWKS_PATH = "/.well-known/jwks.json"
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+MAX_ASSERTION_CHARS = 8192
+
+
+class _Metadata(AuthorizationServerMetadata):  # type: ignore[misc]
+    def validate_response_types_supported(self) -> None:
+        """No authorization endpoint, so an empty list is the truthful value."""
+        if not isinstance(self.get("response_types_supported"), list):
+            raise ValueError('"response_types_supported" MUST be JSON array')
+
+
+def claimed_client_id(request: IssuerRequest) -> str | None:
+    """The client id a request claims (not yet authenticated): for rate limiting and decision events.
+
+    Raises `InvalidClientError` for an `Authorization: Basic` header that does not decode, which authlib
+    would otherwise fail on.
+    """
+    authorization = request.headers.get("authorization") or ""
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            raise InvalidClientError(
+                status_code=401, description="The Basic credentials are not base64 of UTF-8."
+            ) from None
+        return decoded.partition(":")[0][:64] or None
+    assertion = request.form.get("client_assertion")
+    if assertion and len(assertion) <= MAX_ASSERTION_CHARS and assertion.count(".") == 2:
+        try:
+            payload = assertion.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (binascii.Error, ValueError, RecursionError):
+            return None
+        sub = claims.get("sub") if isinstance(claims, dict) else None
+        return sub[:64] if isinstance(sub, str) else None
+    client_id = request.form.get("client_id")
+    return client_id[:64] if client_id else None
+
+
+class Issuer:
+    """The OAuth 2.0 authorization server of edgeauth (token, revocation, introspection, metadata, JWKS)."""
+
+    def __init__(
+        self,
+        settings: EdgeAuthSettings,
+        issuer_settings: IssuerSettings,
+        client: redis.Redis,
+        keys: SigningKeys,
+        ledger: RevocationLedger,
+        *,
+        decisions: DecisionBuffer | None = None,
+        store: ClientStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.issuer_settings = issuer_settings
+        self.keys = keys
+        self.decisions = decisions
+        prefix = settings.key_prefix
+        self.registry = ClientRegistry(
+            store or RedisClientStore(client, prefix),
+            scopes_supported=issuer_settings.scopes_supported,
+            scrypt_n=issuer_settings.secret_scrypt_n,
+        )
+        self.refresh_tokens = RefreshTokenStore(
+            client,
+            prefix,
+            ttl=issuer_settings.refresh_token_ttl,
+            family_ttl=issuer_settings.refresh_family_ttl,
+            on_family_revoked=ledger.revoke,
+        )
+        self.limiter = RateLimiter(
+            client,
+            prefix,
+            window=issuer_settings.rate_limit_window,
+            per_client=issuer_settings.rate_limit_per_client,
+            per_ip=issuer_settings.rate_limit_per_ip,
+        )
+        base_url = settings.issuer.rstrip("/")
+        self.server = IssuerServer(
+            base_url=base_url,
+            registry=self.registry,
+            minter=AccessTokenMinter(settings, keys),
+            refresh_tokens=self.refresh_tokens,
+            scopes_supported=issuer_settings.scopes_supported,
+        )
+        self.server.register_grant(ClientCredentialsGrant)
+        self.server.register_grant(RefreshTokenGrant)
+        self.server.register_client_auth_method(
+            "private_key_jwt",
+            PrivateKeyJwtAuth(
+                # RFC 7523 3: the audience is the token endpoint; the issuer identifier is accepted too.
+                audiences=[base_url + TOKEN_PATH, base_url, settings.issuer],
+                client=client,
+                prefix=prefix,
+                max_lifetime=issuer_settings.assertion_max_lifetime,
+            ),
+        )
+        self.server.register_endpoint(RevocationEndpoint(ledger))
+        self.server.register_endpoint(IntrospectionEndpoint(ledger, settings.issuer))
+
+    def token(self, request: IssuerRequest) -> IssuerResponse:
+        """RFC 6749 section 3.2. A `RateLimited` error is raised for the web adapter to turn into a 429."""
+        started = time.perf_counter_ns()
+        claimed = None
+        oauth_request: OAuthRequest | None = None
+        try:
+            claimed = claimed_client_id(request)
+            self.limiter.check(client_id=claimed, source_ip=request.source_ip)
+            oauth_request = self.server.create_oauth2_request(request)
+            response: IssuerResponse = self.server.create_token_response(oauth_request)
+        except OAuth2Error as error:
+            response = oauth_error_response(error)
+        except ValueError as exc:
+            # authlib refuses to build an error whose description would carry unsafe characters.
+            log.info("token request refused: %s", exc)
+            response = oauth_error_response(InvalidClientError(description="The request could not be processed."))
+        self._decide("token", request, response, started, claimed, oauth_request)
+        return response
+
+    def revoke(self, request: IssuerRequest) -> IssuerResponse:
+        return self._endpoint("revocation", "revoke", request)
+
+    def introspect(self, request: IssuerRequest) -> IssuerResponse:
+        return self._endpoint("introspection", "introspect", request)
+
+    def _endpoint(self, name: str, action: DecisionAction, request: IssuerRequest) -> IssuerResponse:
+        started = time.perf_counter_ns()
+        claimed = None
+        oauth_request: OAuthRequest | None = None
+        try:
+            claimed = claimed_client_id(request)
+            oauth_request = self.server.create_oauth2_request(request)
+            response: IssuerResponse = self.server.create_endpoint_response(name, oauth_request)
+        except OAuth2Error as error:
+            response = oauth_error_response(error)
+        except ValueError as exc:
+            log.info("%s request refused: %s", name, exc)
+            response = oauth_error_response(InvalidClientError(description="The request could not be processed."))
+        self._decide(action, request, response, started, claimed, oauth_request)
+        return response
+
+    def metadata(self) -> dict[str, Any]:
+        """RFC 8414 authorization server metadata."""
+        base = self.settings.issuer.rstrip("/")
+        signing_algs = list(self.settings.allowed_algorithms)
+        document = {
+            "issuer": self.settings.issuer,
+            "token_endpoint": base + TOKEN_PATH,
+            "jwks_uri": base + JWKS_PATH,
+            "scopes_supported": list(self.issuer_settings.scopes_supported),
+            "response_types_supported": [],
+            "grant_types_supported": ["client_credentials", "refresh_token"],
+            "token_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
+            "token_endpoint_auth_signing_alg_values_supported": signing_algs,
+            "revocation_endpoint": base + REVOCATION_PATH,
+            "revocation_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
+            "revocation_endpoint_auth_signing_alg_values_supported": signing_algs,
+            "introspection_endpoint": base + INTROSPECTION_PATH,
+            "introspection_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
+            "introspection_endpoint_auth_signing_alg_values_supported": signing_algs,
+        }
+        _Metadata(document).validate()
+        return document
+
+    def jwks(self) -> dict[str, Any]:
+        return self.keys.publishable_jwks()
+
+    def _decide(
+        self,
+        action: DecisionAction,
+        request: IssuerRequest,
+        response: IssuerResponse,
+        started: int,
+        claimed: str | None,
+        oauth_request: OAuthRequest | None,
+    ) -> None:
+        if self.decisions is None:
+            return
+        error = response.body.get("error") if response.status >= 400 else None
+        minted = oauth_request.minted if oauth_request is not None else None
+        client = oauth_request.client if oauth_request is not None else None
+        event = DecisionEvent(
+            timestamp=datetime.now(UTC),
+            outcome="failure" if error else "success",
+            reason=str(error) if error else "ok",
+            action="client_auth" if error == "invalid_client" else action,
+            subject=client.get_client_id() if client is not None else claimed,
+            client_id=client.get_client_id() if client is not None else claimed,
+            scopes=oauth_request.granted_scopes if oauth_request is not None else (),
+            jti=minted.jti if minted else None,
+            kid=minted.kid if minted else None,
+            alg=minted.alg if minted else None,
+            source_ip=request.source_ip,
+            method=request.method,
+            path=request.path,
+            latency_us=(time.perf_counter_ns() - started) // 1000,
+            request_id=request.request_id,
+        )
+        self.decisions.submit(event)

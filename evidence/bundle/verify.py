@@ -1,0 +1,259 @@
+"""Offline verification of a bundle: signature, every hash, missing and extra files, the chain over its range.
+
+Nothing is extracted: entries are read as streams, so hostile names (zip-slip) are reported, never written.
+Every problem found is named; verification goes on after a problem so the auditor sees the whole picture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
+
+from evidence.bundle import layout
+from evidence.bundle.keys import key_id, signature_valid
+from evidence.bundle.manifest import Manifest
+from evidence.canonical import canonical_json
+from evidence.locker.chain import entry_hash
+from evidence.models import VerificationReport
+
+CHUNK = 1024 * 1024
+
+
+@dataclass
+class _State:
+    problems: list[str] = field(default_factory=list)
+    checked: int = 0
+    digests: dict[str, str] = field(default_factory=dict)
+    records: dict[int, tuple[str, int]] = field(default_factory=dict)
+    evidence: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+
+def verify_bundle(
+    path: Path,
+    *,
+    public_keys: Mapping[str, Ed25519PublicKey] | None = None,
+    pubkey: Ed25519PublicKey | None = None,
+    max_manifest_bytes: int = 256 * 1024**2,
+) -> VerificationReport:
+    """Check a bundle against `pubkey` (when given) or the key its manifest names among `public_keys`."""
+    state = _State()
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return VerificationReport(
+            problems=[f"not a readable zip archive (truncated or corrupt): {exc}"], files_checked=0, items=0, kid=None
+        )
+    with archive:
+        names = _check_names(archive, state)
+        raw = _read_small(archive, names, layout.MANIFEST, max_manifest_bytes, state)
+        signature = _read_small(archive, names, layout.SIGNATURE, 1024, state)
+        if raw is None:
+            return _report(state, None, None)
+        manifest = _parse_manifest(raw, state)
+        if manifest is None:
+            return _report(state, None, None)
+        if signature is not None:
+            _check_signature(raw, signature, manifest.signature.kid, public_keys, pubkey, state)
+        _check_files(archive, names, manifest, state)
+        _check_chain(archive, names, manifest, state)
+        return _report(state, manifest, manifest.signature.kid)
+
+
+def _report(state: _State, manifest: Manifest | None, kid: str | None) -> VerificationReport:
+    return VerificationReport(
+        problems=state.problems,
+        files_checked=state.checked,
+        items=manifest.items if manifest else 0,
+        kid=kid,
+    )
+
+
+def _check_names(archive: zipfile.ZipFile, state: _State) -> set[str]:
+    names: set[str] = set()
+    for info in archive.infolist():
+        name = info.filename
+        if name in names:
+            state.problems.append(f"duplicate entry {name!r} in the archive")
+        names.add(name)
+        if reason := layout.unsafe_name(name):
+            state.problems.append(f"unsafe file name {name!r} ({reason}; zip-slip attempt?)")
+    return names
+
+
+def _read_small(archive: zipfile.ZipFile, names: set[str], name: str, limit: int, state: _State) -> bytes | None:
+    if name not in names:
+        state.problems.append(f"missing file {name}")
+        return None
+    try:
+        with archive.open(name) as handle:
+            data = handle.read(limit + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as exc:
+        state.problems.append(f"file {name} is unreadable (truncated or corrupt): {exc}")
+        return None
+    if len(data) > limit:
+        state.problems.append(f"file {name} is larger than the {limit}-byte limit")
+        return None
+    return data
+
+
+def _parse_manifest(raw: bytes, state: _State) -> Manifest | None:
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        state.problems.append(f"manifest.json is not JSON: {exc}")
+        return None
+    try:
+        if canonical_json(value) != raw:
+            state.problems.append("manifest.json is not in canonical form (it was re-serialised or edited)")
+    except Exception as exc:  # the canonical encoder refuses some JSON (NaN); report rather than crash
+        state.problems.append(f"manifest.json is not canonical JSON material: {exc}")
+    try:
+        manifest = Manifest.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        state.problems.append(f"manifest.json is malformed at {where or 'top level'}: {first['msg']}")
+        return None
+    if manifest.format != layout.FORMAT:
+        state.problems.append(f"manifest format {manifest.format!r} is not {layout.FORMAT}")
+    return manifest
+
+
+def _check_signature(
+    raw: bytes,
+    signature: bytes,
+    kid: str,
+    public_keys: Mapping[str, Ed25519PublicKey] | None,
+    pubkey: Ed25519PublicKey | None,
+    state: _State,
+) -> None:
+    if len(signature) != layout.SIGNATURE_BYTES:
+        state.problems.append(f"manifest.sig is {len(signature)} bytes, an Ed25519 signature is 64")
+        return
+    key = pubkey if pubkey is not None else (public_keys or {}).get(kid)
+    if key is None:
+        state.problems.append(f"signature: no public key for kid {kid} (give the publisher's key with --pubkey)")
+        return
+    if not signature_valid(key, signature, raw):
+        state.problems.append(
+            f"signature does not verify with key {key_id(key)} (manifest names kid {kid}): "
+            "the manifest was altered or signed with another key"
+        )
+
+
+def _check_files(archive: zipfile.ZipFile, names: set[str], manifest: Manifest, state: _State) -> None:
+    listed: set[str] = set()
+    for entry in manifest.files:
+        if entry.path in listed:
+            state.problems.append(f"manifest lists {entry.path!r} twice")
+            continue
+        listed.add(entry.path)
+        if reason := layout.unsafe_name(entry.path):
+            state.problems.append(f"manifest names unsafe path {entry.path!r} ({reason})")
+            continue
+        if entry.path not in names:
+            state.problems.append(f"missing file {entry.path} (listed in the manifest)")
+            continue
+        _check_file(archive, entry.path, entry.sha256, entry.size, state)
+    for name in sorted(names - listed - {layout.MANIFEST, layout.SIGNATURE}):
+        state.problems.append(f"extra file {name!r} is not listed in the manifest")
+
+
+def _check_file(archive: zipfile.ZipFile, name: str, sha256: str, size: int, state: _State) -> None:
+    digest = hashlib.sha256()
+    seen = 0
+    record = layout.RECORD_NAME.match(name)
+    body = bytearray() if record else None
+    try:
+        with archive.open(name) as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+                seen += len(chunk)
+                if body is not None and len(body) < 16 * 1024**2:
+                    body.extend(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as exc:
+        state.problems.append(f"file {name} is unreadable (truncated or corrupt): {exc}")
+        return
+    state.checked += 1
+    actual = digest.hexdigest()
+    if seen != size:
+        state.problems.append(f"file {name}: size {seen} bytes, the manifest says {size} (altered)")
+    if actual != sha256:
+        state.problems.append(f"file {name}: sha256 {actual} differs from the manifest's {sha256} (altered)")
+        return
+    state.digests[name] = actual
+    if evidence := layout.EVIDENCE_NAME.match(name):
+        state.evidence[int(evidence.group(1))] = (actual, seen)
+    if record and body is not None:
+        seq = int(record.group(1))
+        try:
+            content = json.loads(bytes(body))["content"]
+            stated_seq = json.loads(bytes(body))["sequence"]
+            state.records[seq] = (str(content["sha256"]), int(content["size"]))
+        except (ValueError, KeyError, TypeError):
+            state.problems.append(f"record {name} is not a valid evidence record")
+            return
+        if stated_seq != seq:
+            state.problems.append(f"record {name} states sequence {stated_seq}")
+
+
+def _check_chain(archive: zipfile.ZipFile, names: set[str], manifest: Manifest, state: _State) -> None:
+    lock = manifest.locker
+    if lock.chain_file != layout.CHAIN or layout.CHAIN not in state.digests:
+        if layout.CHAIN in names and layout.CHAIN not in state.digests:
+            return  # already reported as altered or unlisted
+        state.problems.append(f"chain file {lock.chain_file} is missing")
+        return
+    expected, prev = lock.first_sequence, lock.first_prev_hash
+    record_digests: dict[int, str] = {}
+    with archive.open(layout.CHAIN) as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                link = json.loads(line)
+                seq, link_prev, digest, entry = (
+                    int(link["sequence"]),
+                    str(link["prev_hash"]),
+                    str(link["record_digest"]),
+                    str(link["entry_hash"]),
+                )
+            except (ValueError, KeyError, TypeError):
+                state.problems.append(f"{layout.CHAIN} line {number} is not a chain link")
+                return
+            if seq != expected:
+                state.problems.append(f"sequence hole: expected {expected}, found {seq} in {layout.CHAIN}")
+            if link_prev != prev:
+                state.problems.append(f"sequence {seq}: prev_hash breaks the chain (entry removed or reordered)")
+            if entry_hash(seq, link_prev, digest) != entry:
+                state.problems.append(f"sequence {seq}: entry_hash does not match its sequence, prev_hash and record")
+            record_digests[seq] = digest
+            expected, prev = seq + 1, entry
+    if expected - 1 != lock.last_sequence:
+        state.problems.append(
+            f"sequence range ends at {expected - 1}, the manifest claims {lock.last_sequence} (truncated chain)"
+        )
+    if prev != lock.chain_head:
+        state.problems.append("chain head in the manifest does not match the last entry of the chain file")
+    _check_items(manifest, record_digests, state)
+
+
+def _check_items(manifest: Manifest, record_digests: dict[int, str], state: _State) -> None:
+    for seq, (content_sha, content_size) in sorted(state.records.items()):
+        digest = state.digests.get(layout.record_path(seq))
+        if record_digests.get(seq) != digest:
+            state.problems.append(f"record of sequence {seq} is not the one the chain commits to")
+        if seq not in state.evidence:
+            state.problems.append(f"sequence {seq}: evidence file is missing (record present)")
+        elif state.evidence[seq] != (content_sha, content_size):
+            state.problems.append(f"sequence {seq}: evidence file does not match the sha256/size in its record")
+    for seq in sorted(set(state.evidence) - set(state.records)):
+        state.problems.append(f"sequence {seq}: evidence file has no record")
+    if len(state.records) != manifest.items:
+        state.problems.append(f"manifest claims {manifest.items} item(s), the bundle holds {len(state.records)}")

@@ -1,0 +1,256 @@
+"""Build a signed, deterministic bundle while streaming the locker: one page of entries in memory at a time.
+
+The archive is written in a fixed order (per item `records/N.json` then `evidence/N.ext`, then
+`locker/chain.jsonl`, `index.csv`, `report.html`, `manifest.json`, `manifest.sig`) with fixed entry attributes, so
+the same locker range, period, controls, key and generator version give a byte-identical zip. The manifest lists
+files in archive order; its per-file lines are spooled to disk and only the finished manifest is held (to sign it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from evidence.canonical import canonical_json, parse_rfc3339, rfc3339, utc
+from evidence.errors import LockerIntegrityError, NoEvidenceError
+from evidence.bundle import layout
+from evidence.bundle.keys import SigningKeyStore
+from evidence.bundle.report import IndexWriter, ReportWriter
+from evidence.locker import EvidenceLocker
+from evidence.models import BundleInfo
+
+CHUNK = 1024 * 1024
+GENERATOR = "vigil-evidence"
+
+
+@dataclass(frozen=True)
+class BuiltBundle:
+    path: Path
+    info: BundleInfo
+
+
+@dataclass
+class _Totals:
+    items: int = 0
+    stale: int = 0
+    last_entry: str = ""
+
+
+def bundle_name(period_from: datetime, period_to: datetime, sha256: str) -> str:
+    def stamp(moment: datetime) -> str:
+        return utc(moment).strftime("%Y%m%dT%H%M%SZ")
+
+    return f"evidence-{stamp(period_from)}-{stamp(period_to)}-{sha256[:12]}.zip"
+
+
+def build_bundle(
+    locker: EvidenceLocker,
+    keys: SigningKeyStore,
+    *,
+    period_from: datetime,
+    period_to: datetime,
+    controls: tuple[str, ...] = (),
+    out_dir: Path,
+    level: int = 6,
+    version: str = "0.1.0",
+) -> BuiltBundle:
+    wanted = sorted(set(controls))
+    span = locker.sequence_range(period_from, period_to, wanted)
+    if span is None:
+        raise NoEvidenceError(
+            f"no evidence effective in [{rfc3339(period_from)}, {rfc3339(period_to)})"
+            + (f" for controls {', '.join(wanted)}" if wanted else "")
+        )
+    first, last, _ = span
+    kid, private = keys.signer()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as scratch:
+        work = Path(scratch)
+        zip_path = work / "bundle.zip"
+        with zipfile.ZipFile(zip_path, "w", allowZip64=True) as archive:
+            builder = _Builder(archive, work, level)
+            totals, first_prev = builder.items(locker, first, last, period_from, period_to, wanted)
+            rest = {
+                "format": layout.FORMAT,
+                "generator": {"name": GENERATOR, "version": version},
+                "items": totals.items,
+                "locker": {
+                    "chain_file": layout.CHAIN,
+                    "chain_head": totals.last_entry,
+                    "first_prev_hash": first_prev,
+                    "first_sequence": first,
+                    "last_sequence": last,
+                },
+                "period": {"from": rfc3339(period_from), "to": rfc3339(period_to)},
+                "selection": {"controls": wanted, "stale_as_of": rfc3339(period_to), "stale_items": totals.stale},
+                "signature": {"alg": "Ed25519", "file": layout.SIGNATURE, "kid": kid},
+            }
+            builder.close_spools(totals, first, last, kid)
+            manifest = builder.manifest(rest)
+            builder.put_bytes(layout.MANIFEST, manifest)
+            builder.put_bytes(layout.SIGNATURE, private.sign(manifest))
+        digest, size = _file_digest(zip_path)
+        name = bundle_name(period_from, period_to, digest)
+        final = out_dir / name
+        zip_path.chmod(0o444)
+        zip_path.replace(final)
+    info = BundleInfo(
+        name=name,
+        sha256=digest,
+        size=size,
+        period_from=utc(period_from),
+        period_to=utc(period_to),
+        controls=tuple(wanted),
+        items=totals.items,
+        first_sequence=first,
+        last_sequence=last,
+        kid=kid,
+        built_at=datetime.now(UTC),
+    )
+    return BuiltBundle(path=final, info=info)
+
+
+class _Builder:
+    def __init__(self, archive: zipfile.ZipFile, work: Path, level: int) -> None:
+        self.archive = archive
+        self.level = level
+        self.files = (work / "files.part").open("w+", encoding="utf-8")
+        self.chain = (work / "chain.part").open("w+", encoding="utf-8", newline="\n")
+        self.index_out = (work / "index.part").open("w+", encoding="utf-8", newline="")
+        self.report_out = (work / "report.part").open("w+", encoding="utf-8", newline="\n")
+        self.index = IndexWriter(self.index_out)
+        self.report: ReportWriter | None = None
+        self._files_written = 0
+
+    def items(
+        self,
+        locker: EvidenceLocker,
+        first: int,
+        last: int,
+        period_from: datetime,
+        period_to: datetime,
+        wanted: list[str],
+    ) -> tuple[_Totals, str]:
+        totals = _Totals()
+        first_prev = ""
+        start, end, as_of = utc(period_from), utc(period_to), utc(period_to)
+        self.report = ReportWriter(self.report_out, f"{rfc3339(start)} .. {rfc3339(end)}", wanted)
+        for doc in locker.entries(first, last):
+            if not first_prev:
+                first_prev = doc["prev_hash"]
+            self.chain.write(
+                canonical_json(
+                    {
+                        "entry_hash": doc["entry_hash"],
+                        "prev_hash": doc["prev_hash"],
+                        "record_digest": doc["record_digest"],
+                        "sequence": doc["sequence"],
+                    }
+                ).decode()
+                + "\n"
+            )
+            totals.last_entry = doc["entry_hash"]
+            record = json.loads(doc["record"])
+            effective = parse_rfc3339(record["effective_at"])
+            if not start <= effective < end or (wanted and not set(wanted) & set(record["control_ids"])):
+                continue
+            stale = as_of >= parse_rfc3339(record["fresh_until"])
+            self._item(locker, doc, record, stale)
+            totals.items += 1
+            totals.stale += stale
+        return totals, first_prev
+
+    def _item(self, locker: EvidenceLocker, doc: dict[str, Any], record: dict[str, Any], stale: bool) -> None:
+        seq = int(doc["sequence"])
+        content = record["content"]
+        rec_path = layout.record_path(seq)
+        self.put_bytes(rec_path, doc["record"].encode("utf-8"))
+        path = layout.evidence_path(seq, content["media_type"])
+        with locker.open_content(content["sha256"]) as source:
+            digest = self.put_stream(path, source, content["size"])
+        if digest != content["sha256"]:
+            raise LockerIntegrityError(
+                f"sequence {seq}: the stored content no longer matches its recorded sha256; run verify-locker"
+            )
+        row = {
+            "sequence": seq,
+            "path": path,
+            "record": rec_path,
+            "sha256": content["sha256"],
+            "size": content["size"],
+            "media_type": content["media_type"],
+            "collector": record["collector"]["name"],
+            "collector_version": record["collector"]["version"],
+            "source_system": record["source_system"],
+            "effective_at": record["effective_at"],
+            "collected_at": record["collected_at"],
+            "fresh_until": record["fresh_until"],
+            "stale": "true" if stale else "false",
+            "control_ids": " ".join(record["control_ids"]),
+            "query": record["query"],
+            "parameters_json": canonical_json(record["parameters"]).decode(),
+            "entry_hash": doc["entry_hash"],
+        }
+        self.index.row(row)
+        assert self.report is not None
+        self.report.row(row)
+
+    def close_spools(self, totals: _Totals, first: int, last: int, kid: str) -> None:
+        assert self.report is not None
+        self.report.close(items=totals.items, stale=totals.stale, first=first, last=last, head=totals.last_entry, kid=kid)
+        for name, spool in ((layout.CHAIN, self.chain), (layout.INDEX, self.index_out), (layout.REPORT, self.report_out)):
+            spool.close()
+            path = Path(spool.name)
+            with path.open("rb") as source:
+                self.put_stream(name, source, path.stat().st_size)
+
+    def put_bytes(self, name: str, data: bytes) -> None:
+        info = layout.entry_info(name, self.level, len(data))
+        with self.archive.open(info, "w") as out:
+            out.write(data)
+        self._note(name, hashlib.sha256(data).hexdigest(), len(data))
+
+    def put_stream(self, name: str, source: BinaryIO | IO[bytes], size: int) -> str:
+        info = layout.entry_info(name, self.level, size)
+        digest = hashlib.sha256()
+        written = 0
+        with self.archive.open(info, "w", force_zip64=size >= 2**31) as out:
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                written += len(chunk)
+        sha = digest.hexdigest()
+        self._note(name, sha, written)
+        return sha
+
+    def _note(self, name: str, sha: str, size: int) -> None:
+        if name in (layout.MANIFEST, layout.SIGNATURE):
+            return
+        prefix = "," if self._files_written else ""
+        self.files.write(prefix + canonical_json({"path": name, "sha256": sha, "size": size}).decode())
+        self._files_written += 1
+
+    def manifest(self, rest: dict[str, Any]) -> bytes:
+        """`{"files":[...],<rest>}`: canonical because every other top-level key sorts after "files"."""
+        assert all(key > "files" for key in rest)
+        self.files.flush()
+        self.files.seek(0)
+        body = self.files.read()
+        self.files.close()
+        return b'{"files":[' + body.encode("utf-8") + b"]," + canonical_json(rest)[1:]
+
+
+def _file_digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

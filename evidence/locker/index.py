@@ -1,0 +1,94 @@
+"""Elasticsearch layout of the locker and the bundle catalog, and a streaming reader over it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch
+
+from evidence.errors import EvidenceError
+
+_KEYWORD = {"type": "keyword"}
+_DATE = {"type": "date"}
+_STORED_ONLY = {"type": "keyword", "index": False, "doc_values": False}
+
+LOCKER_MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "sequence": {"type": "long"},
+        "prev_hash": _KEYWORD,
+        "record_digest": _KEYWORD,
+        "entry_hash": _KEYWORD,
+        "record": _STORED_ONLY,
+        "appended_at": _DATE,
+        "collector": _KEYWORD,
+        "collector_version": _KEYWORD,
+        "source_system": _KEYWORD,
+        "effective_at": _DATE,
+        "collected_at": _DATE,
+        "fresh_until": _DATE,
+        "control_ids": _KEYWORD,
+        "media_type": _KEYWORD,
+        "sha256": _KEYWORD,
+        "size": {"type": "long"},
+    },
+}
+
+BUNDLE_MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "name": _KEYWORD,
+        "sha256": _KEYWORD,
+        "size": {"type": "long"},
+        "period_from": _DATE,
+        "period_to": _DATE,
+        "controls": _KEYWORD,
+        "items": {"type": "long"},
+        "first_sequence": {"type": "long"},
+        "last_sequence": {"type": "long"},
+        "kid": _KEYWORD,
+        "built_at": _DATE,
+    },
+}
+
+
+def ensure_index(es: Elasticsearch, index: str, mappings: dict[str, Any]) -> None:
+    if es.indices.exists(index=index):
+        return
+    try:
+        es.indices.create(index=index, mappings=mappings, settings={"number_of_replicas": 0})
+    except ApiError as exc:
+        if exc.meta.status != 400 or "resource_already_exists" not in str(exc):
+            raise EvidenceError(f"cannot create index {index}: {exc}") from None
+
+
+def stream(
+    es: Elasticsearch,
+    index: str,
+    query: dict[str, Any],
+    sort: list[dict[str, Any]],
+    page_size: int,
+) -> Iterator[dict[str, Any]]:
+    """Every matching `_source`, page by page through a point in time: memory holds one page, never the set."""
+    pit = es.open_point_in_time(index=index, keep_alive="2m")["id"]
+    try:
+        after: list[Any] | None = None
+        while True:
+            page = es.search(
+                pit={"id": pit, "keep_alive": "2m"},
+                query=query,
+                sort=sort,
+                size=page_size,
+                search_after=after,
+                track_total_hits=False,
+            )
+            hits = page["hits"]["hits"]
+            pit = page.get("pit_id", pit)
+            for hit in hits:
+                yield hit["_source"]
+            if len(hits) < page_size:
+                return
+            after = hits[-1]["sort"]
+    finally:
+        es.close_point_in_time(id=pit)

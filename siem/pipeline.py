@@ -1,0 +1,194 @@
+"""The pipeline: push records into the stream, and drain it in bounded batches into Elasticsearch.
+
+`Pipeline` is siem's public entry point for producers (HTTP ingest, file tail, logging handler, edgeauth
+decisions, other packages' tests) and for workers (`run_once`, `pump`, `drain`). It holds no per-run state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import redis
+from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch
+
+from siem.bulk import BulkWriter, Doc
+from siem.deadletter import dead_letter_doc
+from siem.errors import ElasticsearchUnavailableError, SiemError
+from siem.models import BatchReport, IngestReceipt
+from siem.parsers import RecordFormat, dataset_of, parse_record, resolve_format
+from siem.settings import SiemSettings
+from siem.stream import Chunk, Entry, EventStream
+from siem.templates import IndexLayout
+
+
+def default_consumer() -> str:
+    """A consumer name unique to this process: a restarted worker never inherits a dead one's name."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def event_id(entry_id: str, position: int) -> str:
+    """The deterministic `_id` of record `position` of stream entry `entry_id` (stable across redeliveries)."""
+    return hashlib.blake2b(f"{entry_id}/{position}".encode(), digest_size=16).hexdigest()
+
+
+class Pipeline:
+    def __init__(self, es: Elasticsearch, redis_client: redis.Redis, settings: SiemSettings) -> None:
+        self.es = es
+        self.settings = settings
+        self.layout = IndexLayout(settings)
+        self.stream = EventStream(redis_client, settings)
+        self.writer = BulkWriter(es, settings.es_retry_seconds)
+
+    def setup(self) -> None:
+        """Install the index templates and create the consumer group (idempotent)."""
+        self.layout.install(self.es)
+        self.stream.ensure_group()
+
+    # -- producers -------------------------------------------------------------------------------------------
+
+    def push(
+        self,
+        fmt: RecordFormat | str,
+        records: Sequence[str],
+        *,
+        source: str = "api",
+        ids: Sequence[str | None] | None = None,
+    ) -> IngestReceipt:
+        """Queue records of one format durably (all or none); raises `BackpressureError` above the high-water mark."""
+        known = resolve_format(fmt)
+        if ids is not None and len(ids) != len(records):
+            raise ValueError("ids must pair one to one with records")
+        chunks = list(self._chunks(known, records, source, ids))
+        entries = self.stream.enqueue(chunks)
+        return IngestReceipt(dataset=dataset_of(known), format=known, accepted=len(records), entries=entries)
+
+    def _chunks(
+        self, fmt: str, records: Sequence[str], source: str, ids: Sequence[str | None] | None
+    ) -> Iterable[Chunk]:
+        size = self.settings.chunk_records
+        for start in range(0, len(records), size):
+            part = ids[start : start + size] if ids is not None else None
+            yield Chunk(fmt, source, records[start : start + size], part if part and any(part) else None)
+
+    # -- workers ---------------------------------------------------------------------------------------------
+
+    def _gather(self, consumer: str, block_ms: int | None) -> tuple[list[Entry], int]:
+        """Entries for one batch: our own unacked ones, reclaimed ones, then new ones up to the count, bytes or age
+        bound. Our own pending entries (left by a failed attempt) are re-read only once Elasticsearch answers, so
+        an outage does not spend their delivery budget."""
+        own: list[Entry] = []
+        if self.stream.has_pending(consumer):
+            if not self._elasticsearch_answers():
+                raise ElasticsearchUnavailableError("Elasticsearch does not answer; pending entries wait")
+            own = self.stream.own_pending(consumer, count=64)
+        reclaimed = self.stream.claim(consumer, count=64)
+        entries = own + reclaimed
+        events = sum(len(e.records) for e in entries)
+        size = sum(e.size for e in entries)
+        deadline = time.monotonic() + self.settings.batch_max_age
+        wait = block_ms
+        while events < self.settings.batch_max_events and size < self.settings.batch_max_bytes:
+            got = self.stream.read(consumer, count=16, block_ms=wait)
+            if not got:
+                break
+            entries += got
+            events += sum(len(e.records) for e in got)
+            size += sum(e.size for e in got)
+            left = deadline - time.monotonic()
+            if left <= 0 or block_ms is None:
+                wait = None
+            else:
+                wait = max(1, int(left * 1000))
+        return entries, len(reclaimed)
+
+    def _elasticsearch_answers(self) -> bool:
+        try:
+            self.es.options(request_timeout=2.0, max_retries=0).cluster.health()
+        except (ApiError, TransportError):
+            return False
+        return True
+
+    def run_once(self, consumer: str | None = None, *, block_ms: int | None = None) -> BatchReport:
+        """Take one batch, index it, ack it. Raises `ElasticsearchUnavailableError` leaving the batch pending."""
+        entries, reclaimed = self._gather(consumer or default_consumer(), block_ms)
+        if not entries:
+            return BatchReport()
+        return self.process(entries).model_copy(update={"reclaimed": reclaimed})
+
+    def process(self, entries: Sequence[Entry]) -> BatchReport:
+        """Parse, index and ack entries; every record ends in its index or the dead letter before the ack."""
+        docs: list[Doc] = []
+        dead: list[Doc] = []
+        origins: list[tuple[Entry, str, str, datetime]] = []
+        for entry in entries:
+            received = datetime.fromtimestamp(entry.queued_ms / 1000, UTC)
+            poisoned = entry.deliveries > self.settings.max_deliveries
+            for position, record in enumerate(entry.records):
+                eid = (entry.ids[position] if entry.ids else None) or event_id(entry.entry_id, position)
+                if poisoned:
+                    reason = f"delivered {entry.deliveries} times without being indexed"
+                    dead.append(dead_letter_doc(self.layout, entry, record, eid, received, "max_deliveries", reason))
+                    continue
+                try:
+                    event = parse_record(resolve_format(entry.fmt), record, event_id=eid, received=received)
+                except SiemError as exc:
+                    dead.append(dead_letter_doc(self.layout, entry, record, eid, received, "parse_error", str(exc)))
+                    continue
+                index = self.layout.index_for(event.event.dataset, event.timestamp)
+                docs.append(Doc(index, event.event.id, event.document(), len(origins)))
+                origins.append((entry, record, eid, received))
+        outcome = self.writer.write(docs)
+        for doc, error_type, reason in outcome.rejected:
+            # Mapping errors are permanent: they join the parse errors in the dead letter.
+            entry, record, eid, received = origins[doc.ref]
+            message = f"{error_type}: {reason}"
+            dead.append(dead_letter_doc(self.layout, entry, record, eid, received, "mapping_error", message))
+        dead_outcome = self.writer.write(dead)
+        if dead_outcome.rejected:
+            doc, error_type, reason = dead_outcome.rejected[0]
+            raise ElasticsearchUnavailableError(f"the dead letter refused {doc.doc_id}: {error_type}: {reason}")
+        self.stream.ack(entries)
+        indexed, duplicates = len(outcome.created), len(outcome.duplicates) + len(dead_outcome.duplicates)
+        dead_lettered = len(dead_outcome.created)
+        lag_ms = int(time.time() * 1000 - min(e.queued_ms for e in entries))
+        self.stream.count(indexed=indexed, duplicates=duplicates, dead_lettered=dead_lettered, batches=1)
+        self.stream.gauge(last_lag_ms=lag_ms)
+        touched = {d.index for d in outcome.created} | {d.index for d in dead_outcome.created}
+        return BatchReport(
+            entries=len(entries),
+            events=sum(len(e.records) for e in entries),
+            indexed=indexed,
+            duplicates=duplicates,
+            dead_lettered=dead_lettered,
+            indices=sorted(touched),
+        )
+
+    def pump(self, seconds: float, consumer: str | None = None) -> BatchReport:
+        """Drain for up to `seconds` (the Celery task body); stops early when Elasticsearch is unavailable."""
+        name = consumer or default_consumer()
+        total = BatchReport()
+        stop = time.monotonic() + seconds
+        while time.monotonic() < stop:
+            report = self.run_once(name, block_ms=min(1000, max(1, int((stop - time.monotonic()) * 1000))))
+            total = total + report
+        return total
+
+    def drain(self, consumer: str | None = None, *, refresh: bool = True) -> BatchReport:
+        """Process everything queued now, synchronously, then make it searchable (tests, demo, CLI)."""
+        name = consumer or default_consumer()
+        total = BatchReport()
+        while True:
+            report = self.run_once(name)
+            total = total + report
+            if report.entries == 0:
+                break
+        if refresh and total.indices:
+            self.es.indices.refresh(index=",".join(total.indices), ignore_unavailable=True)
+        return total
+
