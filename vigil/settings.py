@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from edgeauth import EdgeAuthSettings
 from vigil.errors import ConfigurationError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -27,7 +28,9 @@ def is_loopback(url: str) -> bool:
 class VigilSettings(BaseSettings):
     """Everything a Vigil process needs to find its services."""
 
-    model_config = SettingsConfigDict(env_prefix="VIGIL_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="VIGIL_", env_nested_delimiter="__", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
 
     home: Path = Field(default=Path(".vigil"), description="Working folder: downloads, data, logs, pids.")
 
@@ -56,6 +59,8 @@ class VigilSettings(BaseSettings):
     redis_appendfsync: str = Field(default="everysec", pattern=r"^(always|everysec)$")
 
     java_home: Path | None = Field(default=None, description="JDK for Elasticsearch (else JAVA_HOME, /usr/lib/jvm).")
+
+    edgeauth: EdgeAuthSettings = Field(default_factory=EdgeAuthSettings)
 
     @field_validator("es_url")
     @classmethod

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vigil.observability import RequestIdMiddleware, configure_logging, request_id
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.get("/rid")
+    def rid() -> dict[str, str]:
+        return {"rid": request_id.get()}
+
+    return app
+
+
+def test_a_well_formed_request_id_is_kept() -> None:
+    client = TestClient(_app())
+    response = client.get("/rid", headers={"X-Request-ID": "abc123def456"})
+    assert response.json() == {"rid": "abc123def456"}
+    assert response.headers["x-request-id"] == "abc123def456"
+
+
+@given(st.text(min_size=1, max_size=300).filter(lambda s: s.isprintable() and s.strip() == s))
+def test_a_hostile_request_id_is_replaced(value: str) -> None:
+    client = TestClient(_app())
+    try:
+        response = client.get("/rid", headers={"X-Request-ID": value})
+    except UnicodeEncodeError:
+        return  # not sendable as an HTTP header at all
+    rid = response.json()["rid"]
+    assert response.status_code == 200
+    assert len(rid) <= 64
+    assert rid == value or len(rid) == 32
+
+
+def test_logs_are_json_with_the_request_id(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging()
+    token = request_id.set("req-00000001")
+    try:
+        logging.getLogger("vigil.test").info("hello %s", "world")
+    finally:
+        request_id.reset(token)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    record = json.loads(line)
+    assert record["message"] == "hello world"
+    assert record["request_id"] == "req-00000001"
+    assert record["log.level"] == "INFO"
