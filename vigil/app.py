@@ -9,11 +9,13 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from vigil import services as local_services
+from vigil.observability import RequestIdMiddleware
 from vigil.settings import VigilSettings
 
 
 def create_app(settings: VigilSettings) -> FastAPI:
     app = FastAPI(title="Vigil", version="0.1.0")
+    app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
