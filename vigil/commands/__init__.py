@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from vigil.commands import demo, services
+from vigil.commands import bench, demo, services
 from vigil.errors import VigilError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 app.add_typer(services.app, name="services")
 app.add_typer(demo.app, name="demo")
+app.command(name="bench")(bench.run)
 
 
 def main() -> None:
