@@ -18,6 +18,7 @@ import typer
 
 from vigil.errors import VigilError
 
+
 class Suite(StrEnum):
     edgeauth = "edgeauth"
     siem = "siem"
