@@ -1,0 +1,162 @@
+"""A small Rails-style API behind nginx for the demo: lograge JSON access lines and JSON exceptions.
+
+It trusts the identity headers nginx copies from the edge verifier (`X-Auth-Subject`, `X-Auth-Client`) and
+logs the way a Rails app with lograge and an error subscriber would, so the demo's logs look like production.
+Some routes fail on purpose: an injection payload that reaches the "database" raises the error a real app
+would, which is what the "payload reached the code" rule looks for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+_INJECTION_MARKERS = ("'", "union select", "sleep(", "--")
+_TRAVERSAL_MARKERS = ("../", "..%2f", "/etc/")
+
+
+class AppError(Exception):
+    """An exception as a Rails app names it (`error_type`), with the HTTP status it ends in."""
+
+    def __init__(self, error_type: str, message: str, status: int, frames: list[str]) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.status = status
+        self.frames = frames
+
+
+class JsonLines:
+    """Appends one JSON object per line; a lock keeps lines whole across threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8", buffering=1)
+        self._lock = threading.Lock()
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, separators=(",", ":"))
+        with self._lock:
+            self._file.write(line + "\n")
+
+
+ROUTES: dict[str, tuple[str, str]] = {
+    "/api/orders": ("OrdersController", "index"),
+    "/api/search": ("SearchController", "index"),
+    "/api/files": ("FilesController", "show"),
+    "/api/reports": ("ReportsController", "show"),
+}
+
+
+def _controller(path: str) -> tuple[str, str]:
+    for prefix, target in ROUTES.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return target
+    return ("ApplicationController", "not_found")
+
+
+def create_sample_api(access_log: Path, exception_log: Path, service: str = "storefront") -> FastAPI:
+    app = FastAPI(title="storefront (demo)", docs_url=None, redoc_url=None, openapi_url=None)
+    access = JsonLines(access_log)
+    errors = JsonLines(exception_log)
+
+    @app.middleware("http")
+    async def lograge(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        request_id = request.headers.get("x-request-id", "")
+        controller, action = _controller(request.url.path)
+        try:
+            response = await call_next(request)
+            status = response.status_code
+        except AppError as exc:
+            status = exc.status
+            errors.write(
+                {
+                    "@timestamp": datetime.now(UTC).isoformat(),
+                    "service": service,
+                    "level": "error",
+                    "request_id": request_id,
+                    "error": {"type": exc.error_type, "message": str(exc), "backtrace": exc.frames},
+                }
+            )
+            response = JSONResponse({"error": "internal error", "request_id": request_id}, status_code=status)
+        access.write(
+            {
+                "@timestamp": datetime.now(UTC).isoformat(),
+                "method": request.method,
+                "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+                "format": "json",
+                "controller": controller,
+                "action": action,
+                "status": status,
+                "duration": round((time.perf_counter() - started) * 1000, 2),
+                "request_id": request_id,
+                "remote_ip": request.headers.get("x-real-ip", request.client.host if request.client else None),
+                "user_agent": request.headers.get("user-agent"),
+                "user": request.headers.get("x-auth-subject"),
+                "service": service,
+            }
+        )
+        return response
+
+    @app.get("/api/orders")
+    def orders(request: Request) -> dict[str, object]:
+        return {"orders": [], "client": request.headers.get("x-auth-client")}
+
+    @app.get("/api/orders/{order_id}")
+    def order(order_id: str) -> Response:
+        if not order_id.isdigit():
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return JSONResponse({"id": int(order_id), "status": "shipped"})
+
+    @app.post("/api/orders", status_code=201)
+    def create_order() -> dict[str, str]:
+        return {"status": "created"}
+
+    @app.get("/api/search")
+    def search(q: str = "") -> dict[str, object]:
+        if any(marker in q.lower() for marker in _INJECTION_MARKERS):
+            raise AppError(
+                "ActiveRecord::StatementInvalid",
+                f'PG::SyntaxError: ERROR: syntax error at or near "{q[:40]}"',
+                500,
+                ["app/models/product.rb:42:in `search'", "app/controllers/search_controller.rb:7:in `index'"],
+            )
+        return {"results": [], "q": q}
+
+    @app.get("/api/files")
+    def files(name: str = "") -> dict[str, str]:
+        if any(marker in name.lower() for marker in _TRAVERSAL_MARKERS):
+            raise AppError(
+                "Errno::ENOENT",
+                f"No such file or directory @ rb_sysopen - {name[:60]}",
+                500,
+                ["app/controllers/files_controller.rb:12:in `show'"],
+            )
+        return {"name": name}
+
+    @app.get("/api/reports/{report_id}")
+    def report(report_id: str) -> dict[str, str]:
+        if report_id.endswith("7"):
+            raise AppError(
+                "Net::ReadTimeout",
+                "Net::ReadTimeout with #<TCPSocket:(closed)>",
+                504,
+                ["app/services/warehouse_client.rb:18:in `fetch'", "app/controllers/reports_controller.rb:9:in `show'"],
+            )
+        return {"id": report_id}
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory`: log paths from the environment the demo sets."""
+    return create_sample_api(Path(os.environ["VIGIL_DEMO_ACCESS_LOG"]), Path(os.environ["VIGIL_DEMO_EXCEPTION_LOG"]))
