@@ -7,6 +7,7 @@ class DetectionsError(Exception):
     """Root of every error raised by `detections`."""
 
     status_code = 400
+    exit_code = 1
 
 
 class RuleLoadError(DetectionsError):

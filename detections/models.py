@@ -166,7 +166,9 @@ class AssignRequest(BaseModel):
 
 class BulkAckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ids: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=128)]], Field(min_length=1, max_length=500)]
+    ids: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=128)]], Field(min_length=1, max_length=500)
+    ]
     note: NoteText | None = None
 
 

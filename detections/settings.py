@@ -24,7 +24,12 @@ class DetectionsSettings(BaseModel):
     max_regex_repeat: int = Field(default=1000, ge=1, description="Largest `{n,m}` bound accepted in `|re`.")
     interval_seconds: int = Field(default=60, ge=1, description="Default run interval of a rule.")
     ingest_delay_seconds: int = Field(
-        default=15, ge=0, description="Windows end this long before now, so events still in the queue are not missed."
+        default=5,
+        ge=0,
+        description="Windows end this long before now: indexed events become searchable after a refresh (1 s).",
+    )
+    tick_seconds: float = Field(
+        default=2.0, gt=0, description="How often Celery beat starts a cycle; each rule runs when its interval is due."
     )
     initial_lookback_seconds: int = Field(default=3600, ge=1, description="First window of a rule never run before.")
     max_window_seconds: int = Field(default=3600, ge=1, description="Longest window per run when catching up.")

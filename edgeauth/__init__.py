@@ -1,6 +1,7 @@
 """edgeauth: access-token issuance and edge verification (RFC 9068 JWTs checked the RFC 8725 way)."""
 
 from edgeauth.decisions import CollectingSink, DecisionBuffer, DecisionSink
+from edgeauth.edge import EdgeRuntime
 from edgeauth.errors import (
     EdgeAuthConfigurationError,
     EdgeAuthError,
@@ -12,7 +13,9 @@ from edgeauth.errors import (
 from edgeauth.http import EdgeAuthMiddleware, Guard, create_verify_router
 from edgeauth.jwks import JwksCache, http_jwks_source
 from edgeauth.keys import SigningKey, VerificationKey
+from edgeauth.keystore import KeyStore
 from edgeauth.models import DecisionEvent, KeyInfo, Principal, RotationRecord
+from edgeauth.revocation import RevocationPublisher, RevocationReplica
 from edgeauth.rfc9068 import mint_access_token
 from edgeauth.settings import EdgeAuthSettings, RoutePolicy, ScopeRule
 from edgeauth.verifier import RequestContext, Verifier
@@ -26,14 +29,18 @@ __all__ = [
     "EdgeAuthError",
     "EdgeAuthMiddleware",
     "EdgeAuthSettings",
+    "EdgeRuntime",
     "Guard",
     "InsufficientScope",
     "JwksCache",
     "KeyInfo",
+    "KeyStore",
     "KeyStoreError",
     "Principal",
     "RequestContext",
     "RevocationError",
+    "RevocationPublisher",
+    "RevocationReplica",
     "RotationRecord",
     "RoutePolicy",
     "ScopeRule",

@@ -63,6 +63,7 @@ class JwksCache:
         self._unknown: dict[str, float] = {}
         self._fetch_lock = threading.Lock()
         self._last_attempt = float("-inf")
+        self._generation = 0
         self._last_success = clock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -85,7 +86,7 @@ class JwksCache:
         if self._unknown.get(kid, float("-inf")) > now:
             raise UnknownKeyId("no key with this kid")
         if self._source is not None and now - self._last_attempt >= self._settings.jwks_min_fetch_interval:
-            self._refresh_single_flight("unknown_kid", seen=self._last_attempt)
+            self._refresh_single_flight("unknown_kid", seen=self._generation)
             key = self._keys.get(kid)
             if key is not None:
                 return key
@@ -103,12 +104,12 @@ class JwksCache:
         self._unknown = {}
         self._last_success = self._clock()
 
-    def _refresh_single_flight(self, trigger: str, seen: float | None) -> bool:
+    def _refresh_single_flight(self, trigger: str, seen: int | None) -> bool:
         if self._source is None:
             return False
         with self._fetch_lock:
-            if seen is not None and self._last_attempt != seen:
-                return True  # another caller fetched while we waited: use its result
+            if seen is not None and self._generation != seen:
+                return True  # a fetch completed while we waited for the lock: use its result
             self._last_attempt = self._clock()
             try:
                 document = self._source()
@@ -116,6 +117,8 @@ class JwksCache:
                 JWKS_FETCHES.labels(trigger, "error").inc()
                 log.warning("JWKS refresh failed, keeping %d known keys: %s", len(self._keys), exc)
                 return False
+            finally:
+                self._generation += 1
             self.replace(document)
             JWKS_FETCHES.labels(trigger, "ok").inc()
             return True

@@ -26,6 +26,52 @@ class RoutePolicy(BaseModel):
     fail: FailPolicy
 
 
+DEFAULT_SCOPES = (
+    "ingest:write",
+    "alerts:read",
+    "alerts:triage",
+    "rules:admin",
+    "evidence:read",
+    "compliance:read",
+    "admin",
+)
+
+
+class IssuerSettings(BaseModel):
+    """The issuer (token endpoint, client registry, limits); nested as `EdgeAuthSettings.oauth`."""
+
+    scopes_supported: tuple[str, ...] = Field(
+        default=DEFAULT_SCOPES, min_length=1, description="Every scope a client may be granted."
+    )
+    refresh_token_ttl: int = Field(
+        default=86400, ge=60, le=90 * 86400, description="Lifetime of one refresh token, seconds."
+    )
+    refresh_family_ttl: int = Field(
+        default=30 * 86400,
+        ge=60,
+        le=365 * 86400,
+        description="Absolute lifetime of a refresh-token family (rotation never extends it), seconds.",
+    )
+    assertion_max_lifetime: int = Field(
+        default=3600,
+        ge=30,
+        le=86400,
+        description="Longest `exp - now` accepted on a private_key_jwt assertion (authlib clients sign for 3600 s).",
+    )
+    rate_limit_window: int = Field(default=60, ge=1, le=3600, description="Rate-limit window, seconds.")
+    rate_limit_per_client: int = Field(
+        default=120, ge=1, description="Token-endpoint requests per client id per window."
+    )
+    rate_limit_per_ip: int = Field(default=600, ge=1, description="Token-endpoint requests per source IP per window.")
+    key_rotation_interval: int = Field(
+        default=30 * 86400, ge=60, description="Age of the active signing key after which the scheduler rotates."
+    )
+    secret_scrypt_n: int = Field(
+        default=2**14, ge=2**10, le=2**20, description="scrypt cost of new client-secret hashes (power of two)."
+    )
+    max_form_bytes: int = Field(default=16384, ge=1024, le=1048576, description="Largest accepted request body.")
+
+
 class EdgeAuthSettings(BaseModel):
     issuer: str = Field(default="http://127.0.0.1:8000", description="Exact `iss` of every token (no suffix match).")
     audiences: tuple[str, ...] = Field(default=("vigil",), min_length=1, description="Accepted `aud` values.")
@@ -45,6 +91,9 @@ class EdgeAuthSettings(BaseModel):
     key_encryption_key: SecretStr | None = Field(
         default=None, description="Passphrase encrypting private keys at rest (required by the key store)."
     )
+    key_publish_lead: float = Field(
+        default=120.0, ge=0, description="Seconds a next key is published before rotation may make it sign."
+    )
     jwks_url: str | None = Field(default=None, description="Issuer JWKS URL; unset reads the key store in Redis.")
     jwks_refresh_interval: float = Field(default=60.0, gt=0, description="Background JWKS refresh period, seconds.")
     jwks_min_fetch_interval: float = Field(
@@ -55,6 +104,10 @@ class EdgeAuthSettings(BaseModel):
     decision_buffer_size: int = Field(default=10_000, ge=1, description="Pending decision events before dropping.")
     decision_batch_size: int = Field(default=500, ge=1)
     realm: str = Field(default="vigil", pattern=r"^[\x20-\x21\x23-\x5b\x5d-\x7e]+$")
+    oauth: IssuerSettings = Field(
+        default_factory=IssuerSettings,
+        description="The issuer: token endpoint, clients, limits (`VIGIL_EDGEAUTH__OAUTH__*`).",
+    )
 
     @field_validator("issuer")
     @classmethod

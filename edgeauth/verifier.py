@@ -18,7 +18,15 @@ from typing import Protocol
 
 from edgeauth import rfc8725
 from edgeauth.decisions import DecisionBuffer
-from edgeauth.errors import BadSignature, ExpiredToken, InsufficientScope, RevokedToken, StaleState, VerificationError
+from edgeauth.errors import (
+    AlgorithmNotAllowed,
+    BadSignature,
+    ExpiredToken,
+    InsufficientScope,
+    RevokedToken,
+    StaleState,
+    VerificationError,
+)
 from edgeauth.jwks import JwksCache
 from edgeauth.models import Principal
 from edgeauth.settings import EdgeAuthSettings
@@ -129,7 +137,7 @@ class Verifier:
         parsed = rfc8725.parse(token, max_bytes=self.settings.max_token_bytes, allowed_algorithms=self._allowed)
         key = self.keys.get(parsed.kid)
         if key.alg != parsed.alg:
-            raise BadSignature("token algorithm does not match its key")
+            raise AlgorithmNotAllowed("token algorithm does not match its key")
         if not key.verify(parsed.signing_input, parsed.signature):
             raise BadSignature("signature does not verify")
         claims = parsed.claims
@@ -137,8 +145,7 @@ class Verifier:
             claims, issuer=self.settings.issuer, audiences=self._audiences, leeway=self._leeway, now=now
         )
         scope = claims.get("scope", "")
-        # Every field was type-checked by rfc8725.check_claims: skip a second validation pass.
-        principal = Principal.model_construct(
+        principal = Principal(
             subject=claims["sub"],
             client_id=claims["client_id"],
             scopes=frozenset(scope.split()),

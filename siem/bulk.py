@@ -24,6 +24,7 @@ class Doc:
     doc_id: str
     body: dict[str, Any]
     ref: int = 0
+    op: str = "create"
 
 
 @dataclass(slots=True)
@@ -56,7 +57,7 @@ class BulkWriter:
         pending = list(docs)
         retrying = Retrying(
             stop=stop_after_delay(self.retry_seconds),
-            wait=wait_exponential_jitter(initial=0.1, max=5.0, jitter=0.5),
+            wait=wait_exponential_jitter(multiplier=0.1, max=5.0, jitter=0.5),
             retry=retry_if_exception_type(_Retry),
             reraise=False,
         )
@@ -78,7 +79,7 @@ class BulkWriter:
             return
         operations: list[dict[str, Any]] = []
         for doc in docs:
-            operations.append({"create": {"_index": doc.index, "_id": doc.doc_id}})
+            operations.append({doc.op: {"_index": doc.index, "_id": doc.doc_id}})
             operations.append(doc.body)
         try:
             response = self.es.bulk(
@@ -95,7 +96,7 @@ class BulkWriter:
             raise _Retry(f"bulk answered {len(items)} items for {len(docs)} documents")
         retry: list[Doc] = []
         for doc, item in zip(docs, items, strict=True):
-            result = item.get("create", {})
+            result = item.get(doc.op, {})
             status = int(result.get("status", 0))
             if status in (200, 201):
                 outcome.created.append(doc)

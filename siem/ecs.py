@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -19,6 +19,16 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+def _textual(value: object) -> object:
+    """An address must be written as text: pydantic would otherwise read the number 12 as 0.0.0.12."""
+    if isinstance(value, int | float):
+        raise ValueError("an IP address must be a string")
+    return value
+
+
+IpAddress = Annotated[IPv4Address | IPv6Address, BeforeValidator(_textual)]
 
 Dataset = Literal["access", "exception", "auth"]
 DATASETS: tuple[Dataset, ...] = ("access", "exception", "auth")
@@ -43,7 +53,7 @@ class EventFields(_Ecs):
 
 
 class SourceFields(_Ecs):
-    ip: IPv4Address | IPv6Address | None = None
+    ip: IpAddress | None = None
 
 
 class RequestFields(_Ecs):

@@ -11,6 +11,7 @@ class SiemError(Exception):
     """Root of every error raised by siem."""
 
     status_code = 500
+    exit_code = 1
 
 
 class UnknownDatasetError(SiemError):

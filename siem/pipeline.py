@@ -18,7 +18,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
 from siem.bulk import BulkWriter, Doc
-from siem.deadletter import dead_letter_doc
+from siem.deadletter import dead_letter_doc, truncated
 from siem.errors import ElasticsearchUnavailableError, SiemError
 from siem.models import BatchReport, IngestReceipt
 from siem.parsers import RecordFormat, dataset_of, parse_record, resolve_format
@@ -101,10 +101,7 @@ class Pipeline:
             events += sum(len(e.records) for e in got)
             size += sum(e.size for e in got)
             left = deadline - time.monotonic()
-            if left <= 0 or block_ms is None:
-                wait = None
-            else:
-                wait = max(1, int(left * 1000))
+            wait = None if left <= 0 or block_ms is None else max(1, int(left * 1000))
         return entries, len(reclaimed)
 
     def _elasticsearch_answers(self) -> bool:
@@ -151,8 +148,13 @@ class Pipeline:
             dead.append(dead_letter_doc(self.layout, entry, record, eid, received, "mapping_error", message))
         dead_outcome = self.writer.write(dead)
         if dead_outcome.rejected:
-            doc, error_type, reason = dead_outcome.rejected[0]
-            raise ElasticsearchUnavailableError(f"the dead letter refused {doc.doc_id}: {error_type}: {reason}")
+            # Never loop on a record the dead letter itself refuses: keep a truncated copy and say why.
+            retry = self.writer.write([truncated(doc, f"{kind}: {why}") for doc, kind, why in dead_outcome.rejected])
+            if retry.rejected:
+                doc, kind, why = retry.rejected[0]
+                raise ElasticsearchUnavailableError(f"the dead letter refused {doc.doc_id}: {kind}: {why}")
+            dead_outcome.created.extend(retry.created)
+            dead_outcome.duplicates.extend(retry.duplicates)
         self.stream.ack(entries)
         indexed, duplicates = len(outcome.created), len(outcome.duplicates) + len(dead_outcome.duplicates)
         dead_lettered = len(dead_outcome.created)
@@ -191,4 +193,3 @@ class Pipeline:
         if refresh and total.indices:
             self.es.indices.refresh(index=",".join(total.indices), ignore_unavailable=True)
         return total
-

@@ -201,7 +201,7 @@ class EventStream:
         pipe.execute()
 
     def gauge(self, **values: int) -> None:
-        self.redis.hset(self.settings.stats_key, mapping=values)  # type: ignore[arg-type]
+        self.redis.hset(self.settings.stats_key, mapping=dict(values))
 
     def stats(self) -> dict[str, int]:
         raw = cast(dict[bytes, bytes], self.redis.hgetall(self.settings.stats_key))

@@ -66,7 +66,9 @@ ECS_PROPERTIES: dict[str, Any] = {
 
 DEADLETTER_PROPERTIES: dict[str, Any] = {
     "@timestamp": {"type": "date"},
-    "event": _object(id={"type": "keyword"}, dataset=_keyword(), original={"type": "keyword", "index": False}),
+    "event": _object(
+        id={"type": "keyword"}, dataset=_keyword(), original={"type": "keyword", "index": False, "doc_values": False}
+    ),
     "error": _object(type=_keyword(), message=_text()),
     "vigil": _object(
         deadletter=_object(

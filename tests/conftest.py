@@ -53,7 +53,10 @@ def namespace(request: pytest.FixtureRequest) -> str:
 def es_namespace(es: Elasticsearch, namespace: str) -> Iterator[str]:
     """A unique index prefix; every index, template and alias under it is removed after the test."""
     yield namespace
-    es.options(ignore_status=404).indices.delete(index=f"{namespace}*", expand_wildcards="all")
+    # The server refuses wildcard deletes (action.destructive_requires_name), so resolve the names first.
+    indices = list(es.options(ignore_status=404).indices.get(index=f"{namespace}*", expand_wildcards="all"))
+    if indices:
+        es.options(ignore_status=404).indices.delete(index=",".join(indices))
     es.options(ignore_status=404).indices.delete_index_template(name=f"{namespace}*")
 
 

@@ -5,17 +5,55 @@ Each package hands over its routers; nothing here is domain logic.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from compliance.http import create_router as create_compliance_router
+from detections import create_router as create_detections_router
+from edgeauth import Guard, create_verify_router
+from edgeauth.edge import EdgeRuntime
+from edgeauth.issuer import build_issuer, create_issuer_router, install_error_handler
+from evidence import EvidenceArchive
+from evidence import create_public_router as create_evidence_keys_router
+from evidence import create_router as create_evidence_router
+from siem import Pipeline
+from siem.http import create_router as create_siem_router
+from siem.inputs.decisions import AuthDecisionSink
+from siem.metrics import PipelineCollector
 from vigil import services as local_services
+from vigil.clients import elasticsearch_client, redis_client
+from vigil.compliance_runtime import build_compliance
+from vigil.detections_runtime import build_detections
 from vigil.observability import RequestIdMiddleware
-from vigil.settings import VigilSettings
+from vigil.settings import VigilSettings, load_settings
 
 
-def create_app(settings: VigilSettings) -> FastAPI:
+def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAPI:
+    """`guard` protects every API router; by default an edge verifier built from settings (tests pass their own)."""
     app = FastAPI(title="Vigil", version="0.1.0")
+    if guard is None:
+        edge = EdgeRuntime(settings.edgeauth, redis_client(settings))
+        app.router.add_event_handler("startup", edge.start)
+        app.router.add_event_handler("shutdown", edge.stop)
+        guard = Guard(edge.verifier)
+    siem_pipeline = Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)
+    # siem's counters live in Redis (shared by every worker); a private registry keeps one collector per app.
+    siem_registry = CollectorRegistry(auto_describe=False)
+    siem_registry.register(PipelineCollector(siem_pipeline))
+    # Ingest needs only Redis; the worker installs the index templates and the consumer group at start.
+    app.include_router(create_siem_router(guard, siem_pipeline))
     app.add_middleware(RequestIdMiddleware)
+    # The OAuth 2.0 issuer (token, revocation, introspection, metadata, JWKS); edgeauth errors become RFC 6749 JSON.
+    app.include_router(create_issuer_router(build_issuer(settings.edgeauth, redis_client(settings))))
+    install_error_handler(app)
+    evidence_archive = EvidenceArchive(elasticsearch_client(settings), redis_client(settings), settings.evidence)
+    app.include_router(create_evidence_router(guard, evidence_archive))
+    app.include_router(create_evidence_keys_router(evidence_archive))
+    app.include_router(create_detections_router(guard, build_detections(settings)))
+    app.include_router(create_compliance_router(guard, build_compliance(settings)))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -27,6 +65,42 @@ def create_app(settings: VigilSettings) -> FastAPI:
         ready = all(s.healthy for s in statuses)
         response.status_code = 200 if ready else 503
         return {"ready": ready, "services": {s.name: s.health for s in statuses}}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest() + generate_latest(siem_registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def create_edge_app(settings: VigilSettings | None = None) -> FastAPI:
+    """The standalone edge verifier behind nginx `auth_request` (`vigil edge serve`): `GET /verify` only.
+
+    It keeps local copies of the JWKS and revocations (refreshed in the background) and hands every decision to
+    siem's queue through edgeauth's bounded buffer.
+    """
+    settings = settings or load_settings()
+    redis = redis_client(settings)
+    sink = AuthDecisionSink(Pipeline(elasticsearch_client(settings), redis, settings.siem))
+    runtime = EdgeRuntime(settings.edgeauth, redis, sink)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(title="Vigil edge verifier", version="0.1.0", lifespan=lifespan)
+    app.include_router(create_verify_router(runtime.verifier))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(response: Response) -> dict[str, object]:
+        staleness = runtime.verifier.state_staleness()
+        fresh = staleness <= settings.edgeauth.max_staleness
+        response.status_code = 200 if fresh else 503
+        return {"status": "ok" if fresh else "stale", "staleness_seconds": min(staleness, 1e9)}
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -13,7 +13,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from compliance import ComplianceSettings
+from detections import DetectionsSettings
 from edgeauth import EdgeAuthSettings
+from evidence import EvidenceSettings
+from siem import SiemSettings
 from vigil.errors import ConfigurationError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -61,6 +65,14 @@ class VigilSettings(BaseSettings):
     java_home: Path | None = Field(default=None, description="JDK for Elasticsearch (else JAVA_HOME, /usr/lib/jvm).")
 
     edgeauth: EdgeAuthSettings = Field(default_factory=EdgeAuthSettings)
+    siem: SiemSettings = Field(default_factory=SiemSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    detections: DetectionsSettings = Field(default_factory=DetectionsSettings)
+    compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
+    rule_paths: str = Field(
+        default="",
+        description="Extra Sigma rule folders or files for detections, separated by ':' (VIGIL_RULE_PATHS).",
+    )
 
     @field_validator("es_url")
     @classmethod

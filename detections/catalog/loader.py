@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationConditionOperator, SigmaCorrelationRule
 from sigma.exceptions import SigmaError
+from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 from sigma.validation import SigmaValidator
 from sigma.validators.core import validators
@@ -23,7 +24,7 @@ from detections.catalog.parse import ParsedRule, parse_file
 from detections.conversion.ecs import caseless, dataset_for, map_field
 from detections.conversion.lucene import backend, to_lucene
 from detections.errors import ConversionError
-from detections.models import Finding, Level, RuleInfo
+from detections.models import Finding, Level, RuleInfo, RuleKind
 from detections.settings import BUNDLED_RULES, DetectionsSettings
 
 #: Validators that only judge SigmaHQ's repository conventions, not whether a rule works here, and the two
@@ -90,7 +91,7 @@ class _Compiler:
         self.referenced = referenced
         self.lucene = backend()
 
-    def info(self, rule: ParsedRule, dataset: str, kind: str, queries: list[str], warnings: list[str]) -> RuleInfo:
+    def info(self, rule: ParsedRule, dataset: str, kind: RuleKind, queries: list[str], warnings: list[str]) -> RuleInfo:
         ext = _extension(rule)
         return RuleInfo(
             id=rule_key(rule),
@@ -99,7 +100,7 @@ class _Compiler:
             level=_level(rule),
             tags=[str(t) for t in rule.tags],
             dataset=dataset,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             source=_source(rule),
             description=rule.description,
             queries=queries,
@@ -116,7 +117,7 @@ class _Compiler:
         ext = _extension(rule)
         group_by = tuple(_ecs(f, dataset) for f in ext.group_by) or DEFAULT_GROUP_BY[dataset]
         new_terms = tuple(_ecs(f, dataset) for f in ext.new_terms)
-        kind = "new_terms" if new_terms else "simple"
+        kind: RuleKind = "new_terms" if new_terms else "simple"
         return CompiledRule(
             info=self.info(rule, dataset, kind, [query], warnings),
             query=query,
@@ -130,7 +131,7 @@ class _Compiler:
         self, rule: SigmaCorrelationRule, warnings: list[str], compiled: dict[str, CompiledRule]
     ) -> CompiledRule:
         parts: list[Part] = []
-        for ref in rule.rules:
+        for ref in rule.rules or []:
             base = ref.rule
             if not isinstance(base, SigmaRule):
                 raise ConversionError("correlations of correlations are not supported")
@@ -149,7 +150,7 @@ class _Compiler:
         if str(rule.type) == "value_count" and value_field is None:
             raise ConversionError("a value_count correlation needs condition.field")
         if str(rule.type) not in {"event_count", "value_count", "temporal"}:
-            raise ConversionError(f"correlation type {str(rule.type)} is not supported")
+            raise ConversionError(f"correlation type {rule.type!s} is not supported")
         correlation = Correlation(
             type=str(rule.type),
             timespan=rule.timespan.seconds,
@@ -162,9 +163,7 @@ class _Compiler:
         ext = _extension(rule)
         datasets = tuple(dict.fromkeys(p.dataset for p in parts))
         return CompiledRule(
-            info=self.info(
-                rule, "+".join(datasets), "correlation", [p.query for p in parts], warnings
-            ),
+            info=self.info(rule, "+".join(datasets), "correlation", [p.query for p in parts], warnings),
             query=None,
             datasets=datasets,
             group_by=group_by,
@@ -213,21 +212,28 @@ def compile_rules(parsed: list[ParsedRule], settings: DetectionsSettings, result
             continue
         seen[key] = _source(rule)
         unique.append(rule)
-    collection = SigmaCollection(unique, resolve_references=False)
+    collection = SigmaCollection(list[SigmaRule | SigmaCorrelationRule | SigmaFilter](unique), resolve_references=False)
     referenced: set[str] = set()
     for rule in unique:
         if isinstance(rule, SigmaCorrelationRule):
-            referenced.update(ref.reference for ref in rule.rules)
+            referenced.update(ref.reference for ref in rule.rules or [])
     warnings = _warnings(unique)
     for warning_rule, messages in warnings.items():
         for message in messages:
             result.findings.append(
-                Finding(source=seen[warning_rule], rule_id=warning_rule, severity="warning", code="sigma_validation",
-                        message=message)
+                Finding(
+                    source=seen[warning_rule],
+                    rule_id=warning_rule,
+                    severity="warning",
+                    code="sigma_validation",
+                    message=message,
+                )
             )
     compiler = _Compiler(settings, referenced)
     # Detection rules first: resolving correlation references disables their standalone output in pySigma.
-    ordered = [r for r in unique if isinstance(r, SigmaRule)] + [r for r in unique if isinstance(r, SigmaCorrelationRule)]
+    ordered = [r for r in unique if isinstance(r, SigmaRule)] + [
+        r for r in unique if isinstance(r, SigmaCorrelationRule)
+    ]
     for rule in ordered:
         key = rule_key(rule)
         try:

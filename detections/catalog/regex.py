@@ -8,12 +8,8 @@ catastrophically in Python when events are generated or checked locally. Such pa
 from __future__ import annotations
 
 import re
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # the stdlib regex parser, private but stable
 from typing import Any
-
-try:  # Python 3.11 keeps the parser public as sre_parse (deprecated alias) and private as re._parser
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - older interpreters
-    import sre_parse  # type: ignore[no-redef]
 
 _REPEATS = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, getattr(sre_parse, "POSSESSIVE_REPEAT", None)}
 _UNBOUNDED = sre_parse.MAXREPEAT

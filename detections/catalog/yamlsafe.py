@@ -26,9 +26,9 @@ class _BoundedLoader(yaml.SafeLoader):
         self._nodes = 0
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(AliasEvent):
-            mark = self.peek_event().start_mark
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             raise UnsafeYamlError(f"YAML aliases are not allowed in rules (line {mark.line + 1})")
         self._nodes += 1
         if self._nodes > self.max_nodes:
@@ -37,7 +37,7 @@ class _BoundedLoader(yaml.SafeLoader):
         try:
             if self._depth > self.max_depth:
                 raise UnsafeYamlError(f"YAML nested deeper than {self.max_depth} levels")
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 

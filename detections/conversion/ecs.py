@@ -23,7 +23,8 @@ from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaRegularEx
 FieldKind = Literal["keyword", "long", "ip", "date", "text"]
 CASELESS = ".caseless"
 
-#: The ECS fields of the siem contract that rules may match on, with their Elasticsearch type.
+#: The ECS fields of siem's index templates that rules may match on, with their Elasticsearch type. A rule
+#: field outside this table cannot match anything in Vigil, so its rule is reported instead of run.
 ECS_FIELDS: dict[str, FieldKind] = {
     "@timestamp": "date",
     "event.ingested": "date",
@@ -37,14 +38,13 @@ ECS_FIELDS: dict[str, FieldKind] = {
             "event.kind",
             "event.category",
             "event.outcome",
-            "event.id",
+            "event.type",
             "event.action",
             "event.reason",
             "service.name",
             "http.request.id",
             "http.request.method",
             "http.request.referrer",
-            "http.request.mime_type",
             "url.original",
             "url.path",
             "url.query",
@@ -81,7 +81,6 @@ WEBSERVER_FIELDS: dict[str, str] = {
     "cs-referer": "http.request.referrer",
     "cs-host": "url.domain",
     "cs-username": "user.name",
-    "cs-content-type": "http.request.mime_type",
     "sc-bytes": "http.response.body.bytes",
     "time-taken": "event.duration",
 }
@@ -132,10 +131,7 @@ class CaselessValuesTransformation(DetectionItemTransformation):
         field = detection_item.field
         if field is None:
             return None
-        if field.endswith(CASELESS):
-            raw = field.removesuffix(CASELESS)
-        else:
-            raw = field
+        raw = field.removesuffix(CASELESS) if field.endswith(CASELESS) else field
         if raw not in ECS_FIELDS:
             raise SigmaTransformationError(f"field '{field}' has no ECS mapping in Vigil's indices")
         if ECS_FIELDS[raw] != "keyword":
@@ -145,8 +141,11 @@ class CaselessValuesTransformation(DetectionItemTransformation):
         cased = False
         for value in detection_item.value:
             if isinstance(value, SigmaCasedString):
+                # the raw keyword field is case-sensitive already; the backend only knows plain strings
                 cased = True
-                values.append(value)
+                plain = SigmaString("")
+                plain.s = list(value.s)
+                values.append(plain)
             elif isinstance(value, SigmaString):
                 values.append(value.lower())
             elif isinstance(value, SigmaRegularExpression):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sigma.backends.elasticsearch import LuceneBackend
+from sigma.backends.elasticsearch.elasticsearch_lucene import LuceneBackend
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
@@ -21,7 +21,7 @@ def to_lucene(rule: SigmaRule, lucene: LuceneBackend) -> str:
         queries = lucene.convert_rule(rule)
     except SigmaError as exc:
         raise ConversionError(str(exc).split(" (while ", 1)[0]) from None
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, NotImplementedError) as exc:
         raise ConversionError(f"{type(exc).__name__}: {exc}") from None
     texts = [q for q in queries if isinstance(q, str)]
     if not texts:

@@ -11,7 +11,9 @@ import binascii
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import redis
@@ -19,6 +21,7 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError, OAuth2Error
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
 from edgeauth.decisions import DecisionBuffer
+from edgeauth.issuer.errors import IssuerUnavailable, RateLimited
 from edgeauth.issuer.grants import TOKEN_AUTH_METHODS, ClientCredentialsGrant, PrivateKeyJwtAuth, RefreshTokenGrant
 from edgeauth.issuer.ratelimit import RateLimiter
 from edgeauth.issuer.refresh import RefreshTokenStore
@@ -26,14 +29,15 @@ from edgeauth.issuer.registry import ClientRegistry, ClientStore, RedisClientSto
 from edgeauth.issuer.rfc7009 import RevocationEndpoint
 from edgeauth.issuer.rfc7662 import IntrospectionEndpoint
 from edgeauth.issuer.server import IssuerRequest, IssuerResponse, IssuerServer, OAuthRequest, oauth_error_response
-from edgeauth.issuer.settings import IssuerSettings
 from edgeauth.issuer.tokens import AccessTokenMinter, RevocationLedger, SigningKeys
+from edgeauth.keystore import KeyStore
 from edgeauth.models import DecisionAction, DecisionEvent
+from edgeauth.revocation import RevocationPublisher
 from edgeauth.settings import EdgeAuthSettings
 
 log = logging.getLogger(__name__)
 
-TOKEN_PATH = "/oauth/token"
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
 REVOCATION_PATH = "/oauth/revoke"
 INTROSPECTION_PATH = "/oauth/introspect"
 JWKS_PATH = "/.well-known/jwks.json"
@@ -83,7 +87,6 @@ class Issuer:
     def __init__(
         self,
         settings: EdgeAuthSettings,
-        issuer_settings: IssuerSettings,
         client: redis.Redis,
         keys: SigningKeys,
         ledger: RevocationLedger,
@@ -92,7 +95,7 @@ class Issuer:
         store: ClientStore | None = None,
     ) -> None:
         self.settings = settings
-        self.issuer_settings = issuer_settings
+        issuer_settings = settings.oauth
         self.keys = keys
         self.decisions = decisions
         prefix = settings.key_prefix
@@ -140,44 +143,50 @@ class Issuer:
 
     def token(self, request: IssuerRequest) -> IssuerResponse:
         """RFC 6749 section 3.2. A `RateLimited` error is raised for the web adapter to turn into a 429."""
+        return self._handle("token", request, self.server.create_token_response, rate_limited=True)
+
+    def revoke(self, request: IssuerRequest) -> IssuerResponse:
+        """RFC 7009 section 2."""
+        return self._handle("revoke", request, partial(self.server.create_endpoint_response, "revocation"))
+
+    def introspect(self, request: IssuerRequest) -> IssuerResponse:
+        """RFC 7662 section 2."""
+        return self._handle("introspect", request, partial(self.server.create_endpoint_response, "introspection"))
+
+    def _handle(
+        self,
+        action: DecisionAction,
+        request: IssuerRequest,
+        respond: Callable[[OAuthRequest], IssuerResponse],
+        *,
+        rate_limited: bool = False,
+    ) -> IssuerResponse:
         started = time.perf_counter_ns()
         claimed = None
         oauth_request: OAuthRequest | None = None
         try:
             claimed = claimed_client_id(request)
-            self.limiter.check(client_id=claimed, source_ip=request.source_ip)
+            if rate_limited:
+                self._limit(request, claimed, started)
             oauth_request = self.server.create_oauth2_request(request)
-            response: IssuerResponse = self.server.create_token_response(oauth_request)
+            response = respond(oauth_request)
         except OAuth2Error as error:
             response = oauth_error_response(error)
         except ValueError as exc:
             # authlib refuses to build an error whose description would carry unsafe characters.
-            log.info("token request refused: %s", exc)
+            log.info("%s request refused: %s", action, exc)
             response = oauth_error_response(InvalidClientError(description="The request could not be processed."))
-        self._decide("token", request, response, started, claimed, oauth_request)
-        return response
-
-    def revoke(self, request: IssuerRequest) -> IssuerResponse:
-        return self._endpoint("revocation", "revoke", request)
-
-    def introspect(self, request: IssuerRequest) -> IssuerResponse:
-        return self._endpoint("introspection", "introspect", request)
-
-    def _endpoint(self, name: str, action: DecisionAction, request: IssuerRequest) -> IssuerResponse:
-        started = time.perf_counter_ns()
-        claimed = None
-        oauth_request: OAuthRequest | None = None
-        try:
-            claimed = claimed_client_id(request)
-            oauth_request = self.server.create_oauth2_request(request)
-            response: IssuerResponse = self.server.create_endpoint_response(name, oauth_request)
-        except OAuth2Error as error:
-            response = oauth_error_response(error)
-        except ValueError as exc:
-            log.info("%s request refused: %s", name, exc)
-            response = oauth_error_response(InvalidClientError(description="The request could not be processed."))
+        except redis.RedisError as exc:
+            raise IssuerUnavailable(f"the issuer's store is unreachable: {type(exc).__name__}") from exc
         self._decide(action, request, response, started, claimed, oauth_request)
         return response
+
+    def _limit(self, request: IssuerRequest, claimed: str | None, started: int) -> None:
+        try:
+            self.limiter.check(client_id=claimed, source_ip=request.source_ip)
+        except RateLimited:
+            self._decide("token", request, IssuerResponse(429, {"error": "rate_limited"}), started, claimed, None)
+            raise
 
     def metadata(self) -> dict[str, Any]:
         """RFC 8414 authorization server metadata."""
@@ -187,7 +196,7 @@ class Issuer:
             "issuer": self.settings.issuer,
             "token_endpoint": base + TOKEN_PATH,
             "jwks_uri": base + JWKS_PATH,
-            "scopes_supported": list(self.issuer_settings.scopes_supported),
+            "scopes_supported": list(self.settings.oauth.scopes_supported),
             "response_types_supported": [],
             "grant_types_supported": ["client_credentials", "refresh_token"],
             "token_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
@@ -203,7 +212,10 @@ class Issuer:
         return document
 
     def jwks(self) -> dict[str, Any]:
-        return self.keys.publishable_jwks()
+        try:
+            return self.keys.publishable_jwks()
+        except redis.RedisError as exc:
+            raise IssuerUnavailable(f"the key store is unreachable: {type(exc).__name__}") from exc
 
     def _decide(
         self,
@@ -217,17 +229,19 @@ class Issuer:
         if self.decisions is None:
             return
         error = response.body.get("error") if response.status >= 400 else None
+        reason = (oauth_request.decision_reason if oauth_request is not None else None) or error
         minted = oauth_request.minted if oauth_request is not None else None
+        revoked = oauth_request.revoked_token if oauth_request is not None else None
         client = oauth_request.client if oauth_request is not None else None
         event = DecisionEvent(
             timestamp=datetime.now(UTC),
             outcome="failure" if error else "success",
-            reason=str(error) if error else "ok",
+            reason=str(reason) if error else "ok",
             action="client_auth" if error == "invalid_client" else action,
             subject=client.get_client_id() if client is not None else claimed,
             client_id=client.get_client_id() if client is not None else claimed,
             scopes=oauth_request.granted_scopes if oauth_request is not None else (),
-            jti=minted.jti if minted else None,
+            jti=minted.jti if minted else (revoked.jti if revoked else None),
             kid=minted.kid if minted else None,
             alg=minted.alg if minted else None,
             source_ip=request.source_ip,
@@ -237,3 +251,10 @@ class Issuer:
             request_id=request.request_id,
         )
         self.decisions.submit(event)
+
+
+def build_issuer(settings: EdgeAuthSettings, client: redis.Redis, *, decisions: DecisionBuffer | None = None) -> Issuer:
+    """The issuer over the Redis-backed key store, revocation stream and client registry."""
+    return Issuer(
+        settings, client, KeyStore(client, settings), RevocationPublisher(client, settings), decisions=decisions
+    )

@@ -47,3 +47,10 @@ class RateLimited(IssuerError):
 
 class RequestTooLarge(IssuerError):
     status_code = 413
+
+
+class IssuerUnavailable(IssuerError):
+    """A backing service (Redis) cannot be reached; the client should retry later."""
+
+    error = "temporarily_unavailable"
+    status_code = 503

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis
 from authlib.oauth2.rfc6749 import grants
@@ -26,7 +26,7 @@ from joserfc.jwk import KeySet
 
 from edgeauth.issuer.models import ClientRecord
 from edgeauth.issuer.refresh import RefreshRecord
-from edgeauth.issuer.server import OAuthRequest, RegisteredClient
+from edgeauth.issuer.server import IssuerServer, OAuthRequest, RegisteredClient
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 MAX_JTI_CHARS = 256
@@ -66,6 +66,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
 
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
     request: OAuthRequest
+    server: IssuerServer
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
@@ -89,9 +90,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
     request: OAuthRequest
+    server: IssuerServer
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord | None:
-        record: RefreshRecord | None = self.server.refresh_tokens.lookup(refresh_token)
+        record, reused = self.server.refresh_tokens.lookup(refresh_token)
+        if reused:
+            self.request.decision_reason = "refresh_reuse"
+            raise InvalidGrantError("refresh token reused; every token of its family is revoked")
         if record is not None:
             self.request.parent_refresh = (refresh_token, record)
         return record
@@ -104,9 +109,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         requested = tuple(scope_to_list(self.request.payload.scope) or ()) or record.scopes
         # The client's grants may have shrunk since the family began: re-check against today's registry.
         self.request.granted_scopes = _check_scopes(client, requested)
-        self.request.granted_audiences = _check_audiences(client, self.request.issuer_request.audiences) if (
-            self.request.issuer_request.audiences
-        ) else _check_audiences(client, record.audiences)
+        self.request.granted_audiences = (
+            _check_audiences(client, self.request.issuer_request.audiences)
+            if (self.request.issuer_request.audiences)
+            else _check_audiences(client, record.audiences)
+        )
 
     def authenticate_user(self, refresh_token: RefreshRecord) -> RefreshRecord:
         return refresh_token
@@ -119,6 +126,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         assert self.request.parent_refresh is not None
         token, record = self.request.parent_refresh
         if not self.server.refresh_tokens.consume(token, record):
+            self.request.decision_reason = "refresh_reuse"
             raise InvalidGrantError("refresh token already used; its family is revoked")
 
 
@@ -140,7 +148,7 @@ class PrivateKeyJwtAuth(JWTBearerClientAssertion):  # type: ignore[misc]
     def resolve_client_public_key(self, client: RegisteredClient) -> KeySet:
         if client.record.jwks is None:
             raise InvalidClientError(description="The client has no registered public key.")
-        return KeySet.import_key_set(client.record.jwks)
+        return KeySet.import_key_set(cast(Any, client.record.jwks))
 
     def verify_claims(self, claims: dict[str, Any]) -> None:
         exp = claims.get("exp")

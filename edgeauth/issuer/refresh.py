@@ -53,7 +53,7 @@ class RefreshTokenStore:
         *,
         ttl: int,
         family_ttl: int,
-        on_family_revoked: Callable[[str, int], None],
+        on_family_revoked: Callable[[str, float], object],
     ) -> None:
         self._redis = client
         self._prefix = f"{prefix}:rt"
@@ -109,18 +109,18 @@ class RefreshTokenStore:
             pipe.expireat(key, family_expires_at)
             pipe.execute()
 
-    def lookup(self, token: str) -> RefreshRecord | None:
-        """The live record of `token`, or None. A consumed token revokes its family before answering None."""
+    def lookup(self, token: str) -> tuple[RefreshRecord | None, bool]:
+        """The live record of `token` (or None) and whether this was a reuse, which revokes the family."""
         peeked = self.peek(token)
         if peeked is None:
-            return None
+            return None, False
         record, used = peeked
         if used:
             self.revoke_family(record.family, record.family_expires_at)
-            return None
+            return None, True
         if self._redis.exists(self._family_revoked_key(record.family)):
-            return None
-        return record
+            return None, False
+        return record, False
 
     def peek(self, token: str) -> tuple[RefreshRecord, bool] | None:
         """The record of `token` and whether it was consumed, with no reuse detection (introspection, RFC 7009)."""

@@ -138,7 +138,7 @@ class RedisClientStore:
         key = self._key(record.client_id)
         with self._redis.pipeline(transaction=True) as pipe:
             # WATCH makes the existence check and the write one atomic step against concurrent admins.
-            pipe.watch(key)
+            pipe.watch(key)  # type: ignore[no-untyped-call]
             exists = bool(pipe.exists(key))
             if must_exist and not exists:
                 raise ClientNotFound(record.client_id)
@@ -195,7 +195,7 @@ class ClientRegistry:
     def show(self, client_id: str) -> ClientPublic:
         return ClientPublic.of(self.get(client_id))
 
-    def list(self) -> list[ClientPublic]:
+    def list_clients(self) -> list[ClientPublic]:
         return [ClientPublic.of(r) for cid in self.store.list_ids() if (r := self.store.get(cid)) is not None]
 
     def create(

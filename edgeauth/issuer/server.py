@@ -97,6 +97,7 @@ class OAuthRequest(OAuth2Request):  # type: ignore[misc]
         self.parent_refresh: tuple[str, RefreshRecord] | None = None
         self.minted: MintedToken | None = None
         self.revoked_token: IssuedToken | None = None
+        self.decision_reason: str | None = None
 
     @property
     def args(self) -> Mapping[str, str]:

@@ -109,7 +109,7 @@ class AccessTokenMinter:
 class RevocationLedger(Protocol):
     """Where revoked access-token ids go (published to every verifier) and can be looked up."""
 
-    def revoke(self, jti: str, expires_at: int) -> None: ...
+    def revoke(self, jti: str, expires_at: float) -> object: ...
 
     def is_revoked(self, jti: str) -> bool: ...
 
@@ -147,7 +147,12 @@ class IssuedToken:
 
 
 def find_issued_token(
-    token: str, hint: str | None, *, minter: AccessTokenMinter, refresh_tokens: RefreshTokenStore, ledger: RevocationLedger
+    token: str,
+    hint: str | None,
+    *,
+    minter: AccessTokenMinter,
+    refresh_tokens: RefreshTokenStore,
+    ledger: RevocationLedger,
 ) -> IssuedToken | None:
     """The live token behind `token` (access JWT or refresh token), or None when it is unknown, expired or forged.
 
@@ -162,7 +167,7 @@ def find_issued_token(
                 claims = minter.read(token)
             except VerificationError:
                 continue
-            found = IssuedToken(
+            return IssuedToken(
                 kind=kind,
                 client_id=claims["client_id"],
                 subject=claims["sub"],
@@ -174,13 +179,12 @@ def find_issued_token(
                 claims=claims,
                 revoked=ledger.is_revoked(claims["jti"]),
             )
-            return found
         if kind == "refresh_token":
             peeked = refresh_tokens.peek(token)
             if peeked is None:
                 continue
             record, consumed = peeked
-            found = IssuedToken(
+            return IssuedToken(
                 kind=kind,
                 client_id=record.client_id,
                 subject=record.subject,
@@ -190,5 +194,4 @@ def find_issued_token(
                 revoked=consumed or refresh_tokens.is_family_revoked(record.family),
                 refresh=record,
             )
-            return found
     return None

@@ -11,6 +11,7 @@ SIGNATURE = "manifest.sig"
 CHAIN = "locker/chain.jsonl"
 INDEX = "index.csv"
 REPORT = "report.html"
+SUMS = "SHA256SUMS"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
 SIGNATURE_BYTES = 64

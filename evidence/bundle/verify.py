@@ -188,7 +188,6 @@ def _check_file(archive: zipfile.ZipFile, name: str, sha256: str, size: int, sta
         state.problems.append(f"file {name}: size {seen} bytes, the manifest says {size} (altered)")
     if actual != sha256:
         state.problems.append(f"file {name}: sha256 {actual} differs from the manifest's {sha256} (altered)")
-        return
     state.digests[name] = actual
     if evidence := layout.EVIDENCE_NAME.match(name):
         state.evidence[int(evidence.group(1))] = (actual, seen)
@@ -207,11 +206,11 @@ def _check_file(archive: zipfile.ZipFile, name: str, sha256: str, size: int, sta
 
 def _check_chain(archive: zipfile.ZipFile, names: set[str], manifest: Manifest, state: _State) -> None:
     lock = manifest.locker
-    if lock.chain_file != layout.CHAIN or layout.CHAIN not in state.digests:
-        if layout.CHAIN in names and layout.CHAIN not in state.digests:
-            return  # already reported as altered or unlisted
-        state.problems.append(f"chain file {lock.chain_file} is missing")
+    if lock.chain_file != layout.CHAIN:
+        state.problems.append(f"manifest names chain file {lock.chain_file!r}, the format fixes {layout.CHAIN}")
         return
+    if layout.CHAIN not in state.digests:
+        return  # missing, unlisted or unreadable: already reported
     expected, prev = lock.first_sequence, lock.first_prev_hash
     record_digests: dict[int, str] = {}
     with archive.open(layout.CHAIN) as handle:

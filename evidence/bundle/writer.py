@@ -1,9 +1,10 @@
 """Build a signed, deterministic bundle while streaming the locker: one page of entries in memory at a time.
 
 The archive is written in a fixed order (per item `records/N.json` then `evidence/N.ext`, then
-`locker/chain.jsonl`, `index.csv`, `report.html`, `manifest.json`, `manifest.sig`) with fixed entry attributes, so
-the same locker range, period, controls, key and generator version give a byte-identical zip. The manifest lists
-files in archive order; its per-file lines are spooled to disk and only the finished manifest is held (to sign it).
+`locker/chain.jsonl`, `index.csv`, `report.html`, `SHA256SUMS`, `manifest.json`, `manifest.sig`) with fixed
+entry attributes, so the same locker range, period, controls, key and generator version give a byte-identical
+zip. The manifest lists files in archive order; its per-file lines are spooled to disk and only the finished
+manifest is held in memory (to sign it).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from evidence.canonical import canonical_json, parse_rfc3339, rfc3339, utc
-from evidence.errors import LockerIntegrityError, NoEvidenceError
 from evidence.bundle import layout
 from evidence.bundle.keys import SigningKeyStore
 from evidence.bundle.report import IndexWriter, ReportWriter
+from evidence.canonical import canonical_json, parse_rfc3339, rfc3339, utc
+from evidence.errors import LockerIntegrityError, NoEvidenceError
 from evidence.locker import EvidenceLocker
 from evidence.models import BundleInfo
 
@@ -124,6 +125,7 @@ class _Builder:
         self.chain = (work / "chain.part").open("w+", encoding="utf-8", newline="\n")
         self.index_out = (work / "index.part").open("w+", encoding="utf-8", newline="")
         self.report_out = (work / "report.part").open("w+", encoding="utf-8", newline="\n")
+        self.sums = (work / "sums.part").open("w+", encoding="utf-8", newline="\n")
         self.index = IndexWriter(self.index_out)
         self.report: ReportWriter | None = None
         self._files_written = 0
@@ -203,8 +205,15 @@ class _Builder:
 
     def close_spools(self, totals: _Totals, first: int, last: int, kid: str) -> None:
         assert self.report is not None
-        self.report.close(items=totals.items, stale=totals.stale, first=first, last=last, head=totals.last_entry, kid=kid)
-        for name, spool in ((layout.CHAIN, self.chain), (layout.INDEX, self.index_out), (layout.REPORT, self.report_out)):
+        self.report.close(
+            items=totals.items, stale=totals.stale, first=first, last=last, head=totals.last_entry, kid=kid
+        )
+        for name, spool in (
+            (layout.CHAIN, self.chain),
+            (layout.INDEX, self.index_out),
+            (layout.REPORT, self.report_out),
+            (layout.SUMS, self.sums),
+        ):
             spool.close()
             path = Path(spool.name)
             with path.open("rb") as source:
@@ -232,6 +241,8 @@ class _Builder:
     def _note(self, name: str, sha: str, size: int) -> None:
         if name in (layout.MANIFEST, layout.SIGNATURE):
             return
+        if name != layout.SUMS:
+            self.sums.write(f"{sha}  {name}\n")
         prefix = "," if self._files_written else ""
         self.files.write(prefix + canonical_json({"path": name, "sha256": sha, "size": size}).decode())
         self._files_written += 1

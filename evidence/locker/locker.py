@@ -8,6 +8,7 @@ removal of the newest entries from Elasticsearch is detected by `verify()`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from elasticsearch import ConflictError, Elasticsearch
 from redis.exceptions import LockError
 
 from evidence.canonical import parse_rfc3339, rfc3339, utc
-from evidence.errors import InvalidEvidenceError, LockerBusyError, LockerIntegrityError
+from evidence.errors import InvalidEvidenceError, LockerBusyError
 from evidence.locker.chain import build_record, entry_hash, record_bytes, record_digest
 from evidence.locker.content import ContentStore
 from evidence.locker.index import LOCKER_MAPPINGS, ensure_index, stream
@@ -94,10 +95,9 @@ class EvidenceLocker:
         try:
             return self._append_locked(spec, sha, size)
         finally:
-            try:
+            # An expired lock is harmless: the create-on-sequence guard kept the chain linear.
+            with contextlib.suppress(LockError):
                 lock.release()
-            except LockError:
-                pass  # it expired and the create-on-sequence guard kept the chain linear; nothing to undo
 
     def _append_locked(self, spec: EvidenceSpec, sha: str, size: int) -> EvidenceItem:
         head = self._cached_head()
@@ -142,9 +142,9 @@ class EvidenceLocker:
 
     def _head_from_index(self) -> ChainHead | None:
         self.es.indices.refresh(index=self.index)
-        hits = self.es.search(index=self.index, size=1, sort=[{"sequence": "desc"}], source=["sequence", "entry_hash"])[
-            "hits"
-        ]["hits"]
+        hits = self.es.search(
+            index=self.index, size=1, sort=[{"sequence": "desc"}], source_includes=["sequence", "entry_hash"]
+        )["hits"]["hits"]
         if not hits:
             return None
         return ChainHead(sequence=hits[0]["_source"]["sequence"], entry_hash=hits[0]["_source"]["entry_hash"])

@@ -18,7 +18,8 @@ _COMBINED = re.compile(
     r"(?P<rest>.*)"
 )
 _EXTRA = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
-_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 _TIME_LOCAL = re.compile(r"(\d{2})/(\w{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})")
 _SECOND_NS = 1_000_000_000
 

@@ -24,7 +24,7 @@ _LOG_PREFIX = re.compile(
     r"(?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\s+"
     r"(?:(?P<level>[A-Z]+)\s+)?(?:\[(?P<service>[^\]]+)\]\s+)?(?P<message>.*)"
 )
-_EXCEPTION_LINE = re.compile(r"(?P<type>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|[A-Z]\w*))(?::\s?(?P<message>.*))?")
+_EXCEPTION_LINE = re.compile(r"(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?")
 
 
 def _stack_trace(error: dict[str, Any], obj: dict[str, Any]) -> Any:
@@ -44,15 +44,16 @@ def parse_exception_json(record: str) -> dict[str, Any]:
     error_type = first(error, "type", "class") or first(obj, "exception", "class", "exc_type")
     if error_type is None:
         raise ParseError("exception record needs error.type (or exception/class)")
+    log_message = first(obj, "message", "exc_message")
     message = first(error, "message") if error else None
-    message = message if message is not None else first(obj, "message", "exc_message")
+    message = message if message is not None else log_message
     service = first(obj, "service", "app")
     if isinstance(service, dict):
         service = service.get("name")
     return {
         "@timestamp": first(obj, "@timestamp", "timestamp", "time"),
         "event": {"id": producer_id(obj), "kind": "event", "category": ["web"], "type": ["error"]},
-        "message": message if isinstance(message, str) else None,
+        "message": log_message if isinstance(log_message, str) else message if isinstance(message, str) else None,
         "error": {"type": error_type, "message": message, "stack_trace": _stack_trace(error, obj)},
         "log": {"level": first(obj, "level", "severity", "log.level") or "error"},
         "http": {"request": {"id": first(obj, "request_id", "http.request.id", "uuid")}},

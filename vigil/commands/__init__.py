@@ -11,7 +11,10 @@ import sys
 
 import typer
 
-from vigil.commands import bench, demo, services
+from detections import DetectionsError
+from edgeauth import EdgeAuthError
+from siem import SiemError
+from vigil.commands import bench, clients, compliance, demo, detections, edge, evidence, keys, services, siem
 from vigil.errors import VigilError
 
 app = typer.Typer(
@@ -23,13 +26,24 @@ app = typer.Typer(
 )
 app.add_typer(services.app, name="services")
 app.add_typer(demo.app, name="demo")
+app.add_typer(evidence.app, name="evidence")
+app.add_typer(compliance.app, name="compliance")
+app.add_typer(clients.app, name="clients")
+app.add_typer(keys.app, name="keys")
+app.add_typer(edge.app, name="edge")
 app.command(name="bench")(bench.run)
+app.command(name="worker")(siem.worker)
+app.add_typer(siem.pipeline_app, name="pipeline")
+app.add_typer(siem.dlq_app, name="dlq")
+app.add_typer(siem.ingest_app, name="ingest")
+app.add_typer(detections.rules_app, name="rules")
+app.add_typer(detections.alerts_app, name="alerts")
 
 
 def main() -> None:
     try:
         app()
-    except VigilError as exc:
+    except (VigilError, EdgeAuthError, SiemError, DetectionsError) as exc:
         print(f"vigil: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

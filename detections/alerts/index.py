@@ -1,0 +1,80 @@
+"""The `{prefix}-alerts` and `{prefix}-detections-runs` indices: mappings and creation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from detections.models import Level
+
+LEVEL_RANK = {Level.INFORMATIONAL: 0, Level.LOW: 1, Level.MEDIUM: 2, Level.HIGH: 3, Level.CRITICAL: 4}
+
+_KW = {"type": "keyword"}
+_DATE = {"type": "date"}
+
+ALERT_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "id": _KW,
+        "rule_id": _KW,
+        "rule_title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}},
+        "level": _KW,
+        "level_rank": {"type": "byte"},
+        "category": _KW,
+        "tags": _KW,
+        "attack": _KW,
+        "dataset": _KW,
+        "group_key": {"type": "keyword", "fields": {"text": {"type": "text"}}},
+        "first_seen": _DATE,
+        "last_seen": _DATE,
+        "created": _DATE,
+        "updated": _DATE,
+        "count": {"type": "long"},
+        "event_ids": _KW,
+        "events": {"type": "object", "enabled": False},
+        "status": _KW,
+        "verdict": _KW,
+        "assignee": _KW,
+        "acknowledged_at": _DATE,
+        "resolved_at": _DATE,
+        "summary": {"type": "text"},
+        "transitions": {"type": "object", "enabled": False},
+        "notes": {"type": "object", "enabled": False},
+    },
+}
+
+RUN_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "rule_id": _KW,
+        "started": _DATE,
+        "window_start": _DATE,
+        "window_end": _DATE,
+        "duration_ms": {"type": "float"},
+        "hits": {"type": "long"},
+        "alerts": {"type": "long"},
+        "error": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}},
+        "has_error": {"type": "boolean"},
+    },
+}
+
+AUDIT_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "@timestamp": _DATE,
+        "actor": _KW,
+        "action": _KW,
+        "rule_id": _KW,
+        "detail": {"type": "object", "enabled": False},
+    },
+}
+
+
+def ensure_index(es: Elasticsearch, name: str, mappings: dict[str, Any]) -> None:
+    """Create the index once; a concurrent creator winning the race is fine."""
+    if es.indices.exists(index=name):
+        return
+    es.options(ignore_status=400).indices.create(
+        index=name, mappings=mappings, settings={"number_of_shards": 1, "number_of_replicas": 0}
+    )

@@ -1,0 +1,148 @@
+"""A local Sigma matcher over ECS documents: checks that a generated event really satisfies its rule.
+
+It reads pySigma's parsed condition (fields and values after modifiers) with Sigma's semantics: strings are
+case-insensitive glob patterns, field-less keywords match anywhere in the keyword fields, `null` means absent.
+"""
+
+from __future__ import annotations
+
+import re
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # to build a string a regex accepts
+from typing import Any
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.types import (
+    SigmaBool,
+    SigmaCasedString,
+    SigmaExists,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SpecialChars,
+)
+
+from detections.conversion.ecs import KEYWORD_FIELDS, map_field
+
+Doc = dict[str, Any]
+
+
+class Unsupported(Exception):
+    """The rule uses a construct the local matcher or generator does not model."""
+
+
+def glob_regex(value: SigmaString) -> str:
+    out = []
+    for part in value.s:
+        if part is SpecialChars.WILDCARD_MULTI:
+            out.append(".*")
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            out.append(".")
+        elif isinstance(part, str):
+            out.append(re.escape(part))
+        else:
+            raise Unsupported("placeholders are not supported")
+    return "".join(out)
+
+
+def value_matches(actual: Any, value: Any) -> bool:
+    if isinstance(value, SigmaNull):
+        return actual is None
+    if isinstance(value, SigmaExists):
+        return (actual is not None) == bool(value.exists)
+    if actual is None:
+        return False
+    if isinstance(actual, list):
+        return any(value_matches(a, value) for a in actual)
+    if isinstance(value, SigmaNumber):
+        try:
+            return float(actual) == float(value.number)
+        except (TypeError, ValueError):
+            return False
+    if isinstance(value, SigmaBool):
+        return bool(actual) == value.boolean
+    if isinstance(value, SigmaRegularExpression):
+        return re.fullmatch(value.regexp.to_plain(), str(actual), re.IGNORECASE | re.DOTALL) is not None
+    if isinstance(value, SigmaString):
+        flags = re.DOTALL if isinstance(value, SigmaCasedString) else re.IGNORECASE | re.DOTALL
+        return re.fullmatch(glob_regex(value), str(actual), flags) is not None
+    raise Unsupported(f"value type {type(value).__name__}")
+
+
+def lookup(doc: Doc, field: str) -> Any:
+    node: Any = doc
+    for part in field.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def matches(node: Any, doc: Doc, dataset: str) -> bool:
+    if isinstance(node, ConditionAND):
+        return all(matches(a, doc, dataset) for a in node.args)
+    if isinstance(node, ConditionOR):
+        return any(matches(a, doc, dataset) for a in node.args)
+    if isinstance(node, ConditionNOT):
+        return not matches(node.args[0], doc, dataset)
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        try:
+            field = map_field(node.field, dataset)
+        except KeyError:
+            raise Unsupported(f"field {node.field} is not indexed") from None
+        return value_matches(lookup(doc, field), node.value)
+    if isinstance(node, ConditionValueExpression):
+        value = node.value
+        if isinstance(value, SigmaString) and not value.startswith(SpecialChars.WILDCARD_MULTI):
+            value = SpecialChars.WILDCARD_MULTI + value
+        if isinstance(value, SigmaString) and not value.endswith(SpecialChars.WILDCARD_MULTI):
+            value = value + SpecialChars.WILDCARD_MULTI
+        return any(value_matches(lookup(doc, f), value) for f in KEYWORD_FIELDS[dataset])
+    raise Unsupported(f"condition node {type(node).__name__}")
+
+
+def regex_example(pattern: str) -> str:
+    """A short string the (already safety-checked) regex matches in full."""
+    return _emit(list(sre_parse.parse(pattern)))
+
+
+def _emit(items: Any) -> str:
+    out = []
+    for op, arg in items:
+        if op is sre_parse.LITERAL:
+            out.append(chr(arg))
+        elif op is sre_parse.ANY:
+            out.append("a")
+        elif op is sre_parse.IN:
+            out.append(_in(arg))
+        elif op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT):
+            low, _high, sub = arg
+            out.append(_emit(sub) * max(low, 1))
+        elif op is sre_parse.SUBPATTERN:
+            out.append(_emit(arg[-1]))
+        elif op is sre_parse.BRANCH:
+            out.append(_emit(arg[1][0]))
+        elif op is sre_parse.AT:
+            continue
+        else:
+            raise Unsupported(f"regex construct {op}")
+    return "".join(out)
+
+
+def _in(items: Any) -> str:
+    for op, arg in items:
+        if op is sre_parse.LITERAL:
+            return chr(arg)
+        if op is sre_parse.RANGE:
+            return chr(arg[0])
+        if op is sre_parse.CATEGORY:
+            return {"CATEGORY_DIGIT": "1", "CATEGORY_SPACE": " "}.get(str(arg), "a")
+        if op is sre_parse.NEGATE:
+            return "~"
+    return "a"

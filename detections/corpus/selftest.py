@@ -1,0 +1,97 @@
+"""`vigil rules test`: each rule gets a generated matching event sent through the real ingest into a scratch
+prefix; the rule must raise its alert. The scratch indices and keys are removed afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import redis
+from elasticsearch import Elasticsearch
+from pydantic import BaseModel
+from sigma.collection import SigmaCollection
+from sigma.rule import SigmaRule
+
+from detections.alerts.store import AlertStore
+from detections.catalog.loader import RuleSet
+from detections.corpus.generate import generate
+from detections.corpus.match import Unsupported
+from detections.engine.history import RunHistory
+from detections.engine.runner import Engine
+from detections.settings import DetectionsSettings
+from siem import Pipeline, SiemSettings
+
+
+class RuleTest(BaseModel):
+    rule_id: str
+    title: str
+    source: str
+    outcome: str  # alerted | silent | not_generated
+    reason: str | None = None
+
+
+def _sigma_rule(source: str, rule_id: str) -> SigmaRule | None:
+    for rule in SigmaCollection.load_ruleset([source]):
+        if isinstance(rule, SigmaRule) and str(rule.id) == rule_id:
+            return rule
+    return None
+
+
+def _cleanup(es: Elasticsearch, redis_client: redis.Redis, prefix: str) -> None:
+    names = list(es.options(ignore_status=404).indices.get(index=f"{prefix}-*", expand_wildcards="all").body or {})
+    if names:
+        es.options(ignore_status=404).indices.delete(index=",".join(names))
+    found = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*").body
+    for template in found.get("index_templates", []):
+        es.options(ignore_status=404).indices.delete_index_template(name=template["name"])
+    es.options(ignore_status=404).cluster.delete_component_template(name=f"{prefix}-ecs-logs")
+    keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        redis_client.delete(*keys)
+
+
+def self_test(
+    ruleset: RuleSet, settings: DetectionsSettings, es: Elasticsearch, redis_client: redis.Redis
+) -> list[RuleTest]:
+    prefix = f"vigil-ruletest-{uuid.uuid4().hex[:8]}"
+    scratch = settings.model_copy(update={"index_prefix": prefix, "ingest_delay_seconds": 0})
+    pipeline = Pipeline(es, redis_client, SiemSettings(prefix=prefix))
+    results: dict[str, RuleTest] = {}
+    try:
+        pipeline.setup()
+        batches: dict[str, list[str]] = {}
+        stamp = datetime.now(UTC)
+        for rule in ruleset.rules.values():
+            info = rule.info
+            base = RuleTest(rule_id=info.id, title=info.title, source=info.source, outcome="not_generated")
+            sigma_rule = _sigma_rule(info.source, info.id) if rule.query and not rule.new_terms else None
+            if sigma_rule is None:
+                results[info.id] = base.model_copy(update={"reason": "only detection rules are generated"})
+                continue
+            try:
+                sample = generate(sigma_rule)
+            except Unsupported as exc:
+                results[info.id] = base.model_copy(update={"reason": str(exc)})
+                continue
+            batches.setdefault(sample.format, []).append(sample.line(stamp, request_id=f"ruletest-{info.id}"))
+            results[info.id] = base.model_copy(update={"outcome": "silent"})
+        for fmt, lines in batches.items():
+            pipeline.push(fmt, lines)
+        pipeline.drain()
+        store = AlertStore(es, scratch.alerts_index, max_event_ids=scratch.max_event_ids_per_alert)
+        history = RunHistory(es, scratch.runs_index, scratch.index("detections-audit"))
+        # rules that only feed a correlation run on their own here, so each can be checked
+        alone = {k: replace(r, info=r.info.model_copy(update={"standalone": True})) for k, r in ruleset.rules.items()}
+        engine = Engine(scratch, es, redis_client, alone, store, history)
+        engine.run_cycle(datetime.now(UTC) + timedelta(milliseconds=1), force=True)
+        if es.indices.exists(index=scratch.alerts_index):
+            hits = es.search(index=scratch.alerts_index, size=10_000, source_includes=["rule_id"])["hits"]["hits"]
+            for hit in hits:
+                rule_id = hit["_source"]["rule_id"]
+                if rule_id in results and results[rule_id].outcome == "silent":
+                    results[rule_id] = results[rule_id].model_copy(update={"outcome": "alerted"})
+    finally:
+        _cleanup(es, redis_client, prefix)
+    return sorted(results.values(), key=lambda r: (r.outcome, r.source))

@@ -1,0 +1,67 @@
+"""Run history per rule in `{prefix}-detections-runs`, plus the rule-change audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from detections.alerts.index import AUDIT_MAPPINGS, RUN_MAPPINGS, ensure_index
+from detections.models import RuleRun
+
+
+class RunHistory:
+    def __init__(self, es: Elasticsearch, index: str, audit_index: str) -> None:
+        self.es = es
+        self.index = index
+        self.audit_index = audit_index
+
+    def write(self, runs: list[RuleRun]) -> None:
+        if not runs:
+            return
+        ensure_index(self.es, self.index, RUN_MAPPINGS)
+        actions = []
+        for run in runs:
+            doc = run.model_dump(mode="json")
+            doc["has_error"] = run.error is not None
+            key = f"{run.rule_id}|{run.window_start.isoformat()}|{run.started.isoformat()}"
+            actions.append({"_index": self.index, "_id": hashlib.sha256(key.encode()).hexdigest()[:40], "_source": doc})
+        helpers.bulk(self.es, actions, refresh="wait_for")
+
+    def runs(
+        self, rule_id: str | None = None, *, since: datetime | None = None, errors_only: bool = False, limit: int = 50
+    ) -> list[RuleRun]:
+        if not self.es.indices.exists(index=self.index):
+            return []
+        filters: list[dict[str, Any]] = []
+        if rule_id:
+            filters.append({"term": {"rule_id": rule_id}})
+        if since:
+            filters.append({"range": {"started": {"gte": since.isoformat()}}})
+        if errors_only:
+            filters.append({"term": {"has_error": True}})
+        response = self.es.search(
+            index=self.index, query={"bool": {"filter": filters}}, sort=[{"started": "desc"}], size=limit
+        )
+        out = []
+        for hit in response["hits"]["hits"]:
+            source = dict(hit["_source"])
+            source.pop("has_error", None)
+            out.append(RuleRun.model_validate(source))
+        return out
+
+    def audit(self, actor: str, action: str, rule_id: str, at: datetime, detail: dict[str, Any]) -> None:
+        ensure_index(self.es, self.audit_index, AUDIT_MAPPINGS)
+        self.es.index(
+            index=self.audit_index,
+            document={
+                "@timestamp": at.isoformat(),
+                "actor": actor,
+                "action": action,
+                "rule_id": rule_id,
+                "detail": detail,
+            },
+            refresh="wait_for",
+        )

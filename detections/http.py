@@ -1,0 +1,152 @@
+"""The analyst API: alerts (list, filter, detail, triage, bulk acknowledge) and rules (history, enable/disable).
+
+Scopes: `alerts:read` to read, `alerts:triage` to change alerts, `rules:admin` to enable or disable rules.
+Domain errors become JSON answers here and only here.
+"""
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from elasticsearch import ApiError, TransportError
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from detections.errors import DetectionsError
+from detections.models import (
+    AckRequest,
+    AlertFilter,
+    AssignRequest,
+    BulkAckRequest,
+    EnableRequest,
+    NoteRequest,
+    ResolveRequest,
+)
+from detections.service import Detections
+from edgeauth import Guard, Principal
+
+_CODES = {400: "invalid_request", 404: "not_found", 409: "conflict", 422: "invalid_filter", 502: "search_failed"}
+
+
+def error_response(exc: Exception) -> JSONResponse:
+    """The one place detections errors become HTTP answers."""
+    if isinstance(exc, DetectionsError):
+        status = exc.status_code
+        return JSONResponse({"error": _CODES.get(status, "invalid_request"), "detail": str(exc)}, status_code=status)
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "query"
+        return JSONResponse({"error": "invalid_filter", "detail": f"{where}: {first['msg']}"}, status_code=422)
+    return JSONResponse({"error": "search_unavailable", "detail": type(exc).__name__}, status_code=503)
+
+
+def _answer(produce: Callable[[], Any], status: int = 200) -> JSONResponse:
+    try:
+        value = produce()
+    except (DetectionsError, ValidationError, ApiError, TransportError) as exc:
+        return error_response(exc)
+    return JSONResponse(value, status_code=status)
+
+
+def _dump(model: Any) -> Any:
+    return model.model_dump(mode="json")
+
+
+def create_router(guard: Guard, detections: Detections) -> APIRouter:
+    router = APIRouter(prefix="/detections", tags=["detections"])
+    Reader = Annotated[Principal, Depends(guard.require("alerts:read"))]
+    Triager = Annotated[Principal, Depends(guard.require("alerts:triage"))]
+    Admin = Annotated[Principal, Depends(guard.require("rules:admin"))]
+
+    @router.get("/alerts", response_model=None)
+    def list_alerts(
+        principal: Reader,
+        status: Annotated[list[str] | None, Query(max_length=3)] = None,
+        level: Annotated[list[str] | None, Query(max_length=5)] = None,
+        rule_id: Annotated[str | None, Query(max_length=300)] = None,
+        category: Annotated[str | None, Query(max_length=300)] = None,
+        since: Annotated[str | None, Query(max_length=100)] = None,
+        until: Annotated[str | None, Query(max_length=100)] = None,
+        q: Annotated[str | None, Query(max_length=1000)] = None,
+        sort: Annotated[str, Query(max_length=100)] = "last_seen",
+        order: Annotated[str, Query(max_length=100)] = "desc",
+        limit: Annotated[str, Query(max_length=20)] = "50",
+        offset: Annotated[str, Query(max_length=20)] = "0",
+    ) -> JSONResponse:
+        def run() -> Any:
+            flt = AlertFilter.model_validate(
+                {
+                    "status": status or [],
+                    "level": level or [],
+                    "rule_id": rule_id,
+                    "category": category,
+                    "since": since,
+                    "until": until,
+                    "text": q,
+                    "sort": sort,
+                    "order": order,
+                    "limit": limit,
+                    "offset": offset,
+                }
+            )
+            return _dump(detections.alerts(flt))
+
+        return _answer(run)
+
+    @router.get("/alerts/{alert_id}", response_model=None)
+    def alert_detail(alert_id: str, principal: Reader) -> JSONResponse:
+        def run() -> Any:
+            alert = detections.alert(alert_id)
+            return {"alert": _dump(alert), "events": detections.alert_events(alert)}
+
+        return _answer(run)
+
+    @router.post("/alerts/{alert_id}/acknowledge", response_model=None)
+    def acknowledge(alert_id: str, body: AckRequest, principal: Triager) -> JSONResponse:
+        return _answer(
+            lambda: _dump(detections.acknowledge(alert_id, principal.subject, note=body.note, assignee=body.assignee))
+        )
+
+    @router.post("/alerts/{alert_id}/resolve", response_model=None)
+    def resolve(alert_id: str, body: ResolveRequest, principal: Triager) -> JSONResponse:
+        return _answer(lambda: _dump(detections.resolve(alert_id, principal.subject, body.verdict, note=body.note)))
+
+    @router.post("/alerts/{alert_id}/notes", response_model=None)
+    def add_note(alert_id: str, body: NoteRequest, principal: Triager) -> JSONResponse:
+        return _answer(lambda: _dump(detections.add_note(alert_id, principal.subject, body.text)), status=201)
+
+    @router.put("/alerts/{alert_id}/assignee", response_model=None)
+    def assign(alert_id: str, body: AssignRequest, principal: Triager) -> JSONResponse:
+        return _answer(lambda: _dump(detections.assign(alert_id, principal.subject, body.assignee)))
+
+    @router.post("/alerts/acknowledge", response_model=None)
+    def bulk_acknowledge(body: BulkAckRequest, principal: Triager) -> JSONResponse:
+        return _answer(lambda: {"results": detections.bulk_acknowledge(body.ids, principal.subject, body.note)})
+
+    @router.get("/rules", response_model=None)
+    def list_rules(principal: Reader) -> JSONResponse:
+        def run() -> Any:
+            return {
+                "rules": [_dump(r) for r in detections.rules()],
+                "findings": [_dump(f) for f in detections.findings],
+            }
+
+        return _answer(run)
+
+    @router.get("/rules/{rule_id}", response_model=None)
+    def rule_detail(rule_id: str, principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> JSONResponse:
+        def run() -> Any:
+            rule = detections.rule(rule_id)
+            runs = detections.run_history(rule.id, limit=limit)
+            return {"rule": _dump(rule), "runs": [_dump(r) for r in runs]}
+
+        return _answer(run)
+
+    @router.put("/rules/{rule_id}/enabled", response_model=None)
+    def set_enabled(rule_id: str, body: EnableRequest, principal: Admin) -> JSONResponse:
+        return _answer(lambda: _dump(detections.set_enabled(rule_id, body.enabled, principal.subject)))
+
+    return router
+
+
+__all__ = ["create_router", "error_response"]

@@ -1,0 +1,214 @@
+"""The detections facade: what `vigil`, the analyst API and compliance call. Clients are injected."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+import redis
+from elasticsearch import Elasticsearch
+
+from detections.alerts.store import AlertStore, Candidate
+from detections.alerts.triage import Triage
+from detections.catalog.compiled import CompiledRule
+from detections.catalog.loader import RuleSet, load_rules
+from detections.engine.absence import source_health
+from detections.engine.history import RunHistory
+from detections.engine.runner import CycleReport, Engine
+from detections.engine.state import EngineState
+from detections.errors import AlertNotFoundError, RuleNotFoundError
+from detections.models import (
+    Alert,
+    AlertFilter,
+    AlertPage,
+    EventSnapshot,
+    Finding,
+    Level,
+    RuleInfo,
+    RuleRun,
+    SourceHealth,
+    TriageTimes,
+    Verdict,
+)
+from detections.settings import DetectionsSettings
+
+
+class Detections:
+    """Rules, engine, alerts and triage over one Elasticsearch and one Redis."""
+
+    def __init__(
+        self,
+        settings: DetectionsSettings,
+        es: Elasticsearch,
+        redis_client: redis.Redis,
+        *,
+        ruleset: RuleSet | None = None,
+        extra_rule_paths: list[Path] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.es = es
+        self.ruleset = ruleset if ruleset is not None else load_rules(settings, extra_rule_paths)
+        self.store = AlertStore(es, settings.alerts_index, max_event_ids=settings.max_event_ids_per_alert)
+        self.history = RunHistory(es, settings.runs_index, settings.index("detections-audit"))
+        self.state = EngineState(redis_client, settings)
+        self.engine = Engine(settings, es, redis_client, self.ruleset.rules, self.store, self.history)
+        self.triage = Triage(self.store)
+
+    # -- rules -------------------------------------------------------------------------------------------------
+
+    @property
+    def findings(self) -> list[Finding]:
+        return list(self.ruleset.findings)
+
+    def _compiled(self, rule_id: str) -> CompiledRule:
+        rule = self.ruleset.rules.get(rule_id)
+        if rule is None:
+            by_name = [r for r in self.ruleset.rules.values() if r.info.name == rule_id]
+            if not by_name:
+                raise RuleNotFoundError(f"no loaded rule with id or name {rule_id!r}")
+            rule = by_name[0]
+        return rule
+
+    def rules(self, health: list[SourceHealth] | None = None) -> list[RuleInfo]:
+        disabled = self.state.disabled()
+        silent = {h.dataset for h in (health if health is not None else self.source_health()) if h.silent}
+        return [
+            r.info.model_copy(update={"enabled": r.id not in disabled, "blind": any(d in silent for d in r.datasets)})
+            for r in sorted(self.ruleset.rules.values(), key=lambda r: (r.info.title, r.id))
+        ]
+
+    def rule(self, rule_id: str) -> RuleInfo:
+        wanted = self._compiled(rule_id).id
+        return next(r for r in self.rules() if r.id == wanted)
+
+    def enabled_rules(self) -> list[RuleInfo]:
+        return [r for r in self.rules() if r.enabled and r.standalone]
+
+    def set_enabled(self, rule_id: str, enabled: bool, actor: str) -> RuleInfo:
+        rule = self._compiled(rule_id)
+        self.state.set_enabled(rule.id, enabled)
+        self.history.audit(actor, "enable" if enabled else "disable", rule.id, datetime.now(UTC), {"enabled": enabled})
+        return self.rule(rule.id)
+
+    def source_health(self, now: datetime | None = None) -> list[SourceHealth]:
+        return source_health(self.es, self.settings, now or datetime.now(UTC))
+
+    # -- engine ------------------------------------------------------------------------------------------------
+
+    def run_cycle(self, now: datetime | None = None, *, force: bool = False) -> CycleReport:
+        return self.engine.run_cycle(now, force=force)
+
+    def run_history(
+        self, rule_id: str | None = None, *, since: datetime | None = None, limit: int = 50
+    ) -> list[RuleRun]:
+        if rule_id is not None:
+            rule_id = self._compiled(rule_id).id
+        return self.history.runs(rule_id, since=since, limit=limit)
+
+    def failures(self, since: datetime | None = None, limit: int = 200) -> list[RuleRun]:
+        return self.history.runs(since=since, errors_only=True, limit=limit)
+
+    # -- alerts ------------------------------------------------------------------------------------------------
+
+    def alerts(self, flt: AlertFilter) -> AlertPage:
+        return self.store.search(flt)
+
+    def alert(self, alert_id: str) -> Alert:
+        return self.store.get(alert_id)
+
+    def alert_events(self, alert: Alert) -> list[dict[str, Any]]:
+        """The matched events as stored in the logs (those still retained), else their snapshots."""
+        real_ids = [i for i in alert.event_ids if not i.startswith("absence:")]
+        found: dict[str, dict[str, Any]] = {}
+        if real_ids:
+            response = self.es.search(
+                index=self.settings.index("logs-*"),
+                ignore_unavailable=True,
+                allow_no_indices=True,
+                query={"ids": {"values": real_ids}},
+                size=len(real_ids),
+                source_excludes=["event.original"],
+            )
+            found = {h["_id"]: dict(h["_source"]) for h in response["hits"]["hits"]}
+        return [found.get(e.id, {"snapshot": e.fields}) | {"_id": e.id} for e in alert.events]
+
+    def acknowledge(self, alert_id: str, actor: str, *, note: str | None = None, assignee: str | None = None) -> Alert:
+        return self.triage.acknowledge(alert_id, actor, datetime.now(UTC), note=note, assignee=assignee)
+
+    def resolve(self, alert_id: str, actor: str, verdict: Verdict, *, note: str | None = None) -> Alert:
+        return self.triage.resolve(alert_id, actor, datetime.now(UTC), verdict, note=note)
+
+    def assign(self, alert_id: str, actor: str, assignee: str | None) -> Alert:
+        return self.triage.assign(alert_id, actor, datetime.now(UTC), assignee)
+
+    def add_note(self, alert_id: str, actor: str, text: str) -> Alert:
+        return self.triage.note(alert_id, actor, datetime.now(UTC), text)
+
+    def bulk_acknowledge(self, ids: list[str], actor: str, note: str | None = None) -> dict[str, str]:
+        return self.triage.bulk_acknowledge(ids, actor, datetime.now(UTC), note)
+
+    # -- compliance --------------------------------------------------------------------------------------------
+
+    def triage_times(self, since: datetime | None = None) -> list[TriageTimes]:
+        """Per level: resolved alerts and their mean time to acknowledge and to resolve (seconds)."""
+        resolved = self.store.all_resolved(since)
+        out = []
+        for level in Level:
+            alerts = [a for a in resolved if a.level == level]
+            to_ack = [(a.acknowledged_at - a.created).total_seconds() for a in alerts if a.acknowledged_at]
+            to_resolve = [(a.resolved_at - a.created).total_seconds() for a in alerts if a.resolved_at]
+            out.append(
+                TriageTimes(
+                    level=level,
+                    resolved=len(alerts),
+                    mean_seconds_to_ack=mean(to_ack) if to_ack else None,
+                    mean_seconds_to_resolve=mean(to_resolve) if to_resolve else None,
+                    max_seconds_to_resolve=max(to_resolve) if to_resolve else None,
+                )
+            )
+        return out
+
+    def raise_alert(
+        self,
+        *,
+        key: str,
+        title: str,
+        level: Level,
+        summary: str,
+        group_key: str,
+        evidence: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> Alert:
+        """An alert of category `compliance` (a failing control); the same key and group update one open alert."""
+        now = datetime.now(UTC)
+        info = RuleInfo(
+            id=f"compliance:{key}",
+            title=title,
+            level=level,
+            tags=tags or [],
+            dataset="compliance",
+            kind="simple",
+            source="<compliance>",
+            interval_seconds=self.settings.interval_seconds,
+        )
+        event = EventSnapshot(
+            id=f"compliance:{key}:{group_key}:{now.isoformat()}", timestamp=now, fields=evidence or {}
+        )
+        candidate = Candidate(
+            rule=info,
+            group_key=group_key,
+            first_seen=now,
+            last_seen=now,
+            events=[event],
+            suppress_seconds=self.settings.suppress_seconds,
+            summary=summary,
+            category="compliance",
+        )
+        self.store.record([candidate], now)
+        page = self.store.search(AlertFilter(rule_id=info.id, sort="last_seen", limit=50))
+        for alert in page.alerts:
+            if alert.group_key == group_key:
+                return alert
+        raise AlertNotFoundError(f"the compliance alert {key}/{group_key} was not stored")

@@ -1,0 +1,210 @@
+"""Signing keys in Redis with rotation states: next -> active -> retired -> removed.
+
+A next key is published in the JWKS before it signs anything (rotation refuses to promote a next key younger
+than `key_publish_lead`, unless forced for an emergency); a retired key stays published until every token it
+signed has expired (`access_token_ttl + leeway` after retirement), then it is removed and its private half
+deleted. Private keys are stored encrypted (PKCS#8 with the key-encryption passphrase). Every state change is
+appended to a rotation log stream that compliance collects through `history()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import redis
+
+from edgeauth.errors import KeyStoreError
+from edgeauth.keys import SigningKey
+from edgeauth.models import KeyInfo, KeyState, RotationRecord
+from edgeauth.settings import EdgeAuthSettings
+
+PUBLISHED_STATES: frozenset[KeyState] = frozenset({"next", "active", "retired"})
+
+
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+class KeyStore:
+    def __init__(
+        self, redis_client: redis.Redis, settings: EdgeAuthSettings, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._redis = redis_client
+        self._settings = settings
+        self._clock = clock
+        self._keys_key = f"{settings.key_prefix}:keys"
+        self._log_key = f"{settings.key_prefix}:keys:log"
+        self._lock_key = f"{settings.key_prefix}:keys:lock"
+        self._decrypted: dict[str, SigningKey] = {}
+
+    # -- reading ----------------------------------------------------------------------------------------------
+
+    def _records(self) -> dict[str, dict[str, Any]]:
+        raw = cast(dict[bytes | str, bytes | str], self._redis.hgetall(self._keys_key))
+        return {_text(k): json.loads(_text(v)) for k, v in raw.items()}
+
+    def inventory(self) -> list[KeyInfo]:
+        """Every key ever made, oldest first, without private material."""
+        records = sorted(self._records().values(), key=lambda r: r["created_at"])
+        return [
+            KeyInfo(
+                kid=r["kid"],
+                alg=r["alg"],
+                state=r["state"],
+                created_at=datetime.fromtimestamp(r["created_at"], UTC),
+                activated_at=_ts(r.get("activated_at")),
+                retired_at=_ts(r.get("retired_at")),
+                removable_after=_ts(r.get("removable_after")),
+            )
+            for r in records
+        ]
+
+    def publishable_jwks(self) -> dict[str, Any]:
+        """The JWKS to publish: next, active and retired keys (never a removed one)."""
+        records = sorted(self._records().values(), key=lambda r: r["created_at"])
+        return {"keys": [r["public_jwk"] for r in records if r["state"] in PUBLISHED_STATES]}
+
+    def jwks_source(self) -> Callable[[], dict[str, Any]]:
+        """A `JwksCache` source reading this store; Redis failures become `KeyStoreError` (keys are kept)."""
+
+        def fetch() -> dict[str, Any]:
+            try:
+                return self.publishable_jwks()
+            except redis.RedisError as exc:
+                raise KeyStoreError(f"cannot read the key store: {exc}") from exc
+
+        return fetch
+
+    def active_signing_key(self) -> SigningKey:
+        """The one key that signs now (made on first use, with its successor already published)."""
+        active = [r for r in self._records().values() if r["state"] == "active"]
+        if not active:
+            self.ensure()
+            active = [r for r in self._records().values() if r["state"] == "active"]
+        if len(active) != 1:
+            raise KeyStoreError(f"expected one active signing key, found {len(active)}")
+        record = active[0]
+        cached = self._decrypted.get(record["kid"])
+        if cached is not None:
+            return cached
+        key = SigningKey.decrypt(record["alg"], record["kid"], base64.b64decode(record["private"]), self._passphrase())
+        self._decrypted = {record["kid"]: key}
+        return key
+
+    def history(self, limit: int = 1000) -> list[RotationRecord]:
+        """The rotation log, oldest first."""
+        entries = cast(list[tuple[Any, dict[Any, Any]]], self._redis.xrange(self._log_key, count=limit))
+        out: list[RotationRecord] = []
+        for _entry_id, fields in entries:
+            data = {_text(k): _text(v) for k, v in fields.items()}
+            out.append(RotationRecord.model_validate_json(data["record"]))
+        return out
+
+    # -- changing ---------------------------------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Make the store usable: one active key and one published next key."""
+        with self._lock():
+            records = self._records()
+            states = {r["state"] for r in records.values()}
+            if "active" not in states:
+                nexts = [r for r in records.values() if r["state"] == "next"]
+                if nexts:
+                    self._transition(nexts[0], "active", "initial activation")
+                else:
+                    self._create("active", "initial key")
+            if "next" not in {r["state"] for r in self._records().values()}:
+                self._create("next", "successor published ahead of use")
+
+    def rotate(self, reason: str = "scheduled", *, force: bool = False) -> KeyInfo:
+        """Promote the next key, retire the active one, publish a fresh next key, remove expired retirees.
+
+        `force` skips the publish-lead check (emergency rotation after a compromise): verifiers that have not
+        yet refreshed their JWKS will refuse the new key's tokens until they do.
+        """
+        self.ensure()
+        now = self._clock()
+        with self._lock():
+            records = self._records()
+            nxt = next(r for r in records.values() if r["state"] == "next")
+            if not force and now - nxt["created_at"] < self._settings.key_publish_lead:
+                raise KeyStoreError(
+                    f"next key {nxt['kid']} has been published for {now - nxt['created_at']:.0f}s, "
+                    f"less than key_publish_lead ({self._settings.key_publish_lead:.0f}s); retry later or force"
+                )
+            for record in records.values():
+                if record["state"] == "active":
+                    record["retired_at"] = now
+                    record["removable_after"] = now + self._settings.access_token_ttl + self._settings.leeway
+                    self._transition(record, "retired", reason)
+            nxt["activated_at"] = now
+            self._transition(nxt, "active", reason)
+            self._create("next", "successor published ahead of use")
+            self._prune(now)
+        self._decrypted = {}
+        return next(k for k in self.inventory() if k.kid == nxt["kid"])
+
+    def prune(self) -> list[str]:
+        """Remove retired keys whose every token has expired; returns their kids."""
+        with self._lock():
+            return self._prune(self._clock())
+
+    def _prune(self, now: float) -> list[str]:
+        removed = []
+        for record in self._records().values():
+            if record["state"] == "retired" and record.get("removable_after", now + 1) <= now:
+                record.pop("private", None)
+                self._transition(record, "removed", "every token it signed has expired")
+                removed.append(record["kid"])
+        return removed
+
+    def _create(self, state: KeyState, reason: str) -> dict[str, Any]:
+        key = SigningKey.generate(self._settings.signing_algorithm)
+        now = self._clock()
+        record: dict[str, Any] = {
+            "kid": key.kid,
+            "alg": key.alg,
+            "state": None,
+            "created_at": now,
+            "activated_at": now if state == "active" else None,
+            "public_jwk": key.public_jwk(),
+            "private": base64.b64encode(key.encrypt(self._passphrase())).decode("ascii"),
+        }
+        self._transition(record, state, reason)
+        return record
+
+    def _transition(self, record: dict[str, Any], state: KeyState, reason: str) -> None:
+        previous = record["state"]
+        record["state"] = state
+        if state == "active" and not record.get("activated_at"):
+            record["activated_at"] = self._clock()
+        entry = RotationRecord(
+            timestamp=datetime.fromtimestamp(self._clock(), UTC),
+            kid=record["kid"],
+            alg=record["alg"],
+            from_state=previous,
+            to_state=state,
+            reason=reason,
+        )
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(self._keys_key, record["kid"], json.dumps(record))
+        pipe.xadd(self._log_key, {"record": entry.model_dump_json()})
+        pipe.execute()
+
+    def _passphrase(self) -> str:
+        kek = self._settings.key_encryption_key
+        if kek is None or not kek.get_secret_value():
+            raise KeyStoreError("storing private keys needs VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY")
+        return kek.get_secret_value()
+
+    def _lock(self) -> Any:
+        return self._redis.lock(self._lock_key, timeout=30, blocking_timeout=10)

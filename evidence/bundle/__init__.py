@@ -1,0 +1,1 @@
+"""Signed evidence bundles: layout, signing keys, writer, verifier and catalog."""

@@ -1,0 +1,133 @@
+"""HTTP adapter: the auditor API (`evidence:read`) and the public signing keys at a well-known URL.
+
+Engagement: a token whose `engagement` claim does not cover the present is refused (403 `engagement_closed`),
+and bundles whose period is not inside the engagement are neither listed nor served (404, as if absent).
+Every download, whole or ranged, is appended to the locker before a byte is sent.
+"""
+
+import base64
+from datetime import UTC, datetime
+from typing import Annotated
+
+from cryptography.hazmat.primitives import serialization
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from edgeauth import Guard, Principal
+from evidence.archive import EvidenceArchive
+from evidence.bundle.keys import load_public_pem
+from evidence.engagement import Engagement, engagement_from_claims
+from evidence.errors import (
+    BundleNotFoundError,
+    EngagementError,
+    EvidenceError,
+    InvalidEvidenceError,
+    KeyStoreError,
+    LockerBusyError,
+    NoEvidenceError,
+)
+from evidence.models import BundleRequest
+
+WELL_KNOWN_KEYS = "/.well-known/vigil-evidence-keys.json"
+
+_STATUS: tuple[tuple[type[EvidenceError], int, str], ...] = (
+    (BundleNotFoundError, 404, "not_found"),
+    (NoEvidenceError, 404, "no_evidence"),
+    (EngagementError, 403, "engagement_closed"),
+    (InvalidEvidenceError, 422, "invalid_request"),
+    (LockerBusyError, 503, "busy"),
+    (KeyStoreError, 503, "signing_unavailable"),
+)
+
+
+def error_response(exc: EvidenceError) -> JSONResponse:
+    """The one place evidence errors become HTTP answers; anything unexpected is a 503 with its one line."""
+    for kind, status, code in _STATUS:
+        if isinstance(exc, kind):
+            return JSONResponse({"error": code, "detail": str(exc)}, status_code=status)
+    return JSONResponse({"error": "evidence_unavailable", "detail": str(exc)}, status_code=503)
+
+
+def _engagement(principal: Principal) -> Engagement | None:
+    engagement = engagement_from_claims(principal.claims)
+    if engagement is not None and not engagement.covers_now(datetime.now(UTC)):
+        raise EngagementError(
+            f"the engagement period {engagement.start.isoformat()} .. {engagement.end.isoformat()} is not current"
+        )
+    return engagement
+
+
+def create_router(guard: Guard, archive: EvidenceArchive) -> APIRouter:
+    """`GET/POST /evidence/bundles`, `GET /evidence/bundles/{name}` (Range supported)."""
+    router = APIRouter(prefix="/evidence", tags=["evidence"])
+    Auditor = Annotated[Principal, Depends(guard.require("evidence:read"))]
+
+    @router.get("/bundles", response_model=None)
+    def list_bundles(principal: Auditor) -> JSONResponse:
+        """Bundles whose period lies inside the caller's engagement (all of them for an unbounded reader)."""
+        try:
+            bundles = archive.bundles_for(_engagement(principal))
+        except EvidenceError as exc:
+            return error_response(exc)
+        return JSONResponse({"bundles": [b.model_dump(mode="json") for b in bundles]})
+
+    @router.post("/bundles", status_code=201, response_model=None)
+    def build(principal: Auditor, request: BundleRequest) -> JSONResponse:
+        """Build (or rebuild: same inputs, same bytes) a bundle for a period inside the engagement."""
+        try:
+            archive.check_request(_engagement(principal), request.period_from, request.period_to)
+            built = archive.build_bundle(request.period_from, request.period_to, request.controls)
+        except EvidenceError as exc:
+            return error_response(exc)
+        return JSONResponse(built.info.model_dump(mode="json"), status_code=201)
+
+    @router.get("/bundles/{name}", response_model=None)
+    async def download(name: str, principal: Auditor, request: Request) -> FileResponse | JSONResponse:
+        """The bundle's bytes (`Range: bytes=...` honoured); the download is recorded in the locker first."""
+        try:
+            engagement = _engagement(principal)
+            path, info = await run_in_threadpool(archive.bundle_file, name, engagement)
+            await run_in_threadpool(
+                lambda: archive.record_download(
+                    subject=principal.subject,
+                    client_id=principal.client_id,
+                    token_id=principal.token_id,
+                    info=info,
+                    byte_range=request.headers.get("range"),
+                )
+            )
+        except EvidenceError as exc:
+            return error_response(exc)
+        return FileResponse(
+            path,
+            media_type="application/zip",
+            filename=info.name,
+            headers={"Digest": f"sha-256={base64.b64encode(bytes.fromhex(info.sha256)).decode()}"},
+        )
+
+    return router
+
+
+def create_public_router(archive: EvidenceArchive) -> APIRouter:
+    """The bundle signing public keys, for anyone: `GET /.well-known/vigil-evidence-keys.json`."""
+    router = APIRouter(tags=["evidence"])
+
+    @router.get(WELL_KNOWN_KEYS, response_model=None)
+    def public_keys() -> JSONResponse:
+        try:
+            keys = archive.public_keys()
+        except EvidenceError as exc:
+            return error_response(exc)
+        return JSONResponse(
+            {"keys": [{**k.model_dump(mode="json"), "jwk": _jwk(k.public_key_pem, k.kid)} for k in keys]},
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    return router
+
+
+def _jwk(pem: str, kid: str) -> dict[str, str]:
+    raw = load_public_pem(pem.encode()).public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "use": "sig", "alg": "EdDSA"}

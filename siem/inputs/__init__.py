@@ -1,0 +1,1 @@
+"""Inputs that feed the pipeline besides HTTP: file tail, Python logging, edgeauth decisions."""

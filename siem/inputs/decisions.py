@@ -1,0 +1,23 @@
+"""edgeauth decision events into the pipeline: siem's implementation of edgeauth's `DecisionSink` Protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from edgeauth import DecisionEvent
+from siem.pipeline import Pipeline
+
+
+class AuthDecisionSink:
+    """Queues decision events as `auth` records (one stream write per buffer flush).
+
+    Above the high-water mark `push` raises `BackpressureError`; edgeauth's buffer counts that batch as dropped
+    (`sink_error`) and the verifier never waits on the SIEM.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def emit(self, events: Sequence[DecisionEvent]) -> None:
+        if events:
+            self.pipeline.push("auth", [event.model_dump_json() for event in events], source="edgeauth")

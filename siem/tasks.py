@@ -1,0 +1,44 @@
+"""Celery adapter: siem's tasks and beat entries, registered on an app the composition root creates.
+
+Tasks call plain `Pipeline`/`Retention` methods; a pipeline is built lazily once per worker process (after the
+prefork), never at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from siem.pipeline import Pipeline
+from siem.retention import Retention
+
+PUMP_TASK = "siem.pump"
+RETENTION_TASK = "siem.retention"
+
+
+def register_tasks(
+    celery_app: Any, pipeline_factory: Callable[[], Pipeline], *, pump_every: float = 1.0, retention_every: float = 3600
+) -> None:
+    """Register `siem.pump` (drains the stream in bounded batches) and `siem.retention` with their beat entries.
+
+    Several pump tasks run at once on a multi-process worker; each process is its own stream consumer.
+    """
+    pipeline = cache(pipeline_factory)
+
+    @celery_app.task(name=PUMP_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    def pump() -> dict[str, Any]:
+        current = pipeline()
+        return current.pump(current.settings.pump_seconds).model_dump()
+
+    @celery_app.task(name=RETENTION_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    def retention() -> list[dict[str, Any]]:
+        current = pipeline()
+        return [d.model_dump(mode="json") for d in Retention(current.es, current.layout).apply()]
+
+    celery_app.conf.beat_schedule = {
+        **(celery_app.conf.beat_schedule or {}),
+        "siem-pump": {"task": PUMP_TASK, "schedule": timedelta(seconds=pump_every), "options": {"expires": pump_every}},
+        "siem-retention": {"task": RETENTION_TASK, "schedule": timedelta(seconds=retention_every)},
+    }

@@ -1,0 +1,62 @@
+"""Fixtures of the siem tests: a pipeline under a unique prefix, cleaned up by concrete names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from elasticsearch import Elasticsearch
+
+from siem import Pipeline, SiemSettings
+
+
+def remove_prefix(es: Elasticsearch, redis_conn: redis.Redis, prefix: str) -> None:
+    """Delete by concrete names: the cluster refuses wildcard deletes (`action.destructive_requires_name`)."""
+    names = list(es.options(ignore_status=404).indices.get(index=f"{prefix}*", expand_wildcards="all").body or {})
+    if names:
+        es.options(ignore_status=404).indices.delete(index=",".join(names))
+    found = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*").body
+    templates = found.get("index_templates", []) if isinstance(found, dict) else []
+    for template in templates:
+        es.options(ignore_status=404).indices.delete_index_template(name=template["name"])
+    es.options(ignore_status=404).cluster.delete_component_template(name=f"{prefix}-ecs-logs")
+    keys = list(redis_conn.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        redis_conn.delete(*keys)
+
+
+@pytest.fixture
+def siem_prefix(es: Elasticsearch, redis_conn: redis.Redis, namespace: str) -> Iterator[str]:
+    yield namespace
+    remove_prefix(es, redis_conn, namespace)
+
+
+@pytest.fixture
+def make_pipeline(es: Elasticsearch, redis_conn: redis.Redis, siem_prefix: str) -> Callable[..., Pipeline]:
+    def make(
+        es_client: Elasticsearch | None = None, redis_client: redis.Redis | None = None, **overrides: Any
+    ) -> Pipeline:
+        settings = SiemSettings(prefix=siem_prefix, **overrides)
+        pipeline = Pipeline(es_client or es, redis_client or redis_conn, settings)
+        pipeline.setup()
+        return pipeline
+
+    return make
+
+
+@pytest.fixture
+def pipeline(make_pipeline: Callable[..., Pipeline]) -> Pipeline:
+    return make_pipeline(chunk_records=50, batch_max_events=200, es_retry_seconds=2.0)
+
+
+def nginx_line(n: int, *, ip: str = "10.1.2.3", status: int = 200, path: str = "/orders") -> str:
+    return f'{ip} - - [29/Nov/2026:05:00:00 +0000] "GET {path}/{n} HTTP/1.1" {status} 512 "-" "pytest/{n}"'
+
+
+def count_docs(es: Elasticsearch, index: str, query: dict[str, Any] | None = None) -> int:
+    es.indices.refresh(index=index, ignore_unavailable=True, allow_no_indices=True)
+    return int(
+        es.count(index=index, query=query or {"match_all": {}}, ignore_unavailable=True, allow_no_indices=True)["count"]
+    )

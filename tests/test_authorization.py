@@ -1,0 +1,132 @@
+"""The authorization matrix: every endpoint of `create_app` x every role (and no token) -> allow or deny.
+
+Data-driven over the routes the app really mounts: a route without an entry in EXPECTED fails the test, so an
+endpoint cannot be added without stating who may call it. Tokens are real (the `edge_auth` fixture).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from evidence import EvidenceSettings
+from vigil.app import create_app
+from vigil.settings import VigilSettings
+
+pytestmark = pytest.mark.integration
+
+PUBLIC = "public"  # no credentials needed (health, metrics scrape, docs, published public keys)
+CLIENT_AUTH = "client-auth"  # OAuth endpoints authenticating the client itself (RFC 6749 2.3), not a bearer token
+
+ROLES: dict[str, frozenset[str] | None] = {
+    "none": None,
+    "admin": frozenset({"admin", "rules:admin"}),
+    "analyst": frozenset({"alerts:read", "alerts:triage"}),
+    "auditor": frozenset({"evidence:read", "compliance:read"}),
+    "ingest": frozenset({"ingest:write"}),
+    "edge": frozenset(),
+}
+
+# (method, path) -> PUBLIC, CLIENT_AUTH, or the scopes a bearer token must all carry.
+EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("POST", "/oauth/token"): CLIENT_AUTH,
+    ("POST", "/oauth/revoke"): CLIENT_AUTH,
+    ("POST", "/oauth/introspect"): CLIENT_AUTH,
+    ("GET", "/.well-known/oauth-authorization-server"): PUBLIC,
+    ("GET", "/.well-known/jwks.json"): PUBLIC,
+    ("GET", "/.well-known/vigil-evidence-keys.json"): PUBLIC,
+    ("GET", "/evidence/bundles"): frozenset({"evidence:read"}),
+    ("POST", "/evidence/bundles"): frozenset({"evidence:read"}),
+    ("GET", "/evidence/bundles/{name}"): frozenset({"evidence:read"}),
+    ("POST", "/ingest/{dataset}"): frozenset({"ingest:write"}),
+}
+
+# Values for path parameters and bodies: harmless (nothing is found or built), but well-formed.
+PATH_SAMPLES = {"name": "evidence-20260301T000000Z-20260306T000000Z-000000000000.zip", "dataset": "access"}
+BODY_SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/evidence/bundles"): {"from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"},
+}
+
+
+def endpoints(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """(method, path) of every mounted route, routers included lazily by FastAPI as well as plain routes."""
+
+    def walk(routes: list[Any]) -> Iterator[tuple[str, str]]:
+        for route in routes:
+            candidates = getattr(route, "effective_candidates", None)
+            if callable(candidates):
+                for inner in candidates():
+                    for method in sorted(inner.methods or ()):
+                        yield method, inner.path
+            elif getattr(route, "methods", None) and getattr(route, "path", None):
+                for method in sorted(route.methods):
+                    yield method, route.path
+            elif hasattr(route, "routes"):
+                yield from walk(route.routes)
+
+    seen = {(m, p) for m, p in walk(list(app.routes)) if m != "HEAD"}
+    documented = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
+    assert documented <= seen, f"the route walk missed {sorted(documented - seen)}"
+    return iter(sorted(seen))
+
+
+@pytest.fixture(scope="module")
+def app(
+    settings: VigilSettings, es: Elasticsearch, edge_auth: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FastAPI]:
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    evidence = EvidenceSettings(index_prefix=prefix, key_prefix=prefix, data_dir=tmp_path_factory.mktemp("evidence"))
+    yield create_app(settings.model_copy(update={"evidence": evidence}), guard=edge_auth.guard)
+    for index in (evidence.locker_index, evidence.bundle_index):
+        es.options(ignore_status=404).indices.delete(index=index)
+
+
+def test_every_route_has_an_expectation(app: FastAPI) -> None:
+    mounted = set(endpoints(app))
+    missing = sorted(mounted - set(EXPECTED))
+    assert not missing, f"routes without an authorization expectation (add them to EXPECTED): {missing}"
+    stale = sorted(set(EXPECTED) - mounted)
+    assert not stale, f"EXPECTED names routes the app no longer mounts: {stale}"
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    return [(method, path, role) for (method, path) in EXPECTED for role in ROLES]
+
+
+@pytest.mark.parametrize(("method", "path", "role"), _cases())
+def test_matrix(app: FastAPI, edge_auth: Any, method: str, path: str, role: str) -> None:
+    expected = EXPECTED[(method, path)]
+    url = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: PATH_SAMPLES.get(m.group(1), "sample"), path)
+    scopes = ROLES[role]
+    headers = {} if scopes is None else {"Authorization": f"Bearer {edge_auth.token(scopes, subject=f'{role}-1')}"}
+    client = TestClient(app, raise_server_exceptions=False)
+    response = client.request(method, url, headers=headers, json=BODY_SAMPLES.get((method, path)))
+    status = response.status_code
+    assert status < 500, f"{method} {path} as {role}: {status} {response.text[:200]}"
+    if expected == PUBLIC:
+        assert status not in {401, 403}, f"{method} {path} is public but refused {role}: {status}"
+    elif expected == CLIENT_AUTH:
+        # A bearer token is not client authentication: without client credentials the request is refused.
+        assert status in {400, 401}, f"{method} {path} as {role} without client credentials: {status}"
+    elif scopes is None:
+        assert status == 401, f"{method} {path} without a token: {status}"
+        assert response.headers.get("www-authenticate", "").startswith("Bearer")
+    elif not isinstance(expected, str) and expected <= scopes:
+        assert status not in {401, 403}, f"{method} {path} should allow {role}: {status} {response.text[:200]}"
+    else:
+        assert status == 403, f"{method} {path} should refuse {role} (lacks {sorted(set(expected) - scopes)}): {status}"
+        assert "insufficient_scope" in response.headers.get("www-authenticate", "")

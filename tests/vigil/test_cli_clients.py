@@ -1,0 +1,120 @@
+"""`vigil clients ...` and `vigil keys ...` against the real Redis, under a per-test key prefix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edgeauth import SigningKey
+from vigil.commands import app
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def env(redis_namespace: str) -> dict[str, str]:
+    return {
+        "VIGIL_EDGEAUTH__KEY_PREFIX": redis_namespace,
+        "VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY": "cli-test-kek",
+        "VIGIL_EDGEAUTH__OAUTH__SECRET_SCRYPT_N": "1024",
+        "VIGIL_EDGEAUTH__KEY_PUBLISH_LEAD": "0",
+    }
+
+
+def test_client_lifecycle(env: dict[str, str], tmp_path: Path) -> None:
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(app, list(args), env=env)
+        assert result.exit_code == 0, (args, result.output, result.exception)
+        return result.output
+
+    created = json.loads(run("clients", "create", "ana", "--role", "analyst", "--actor", "alice", "--json"))
+    secret = created["client_secret"]
+    assert len(secret) >= 40
+    assert created["client"]["scopes"] == ["alerts:read", "alerts:triage"]
+    assert secret not in run("clients", "show", "ana")
+    assert secret not in run("clients", "list")
+    rotated = json.loads(run("clients", "rotate", "ana", "--actor", "bob", "--json"))
+    assert rotated["client_secret"] not in (None, secret)
+    run("clients", "disable", "ana", "--actor", "carol")
+    run("clients", "review", "ana", "--actor", "dave", "--note", "quarterly")
+    shown = json.loads(run("clients", "show", "ana", "--history", "--json"))
+    assert shown["disabled"] is True
+    assert shown["reviewed_by"] == "dave"
+    assert [(e["action"], e["actor"]) for e in shown["history"]] == [
+        ("create", "alice"),
+        ("rotate", "bob"),
+        ("disable", "carol"),
+        ("review", "dave"),
+    ]
+    listed = run("clients", "list")
+    assert "ana" in listed
+    assert "disabled" in listed
+
+    key = SigningKey.generate("EdDSA")
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [key.public_jwk()]}))
+    output = run(
+        "clients",
+        "create",
+        "aud-1",
+        "--role",
+        "auditor",
+        "--jwks",
+        str(jwks),
+        "--engagement-from",
+        "2026-01-01T00:00:00+00:00",
+        "--engagement-to",
+        "2026-03-31T00:00:00+00:00",
+    )
+    assert "client_secret" not in output
+    assert "private_key_jwt" in output
+    assert key.kid in output
+
+
+def test_keys_list_and_rotate(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["keys", "rotate", "--reason", "test"], env=env)
+    assert first.exit_code == 0, first.output
+    listed = runner.invoke(app, ["keys", "list", "--json"], env=env)
+    states = sorted(k["state"] for k in json.loads(listed.output))
+    assert states == ["active", "next", "retired"]
+    log = runner.invoke(app, ["keys", "list", "--history"], env=env)
+    assert "(test)" in log.output
+    not_due = runner.invoke(app, ["keys", "rotate", "--if-due"], env=env)
+    assert not_due.output.startswith("not rotated")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["clients", "show", "ghost"], "no client 'ghost'"),
+        (["clients", "create", "bad id"], "client_id"),
+        (["clients", "create", "x", "--scope", "nope"], "unknown scope"),
+        (["clients", "create", "x", "--engagement-from", "2026-01-01"], "both"),
+        (["clients", "create", "x", "--engagement-from", "2026-01-01", "--engagement-to", "2026-02-01"], "timezone"),
+        (["clients", "create", "x", "--jwks", "/nonexistent/jwks.json"], "--jwks"),
+    ],
+)
+def test_bad_input_is_one_line_without_traceback(env: dict[str, str], args: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "vigil.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("vigil: error: ")
+    assert message in lines[0]
+    assert "unexpected" not in lines[0]

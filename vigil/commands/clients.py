@@ -1,0 +1,190 @@
+"""`vigil clients create | rotate | disable | enable | list | show | review`: the edgeauth client registry.
+
+A client secret is printed once, at creation or rotation, and never again: only its scrypt hash is stored.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from edgeauth.issuer import ClientPublic, ClientRegistry, InvalidClientDefinition, IssuedCredential, RedisClientStore
+from edgeauth.issuer.models import Role
+from vigil.clients import redis_client
+from vigil.settings import load_settings
+
+app = typer.Typer(help="Manage the machine clients that may obtain edgeauth tokens.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+Actor = Annotated[str | None, typer.Option("--actor", help="Who makes the change (audit trail); default: login name.")]
+ClientIdArg = Annotated[str, typer.Argument(help="The client id.")]
+
+
+def _registry() -> ClientRegistry:
+    settings = load_settings()
+    store = RedisClientStore(redis_client(settings), settings.edgeauth.key_prefix)
+    oauth = settings.edgeauth.oauth
+    return ClientRegistry(store, scopes_supported=oauth.scopes_supported, scrypt_n=oauth.secret_scrypt_n)
+
+
+def _actor(actor: str | None) -> str:
+    if actor:
+        return actor
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _datetime(value: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidClientDefinition(f"{option}: {value!r} is not an RFC 3339 / ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        raise InvalidClientDefinition(f"{option}: give a timezone offset, e.g. {value}+00:00")
+    return moment
+
+
+def _jwks(path: Path | None) -> Any:
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidClientDefinition(f"--jwks {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise InvalidClientDefinition(f"--jwks {path}: not JSON ({exc})") from None
+
+
+def _print(client: ClientPublic, as_json: bool) -> None:
+    if as_json:
+        typer.echo(client.model_dump_json(indent=2))
+        return
+    fields = client.model_dump()
+    for name, value in fields.items():
+        shown = " ".join(value) if isinstance(value, tuple) else value
+        typer.echo(f"{name:<13} {'-' if shown in (None, '', ()) else shown}")
+
+
+def _print_issued(issued: IssuedCredential, as_json: bool) -> None:
+    secret = issued.client_secret.get_secret_value() if issued.client_secret else None
+    if as_json:
+        typer.echo(json.dumps({"client": issued.client.model_dump(mode="json"), "client_secret": secret}, indent=2))
+        return
+    _print(issued.client, as_json=False)
+    if secret:
+        typer.echo(f"client_secret {secret}")
+        typer.echo("(the secret is shown this once; store it now)", err=True)
+
+
+@app.command()
+def create(
+    client_id: ClientIdArg,
+    role: Annotated[Role, typer.Option(help="Role label; gives the role's scopes unless --scope is used.")] = "custom",
+    scope: Annotated[list[str] | None, typer.Option(help="Allowed scope (repeat for several).")] = None,
+    audience: Annotated[list[str] | None, typer.Option(help="Allowed audience (repeat); default: edgeauth's.")] = None,
+    jwks: Annotated[Path | None, typer.Option(help="Public JWKS file: the client uses private_key_jwt.")] = None,
+    refresh_tokens: Annotated[bool, typer.Option(help="Also issue rotating refresh tokens.")] = False,
+    engagement_from: Annotated[str | None, typer.Option(help="Engagement start (RFC 3339), auditors.")] = None,
+    engagement_to: Annotated[str | None, typer.Option(help="Engagement end (RFC 3339), auditors.")] = None,
+    description: Annotated[str, typer.Option(help="Free text.")] = "",
+    actor: Actor = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a client; a secret client's secret is printed once."""
+    if (engagement_from is None) != (engagement_to is None):
+        raise InvalidClientDefinition("give both --engagement-from and --engagement-to, or neither")
+    engagement = (
+        (_datetime(engagement_from, "--engagement-from"), _datetime(engagement_to, "--engagement-to"))
+        if engagement_from is not None and engagement_to is not None
+        else None
+    )
+    settings = load_settings()
+    issued = _registry().create(
+        client_id,
+        actor=_actor(actor),
+        role=role,
+        scopes=scope or None,
+        audiences=audience or list(settings.edgeauth.audiences),
+        jwks=_jwks(jwks),
+        refresh_tokens=refresh_tokens,
+        engagement=engagement,
+        description=description,
+    )
+    _print_issued(issued, as_json)
+
+
+@app.command()
+def rotate(
+    client_id: ClientIdArg,
+    jwks: Annotated[Path | None, typer.Option(help="New public JWKS (private_key_jwt clients).")] = None,
+    actor: Actor = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Replace a client's credential: a new secret (printed once) or a new public JWKS."""
+    _print_issued(_registry().rotate(client_id, actor=_actor(actor), jwks=_jwks(jwks)), as_json)
+
+
+@app.command()
+def disable(client_id: ClientIdArg, actor: Actor = None, as_json: JsonFlag = False) -> None:
+    """Refuse every further token request of the client (tokens already issued run out or can be revoked)."""
+    _print(_registry().set_disabled(client_id, True, actor=_actor(actor)), as_json)
+
+
+@app.command()
+def enable(client_id: ClientIdArg, actor: Actor = None, as_json: JsonFlag = False) -> None:
+    """Allow a disabled client again."""
+    _print(_registry().set_disabled(client_id, False, actor=_actor(actor)), as_json)
+
+
+@app.command(name="list")
+def list_clients(as_json: JsonFlag = False) -> None:
+    """Every registered client, without credentials."""
+    clients = _registry().list_clients()
+    if as_json:
+        typer.echo(json.dumps([c.model_dump(mode="json") for c in clients], indent=2))
+        return
+    for c in clients:
+        state = "disabled" if c.disabled else "enabled"
+        reviewed = c.reviewed_at.date().isoformat() if c.reviewed_at else "never"
+        typer.echo(
+            f"{c.client_id:<24} {c.role:<8} {state:<8} {c.auth_method:<15} reviewed:{reviewed} {' '.join(c.scopes)}"
+        )
+
+
+@app.command()
+def show(
+    client_id: ClientIdArg,
+    history: Annotated[bool, typer.Option(help="Also print the client's audit trail.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """One client, optionally with who changed it and when."""
+    registry = _registry()
+    client = registry.show(client_id)
+    events = registry.history(client_id) if history else []
+    if as_json:
+        document: dict[str, Any] = client.model_dump(mode="json")
+        if history:
+            document["history"] = [e.model_dump(mode="json") for e in events]
+        typer.echo(json.dumps(document, indent=2))
+        return
+    _print(client, as_json=False)
+    for e in events:
+        typer.echo(f"{e.timestamp.isoformat()} {e.action:<8} by {e.actor} {e.detail}".rstrip())
+
+
+@app.command()
+def review(
+    client_id: ClientIdArg,
+    note: Annotated[str, typer.Option(help="What was checked.")] = "",
+    actor: Actor = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record an access review: the client's access was checked and is still needed."""
+    _print(_registry().review(client_id, actor=_actor(actor), note=note), as_json)

@@ -1,0 +1,166 @@
+"""`vigil evidence verify-locker | bundle | verify | pubkey | rotate-key`: the evidence locker and its bundles."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evidence import (
+    EvidenceArchive,
+    EvidenceError,
+    SigningKeyStore,
+    VerificationReport,
+    load_public_pem,
+    verify_bundle,
+)
+from vigil.clients import elasticsearch_client, redis_client
+from vigil.errors import VigilError
+from vigil.settings import VigilSettings, load_settings
+
+app = typer.Typer(help="Evidence locker, signed bundles and their offline verification.", no_args_is_help=True)
+
+
+class EvidenceCommandError(VigilError):
+    """An evidence command failed; the message comes from the evidence package."""
+
+
+class BundleRejectedError(VigilError):
+    """Offline verification found problems (each printed above)."""
+
+
+@contextmanager
+def _one_line() -> Iterator[None]:
+    try:
+        yield
+    except EvidenceError as exc:
+        raise EvidenceCommandError(str(exc)) from None
+
+
+def _archive(settings: VigilSettings) -> EvidenceArchive:
+    return EvidenceArchive(elasticsearch_client(settings), redis_client(settings), settings.evidence)
+
+
+def parse_moment(text: str, *, end_of_day: bool) -> datetime:
+    """A date (`2026-03-01`, UTC; as an end, the whole day is included) or an RFC 3339 time with a zone."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        start = datetime.combine(day, time(), tzinfo=UTC)
+        return start + timedelta(days=1) if end_of_day else start
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise EvidenceCommandError(f"{text!r} is neither a date (YYYY-MM-DD) nor an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise EvidenceCommandError(f"{text!r} has no time zone; add Z or an offset")
+    return moment.astimezone(UTC)
+
+
+@app.command("verify-locker")
+def verify_locker(
+    content: Annotated[bool, typer.Option(help="Also re-hash every content file.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Walk the locker's hash chain and name every break (holes, edits, reordering, removed head, altered files)."""
+    with _one_line():
+        report = _archive(load_settings()).locker.verify(check_content=content)
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        for problem in report.problems:
+            typer.echo(f"PROBLEM {problem}")
+        head = f"head {report.head.sequence} {report.head.entry_hash}" if report.head else "empty"
+        typer.echo(f"{'OK' if report.ok else 'BROKEN'}: {report.entries} entries, {head}")
+    if not report.ok:
+        raise EvidenceCommandError(f"the locker chain is broken ({len(report.problems)} problem(s))")
+
+
+@app.command()
+def bundle(
+    period_from: Annotated[str, typer.Option("--from", help="Start: a date (UTC) or RFC 3339 time, included.")],
+    period_to: Annotated[str, typer.Option("--to", help="End: a date (that whole day included) or RFC 3339 time.")],
+    controls: Annotated[
+        list[str] | None, typer.Option("--controls", help="Only items supporting these control ids (repeatable).")
+    ] = None,
+) -> None:
+    """Build a signed, deterministic evidence bundle for a period (and controls); print its path and digest."""
+    start, end = parse_moment(period_from, end_of_day=False), parse_moment(period_to, end_of_day=True)
+    wanted = tuple(c for value in controls or () for c in value.split(",") if c.strip())
+    with _one_line():
+        built = _archive(load_settings()).build_bundle(start, end, wanted)
+    info = built.info
+    typer.echo(f"{built.path}")
+    typer.echo(
+        f"sha256 {info.sha256}  {info.size} bytes  {info.items} item(s)  "
+        f"sequences {info.first_sequence}..{info.last_sequence}  signed by {info.kid}"
+    )
+
+
+@app.command()
+def verify(
+    path: Annotated[Path, typer.Argument(help="The bundle (.zip) to check.")],
+    pubkey: Annotated[
+        Path | None, typer.Option("--pubkey", help="PEM public key of the publisher (else the local key store).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Check a bundle offline: signature, every hash, missing/extra files, unsafe names, the chain range."""
+    if not path.is_file():
+        raise EvidenceCommandError(f"no such bundle file: {path}")
+    settings = load_settings().evidence
+    with _one_line():
+        report = _verify(path, pubkey, settings.signing_key_dir, settings.max_manifest_bytes)
+    if as_json:
+        typer.echo(json.dumps({**report.model_dump(), "ok": report.ok}, indent=2))
+    else:
+        for problem in report.problems:
+            typer.echo(f"PROBLEM {problem}")
+        if report.ok:
+            typer.echo(f"OK: {report.items} item(s), {report.files_checked} files, signed by {report.kid}")
+    if not report.ok:
+        raise BundleRejectedError(f"{path.name} failed verification with {len(report.problems)} problem(s)")
+
+
+def _verify(path: Path, pubkey: Path | None, key_dir: Path, limit: int) -> VerificationReport:
+    if pubkey is not None:
+        try:
+            pem = pubkey.read_bytes()
+        except OSError as exc:
+            raise EvidenceCommandError(f"cannot read --pubkey {pubkey}: {exc.strerror}") from None
+        return verify_bundle(path, pubkey=load_public_pem(pem), max_manifest_bytes=limit)
+    store = SigningKeyStore(key_dir)
+    known = {k.kid: load_public_pem(k.public_key_pem.encode()) for k in store.public_keys()}
+    return verify_bundle(path, public_keys=known, max_manifest_bytes=limit)
+
+
+@app.command()
+def pubkey(
+    all_keys: Annotated[bool, typer.Option("--all", help="Every key ever used, retired ones included.")] = False,
+) -> None:
+    """Print the bundle signing public key (PEM), as published at /.well-known/vigil-evidence-keys.json."""
+    settings = load_settings().evidence
+    with _one_line():
+        store = SigningKeyStore(settings.signing_key_dir, settings.key_passphrase)
+        active = store.ensure()
+        keys = store.public_keys() if all_keys else [active]
+    for key in keys:
+        if all_keys:
+            retired = f" retired {key.retired_at.isoformat()}" if key.retired_at else ""
+            typer.echo(f"# kid {key.kid} created {key.created_at.isoformat()}{retired}{' (active)' * key.active}")
+        typer.echo(key.public_key_pem, nl=False)
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Start signing with a new key; the old one is retired (still published) and the rotation is recorded."""
+    with _one_line():
+        new = _archive(load_settings()).rotate_key()
+    typer.echo(f"active signing key {new.kid}")

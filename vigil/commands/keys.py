@@ -1,0 +1,67 @@
+"""`vigil keys list | rotate`: edgeauth signing keys and their rotation."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from edgeauth.issuer import rotate_if_due
+from edgeauth.keystore import KeyStore
+from vigil.clients import redis_client
+from vigil.settings import load_settings
+
+app = typer.Typer(help="Inspect and rotate the signing keys of the edgeauth issuer.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _store() -> KeyStore:
+    settings = load_settings()
+    return KeyStore(redis_client(settings), settings.edgeauth)
+
+
+@app.command(name="list")
+def list_keys(
+    history: Annotated[bool, typer.Option(help="Print the rotation log instead of the keys.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every key with its state (next, active, retired, removed), or the rotation log."""
+    store = _store()
+    if history:
+        records = store.history()
+        if as_json:
+            typer.echo(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
+            return
+        for r in records:
+            typer.echo(f"{r.timestamp.isoformat()} {r.kid} {r.alg} {r.from_state or '-'} -> {r.to_state} ({r.reason})")
+        return
+    keys = store.inventory()
+    if as_json:
+        typer.echo(json.dumps([k.model_dump(mode="json") for k in keys], indent=2))
+        return
+    for k in keys:
+        activated = k.activated_at.isoformat() if k.activated_at else "-"
+        typer.echo(f"{k.kid} {k.alg:<6} {k.state:<8} created {k.created_at.isoformat()} activated {activated}")
+
+
+@app.command()
+def rotate(
+    force: Annotated[
+        bool, typer.Option(help="Rotate now even if the successor is freshly published (emergency).")
+    ] = False,
+    if_due: Annotated[
+        bool, typer.Option("--if-due", help="Rotate only when the rotation interval has passed.")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Recorded in the rotation log.")] = "manual",
+) -> None:
+    """Promote the published successor key to signing, retire the current one, publish a new successor."""
+    settings = load_settings()
+    store = KeyStore(redis_client(settings), settings.edgeauth)
+    if if_due:
+        outcome = rotate_if_due(store, interval=settings.edgeauth.oauth.key_rotation_interval)
+        typer.echo(f"{'rotated' if outcome.rotated else 'not rotated'}: active {outcome.active_kid}; {outcome.detail}")
+        return
+    promoted = store.rotate(reason, force=force)
+    typer.echo(f"rotated: active {promoted.kid} ({promoted.alg})")

@@ -1,0 +1,102 @@
+"""siem's commands: `vigil worker`, `vigil pipeline status`, `vigil dlq list|replay`, `vigil ingest file`."""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from siem import DeadLetterStore, Pipeline
+from siem.inputs.tail import FileTail
+from siem.metrics import status
+from vigil.clients import elasticsearch_client, redis_client
+from vigil.settings import VigilSettings, load_settings
+from vigil.worker import create_celery
+
+pipeline_app = typer.Typer(help="The ingestion pipeline.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead letters: records that could not be parsed or indexed.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Send logs into the pipeline.", no_args_is_help=True)
+
+
+class FileFormat(StrEnum):
+    nginx = "nginx"
+    json = "json"
+    rails = "rails"
+    python = "python"
+
+
+def build_pipeline(settings: VigilSettings) -> Pipeline:
+    pipeline = Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)
+    pipeline.setup()
+    return pipeline
+
+
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Worker processes (each a stream consumer).")] = 2,
+    beat: Annotated[bool, typer.Option(help="Also run the beat scheduler (pumps, retention, others' tasks).")] = True,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Run the Celery worker (and beat) that drains the stream into Elasticsearch."""
+    settings = load_settings()
+    build_pipeline(settings)
+    schedule = settings.home / f"celerybeat-{settings.siem.prefix}"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", f"--hostname=vigil-{os.getpid()}@%h"]
+    if beat:
+        argv += ["--beat", f"--schedule={schedule}"]
+    create_celery(settings).worker_main(argv)
+
+
+@pipeline_app.command("status")
+def pipeline_status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Counters and queue state shared by every ingest process and worker."""
+    current = status(build_pipeline(load_settings()))
+    if as_json:
+        typer.echo(current.model_dump_json(indent=2))
+        return
+    for name, value in current.model_dump().items():
+        typer.echo(f"{name:<24} {value}")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
+    include_replayed: Annotated[bool, typer.Option("--all", help="Include replayed dead letters.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """The newest dead letters with their error."""
+    pipeline = build_pipeline(load_settings())
+    for letter in DeadLetterStore(pipeline.es, pipeline.layout).list(limit=limit, include_replayed=include_replayed):
+        if as_json:
+            typer.echo(letter.model_dump_json())
+        else:
+            raw = json.dumps(letter.original[:80])
+            typer.echo(f"{letter.id}  {letter.timestamp:%Y-%m-%dT%H:%M:%SZ}  {letter.format:<9} {letter.error_type}: "
+                       f"{letter.error_message[:100]}  {raw}")  # fmt: skip
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    ids: Annotated[list[str] | None, typer.Argument(help="Dead-letter ids (default: every unreplayed one).")] = None,
+) -> None:
+    """Queue dead letters again (after a parser fix); their ids keep a replay from duplicating."""
+    pipeline = build_pipeline(load_settings())
+    count = DeadLetterStore(pipeline.es, pipeline.layout).replay(pipeline.push, ids or None)
+    typer.echo(f"replayed {count} dead letters")
+
+
+@ingest_app.command("file")
+def ingest_file(
+    path: Annotated[Path, typer.Argument(help="Log file to read.")],
+    record_format: Annotated[FileFormat, typer.Option("--format", help="Record format of the file.")],
+    follow: Annotated[bool, typer.Option(help="Keep reading as the file grows (and rotates).")] = False,
+) -> None:
+    """Queue a file's records from its saved offset; `--follow` keeps tailing it."""
+    settings = load_settings()
+    state_dir = settings.siem.tail_state_dir
+    report = FileTail(build_pipeline(settings), path, record_format.value, state_dir).run(follow=follow)
+    typer.echo(f"queued {report.records} records ({report.rotations} rotations, {report.truncations} truncations)")

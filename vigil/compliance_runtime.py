@@ -1,0 +1,38 @@
+"""Building the compliance service from Vigil's settings: the one place that hands it the real sources."""
+
+from __future__ import annotations
+
+from compliance import Compliance, Sources
+from edgeauth.issuer import ClientRegistry, RedisClientStore
+from edgeauth.keystore import KeyStore
+from evidence import EvidenceLocker
+from siem import IndexLayout, Retention
+from vigil.clients import elasticsearch_client, redis_client
+from vigil.detections_runtime import build_detections
+from vigil.settings import VigilSettings
+
+
+def build_compliance(settings: VigilSettings) -> Compliance:
+    es = elasticsearch_client(settings)
+    redis = redis_client(settings)
+    locker = EvidenceLocker(es, redis, settings.evidence)
+    oauth = settings.edgeauth.oauth
+    registry = ClientRegistry(
+        RedisClientStore(redis, settings.edgeauth.key_prefix),
+        scopes_supported=oauth.scopes_supported,
+        scrypt_n=oauth.secret_scrypt_n,
+    )
+    detections = build_detections(settings)
+    sources = Sources(
+        settings=settings.compliance,
+        es=es,
+        locker=locker,
+        edgeauth=settings.edgeauth,
+        keys=KeyStore(redis, settings.edgeauth),
+        clients=registry,
+        siem=settings.siem,
+        retention=Retention(es, IndexLayout(settings.siem)),
+        detections=detections,
+        alerts_index=detections.settings.alerts_index,
+    )
+    return Compliance(settings.compliance, es, locker, sources=sources, alerts=detections)

@@ -1,0 +1,66 @@
+"""The Celery application: created here, the composition root; each package registers its tasks through a hook.
+
+To add a package's tasks (and beat entries), write a `_<package>(app, settings)` function that calls the
+package's `register_tasks(...)` hook with clients built from the settings, and append it to `REGISTRATIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from celery import Celery
+
+from compliance.tasks import register_tasks as register_compliance_tasks
+from detections import register_tasks as register_detections_tasks
+from edgeauth import issuer as edgeauth_issuer
+from edgeauth.keystore import KeyStore
+from siem import Pipeline
+from siem import tasks as siem_tasks
+from vigil.clients import elasticsearch_client, redis_client
+from vigil.compliance_runtime import build_compliance
+from vigil.detections_runtime import build_detections
+from vigil.settings import VigilSettings
+
+
+def _siem(app: Celery, settings: VigilSettings) -> None:
+    siem_tasks.register_tasks(
+        app, lambda: Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)
+    )
+
+
+def _edgeauth(app: Celery, settings: VigilSettings) -> None:
+    edgeauth_issuer.register_tasks(
+        app,
+        lambda: KeyStore(redis_client(settings), settings.edgeauth),
+        interval=settings.edgeauth.oauth.key_rotation_interval,
+    )
+
+
+def _detections(app: Celery, settings: VigilSettings) -> None:
+    register_detections_tasks(app, lambda: build_detections(settings), every=settings.detections.tick_seconds)
+
+
+def _compliance(app: Celery, settings: VigilSettings) -> None:
+    register_compliance_tasks(
+        app, lambda: build_compliance(settings), every=settings.compliance.thresholds.collection_interval_seconds
+    )
+
+
+Registration = Callable[[Celery, VigilSettings], None]
+REGISTRATIONS: list[Registration] = [_siem, _edgeauth, _detections, _compliance]
+
+
+def create_celery(settings: VigilSettings) -> Celery:
+    """One Celery app over the Redis broker; keys live under the siem prefix so test namespaces stay apart."""
+    app = Celery("vigil", broker=settings.redis_url.get_secret_value())
+    app.conf.update(
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"global_keyprefix": f"{settings.siem.prefix}:celery:"},
+        worker_hijack_root_logger=False,
+        beat_schedule={},
+    )
+    for register in REGISTRATIONS:
+        register(app, settings)
+    return app
