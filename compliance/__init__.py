@@ -32,6 +32,7 @@ from compliance.errors import (
 )
 from compliance.evaluate import evaluate
 from compliance.evidence import Evidence, EvidenceSet
+from compliance.http import create_router
 from compliance.models import ControlResult, Outcome, Period, StatusReport, Verdict
 from compliance.oscal import assessment_results
 from compliance.service import Compliance, Published, StatusUpdate
@@ -76,6 +77,7 @@ __all__ = [
     "Verdict",
     "assessment_results",
     "collect",
+    "create_router",
     "evaluate",
     "load_catalog",
     "load_evidence",

@@ -158,11 +158,23 @@ class AlertFacts(BaseModel):
     status: str
 
 
+class TriageSummary(BaseModel):
+    """Triage times of one severity in the collection window (seconds; None when nothing was acknowledged)."""
+
+    model_config = ConfigDict(frozen=True)
+    level: str
+    alerts: int
+    acknowledged: int
+    mean_seconds_to_ack: float | None
+    max_seconds_to_ack: float | None
+
+
 class AlertTriage(Payload):
     kind: ClassVar[str] = "detections.alerts"
     window_from: AwareDatetime
     window_to: AwareDatetime
     alerts: tuple[AlertFacts, ...]
+    by_level: tuple[TriageSummary, ...] = ()
 
 
 class DownloadFacts(BaseModel):

@@ -22,6 +22,8 @@ HISTORY_COLLECTOR = "compliance.status_history"
 OSCAL_COLLECTOR = "compliance.oscal"
 # Period-level items are dated just inside the period so a bundle of [from, to) carries them.
 _INSIDE = timedelta(milliseconds=1)
+# The locker's index keeps milliseconds, so the smallest step that moves a period bound is one millisecond.
+_TICK = timedelta(milliseconds=1)
 
 
 class StatusUpdate(BaseModel):
@@ -72,7 +74,8 @@ class Compliance:
     def refresh(self, now: datetime | None = None) -> StatusUpdate:
         """Evaluate the trailing window, keep the result, alert on controls that started failing, lock it in."""
         moment = now or datetime.now(UTC)
-        period = Period(start=moment - timedelta(hours=self.settings.status_window_hours), end=moment)
+        # Periods are half-open; ending a tick after `moment` includes evidence collected at that very instant.
+        period = Period(start=moment - timedelta(hours=self.settings.status_window_hours), end=moment + _TICK)
         report = self.evaluate(period, evaluated_at=moment)
         changed = newly_failing(self.history_store.latest_before(moment), report)
         self.history_store.store(report)

@@ -64,7 +64,8 @@ class JwksCache:
         self._fetch_lock = threading.Lock()
         self._last_attempt = float("-inf")
         self._generation = 0
-        self._last_success = clock()
+        # A sourced set with nothing fetched yet is unconfirmed (infinitely stale) until its first fetch.
+        self._last_success = clock() if initial is not None or source is None else float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

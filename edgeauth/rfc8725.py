@@ -72,16 +72,34 @@ def _decode_object(segment: str, what: str) -> dict[str, Any]:
     return value
 
 
-def parse(token: str, *, max_bytes: int, allowed_algorithms: Collection[str]) -> ParsedToken:
-    """Split, decode and check the header of a compact JWS. Signature and claims are checked later."""
+HeaderCache = dict[str, tuple[dict[str, Any], str, str]]
+HEADER_CACHE_LIMIT = 256
+
+
+def parse(
+    token: str, *, max_bytes: int, allowed_algorithms: Collection[str], header_cache: HeaderCache | None = None
+) -> ParsedToken:
+    """Split, decode and check the header of a compact JWS. Signature and claims are checked later.
+
+    Tokens signed by one key share one header segment, so a caller may keep the outcome of accepted headers in
+    `header_cache` (one per allow-list); a refused header is never cached.
+    """
     if len(token) > max_bytes:
         raise TokenTooLarge(f"token larger than {max_bytes} bytes")
     if not _COMPACT.fullmatch(token):
         # Also the guard against unbounded segment counts: exactly two dots or nothing is decoded.
         raise MalformedToken("token is not a compact JWS of three base64url segments")
     header_b64, payload_b64, signature_b64 = token.split(".")
-    header = _decode_object(header_b64, "header")
-    alg, kid = check_header(header, allowed_algorithms)
+    known = header_cache.get(header_b64) if header_cache is not None else None
+    if known is None:
+        header = _decode_object(header_b64, "header")
+        alg, kid = check_header(header, allowed_algorithms)
+        if header_cache is not None:
+            if len(header_cache) >= HEADER_CACHE_LIMIT:
+                header_cache.clear()
+            header_cache[header_b64] = (header, alg, kid)
+    else:
+        header, alg, kid = known
     claims = _decode_object(payload_b64, "payload")
     signature = _decode_segment(signature_b64, "signature")
     signing_input = f"{header_b64}.{payload_b64}".encode("ascii")

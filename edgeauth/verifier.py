@@ -79,6 +79,7 @@ class Verifier:
         self._cache_lock = threading.Lock()
         self._cache_size = settings.token_cache_size
         self._leeway = settings.leeway
+        self._headers: rfc8725.HeaderCache = {}
 
     def verify(
         self, token: str, required_scopes: Iterable[str] = (), *, context: RequestContext | None = None
@@ -134,7 +135,12 @@ class Verifier:
         return entry
 
     def _verify_fully(self, token: str, now: float) -> _Entry:
-        parsed = rfc8725.parse(token, max_bytes=self.settings.max_token_bytes, allowed_algorithms=self._allowed)
+        parsed = rfc8725.parse(
+            token,
+            max_bytes=self.settings.max_token_bytes,
+            allowed_algorithms=self._allowed,
+            header_cache=self._headers,
+        )
         key = self.keys.get(parsed.kid)
         if key.alg != parsed.alg:
             raise AlgorithmNotAllowed("token algorithm does not match its key")

@@ -6,7 +6,7 @@ Producers push records with `Pipeline.push` (or the HTTP router, the file tail, 
 """
 
 from siem.deadletter import DeadLetterStore
-from siem.ecs import DATASETS, Dataset, EcsEvent
+from siem.ecs import DATASETS, Dataset, EcsDocument
 from siem.errors import (
     BackpressureError,
     BatchTooLargeError,
@@ -42,7 +42,7 @@ __all__ = [
     "DeadLetter",
     "DeadLetterError",
     "DeadLetterStore",
-    "EcsEvent",
+    "EcsDocument",
     "ElasticsearchUnavailableError",
     "FileTail",
     "IndexLayout",

@@ -133,12 +133,13 @@ class Pipeline:
                     dead.append(dead_letter_doc(self.layout, entry, record, eid, received, "max_deliveries", reason))
                     continue
                 try:
-                    event = parse_record(resolve_format(entry.fmt), record, event_id=eid, received=received)
+                    document = parse_record(resolve_format(entry.fmt), record, event_id=eid, received=received)
                 except SiemError as exc:
                     dead.append(dead_letter_doc(self.layout, entry, record, eid, received, "parse_error", str(exc)))
                     continue
-                index = self.layout.index_for(event.event.dataset, event.timestamp)
-                docs.append(Doc(index, event.event.id, event.document(), len(origins)))
+                event = document["event"]
+                index = self.layout.index_for_timestamp(event["dataset"], document["@timestamp"])
+                docs.append(Doc(index, event["id"], document, len(origins)))
                 origins.append((entry, record, eid, received))
         outcome = self.writer.write(docs)
         for doc, error_type, reason in outcome.rejected:

@@ -30,7 +30,11 @@ def register_tasks(
     @celery_app.task(name=PUMP_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def pump() -> dict[str, Any]:
         current = pipeline()
-        return current.pump(current.settings.pump_seconds).model_dump()
+        report = current.pump(current.settings.pump_seconds)
+        # Hand over to the next pump at once so a process never idles until the next beat tick; beat only
+        # (re)starts chains, and a surplus chain's task expires unstarted.
+        pump.apply_async(expires=pump_every * 2)
+        return report.model_dump()
 
     @celery_app.task(name=RETENTION_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def retention() -> list[dict[str, Any]]:

@@ -124,6 +124,10 @@ class IndexLayout:
     def index_for(self, dataset: Dataset, day: date | datetime) -> str:
         return f"{self.prefix}-logs-{dataset}-{day:%Y.%m.%d}"
 
+    def index_for_timestamp(self, dataset: Dataset, timestamp: str) -> str:
+        """The daily index of a validated document's UTC `@timestamp` (`YYYY-MM-DDTHH:MM:SS...Z`)."""
+        return f"{self.prefix}-logs-{dataset}-{timestamp[0:4]}.{timestamp[5:7]}.{timestamp[8:10]}"
+
     def deadletter_for(self, day: date | datetime) -> str:
         return f"{self.prefix}-deadletter-{day:%Y.%m.%d}"
 

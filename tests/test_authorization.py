@@ -53,6 +53,20 @@ EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/evidence/bundles"): frozenset({"evidence:read"}),
     ("GET", "/evidence/bundles/{name}"): frozenset({"evidence:read"}),
     ("POST", "/ingest/{dataset}"): frozenset({"ingest:write"}),
+    ("GET", "/detections/alerts"): frozenset({"alerts:read"}),
+    ("GET", "/detections/alerts/{alert_id}"): frozenset({"alerts:read"}),
+    ("POST", "/detections/alerts/acknowledge"): frozenset({"alerts:triage"}),
+    ("POST", "/detections/alerts/{alert_id}/acknowledge"): frozenset({"alerts:triage"}),
+    ("POST", "/detections/alerts/{alert_id}/notes"): frozenset({"alerts:triage"}),
+    ("POST", "/detections/alerts/{alert_id}/resolve"): frozenset({"alerts:triage"}),
+    ("PUT", "/detections/alerts/{alert_id}/assignee"): frozenset({"alerts:triage"}),
+    ("GET", "/detections/rules"): frozenset({"alerts:read"}),
+    ("GET", "/detections/rules/{rule_id}"): frozenset({"alerts:read"}),
+    ("PUT", "/detections/rules/{rule_id}/enabled"): frozenset({"rules:admin"}),
+    ("GET", "/compliance/controls"): frozenset({"compliance:read"}),
+    ("GET", "/compliance/status"): frozenset({"compliance:read"}),
+    ("GET", "/compliance/history"): frozenset({"compliance:read"}),
+    ("GET", "/compliance/oscal"): frozenset({"compliance:read"}),
 }
 
 # Values for path parameters and bodies: harmless (nothing is found or built), but well-formed.

@@ -11,9 +11,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from compliance.http import create_router as create_compliance_router
+from compliance import create_router as create_compliance_router
 from detections import create_router as create_detections_router
-from edgeauth import Guard, create_verify_router
+from edgeauth import DecisionBuffer, Guard, create_verify_router
 from edgeauth.edge import EdgeRuntime
 from edgeauth.issuer import build_issuer, create_issuer_router, install_error_handler
 from evidence import EvidenceArchive
@@ -47,7 +47,16 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     app.include_router(create_siem_router(guard, siem_pipeline))
     app.add_middleware(RequestIdMiddleware)
     # The OAuth 2.0 issuer (token, revocation, introspection, metadata, JWKS); edgeauth errors become RFC 6749 JSON.
-    app.include_router(create_issuer_router(build_issuer(settings.edgeauth, redis_client(settings))))
+    # Its decisions (token grants, failed client authentication, ...) reach siem through a bounded buffer.
+    issuer_decisions = DecisionBuffer(
+        AuthDecisionSink(siem_pipeline),
+        capacity=settings.edgeauth.decision_buffer_size,
+        batch_size=settings.edgeauth.decision_batch_size,
+    )
+    app.router.add_event_handler("startup", issuer_decisions.start)
+    app.router.add_event_handler("shutdown", issuer_decisions.stop)
+    issuer = build_issuer(settings.edgeauth, redis_client(settings), decisions=issuer_decisions)
+    app.include_router(create_issuer_router(issuer))
     install_error_handler(app)
     evidence_archive = EvidenceArchive(elasticsearch_client(settings), redis_client(settings), settings.evidence)
     app.include_router(create_evidence_router(guard, evidence_archive))

@@ -14,7 +14,7 @@ from elasticsearch import Elasticsearch
 
 from compliance.collectors.base import Sources, register
 from compliance.collectors.sources import RuleSource
-from compliance.evidence import AlertFacts, AlertTriage, RuleFacts, RuleHealth
+from compliance.evidence import AlertFacts, AlertTriage, RuleFacts, RuleHealth, TriageSummary
 from compliance.models import rfc3339
 
 MAX_RECORDS = 10_000
@@ -93,7 +93,27 @@ class AlertsCollector:
             )
             for hit in result.get("hits", {}).get("hits", [])
         )
-        return AlertTriage(window_from=since, window_to=now, alerts=alerts)
+        return AlertTriage(window_from=since, window_to=now, alerts=alerts, by_level=triage_times(alerts))
+
+
+def triage_times(alerts: tuple[AlertFacts, ...]) -> tuple[TriageSummary, ...]:
+    summaries = []
+    for level in sorted({a.level for a in alerts}):
+        waits = [
+            (a.acknowledged_at - a.created_at).total_seconds()
+            for a in alerts
+            if a.level == level and a.acknowledged_at is not None
+        ]
+        summaries.append(
+            TriageSummary(
+                level=level,
+                alerts=sum(1 for a in alerts if a.level == level),
+                acknowledged=len(waits),
+                mean_seconds_to_ack=sum(waits) / len(waits) if waits else None,
+                max_seconds_to_ack=max(waits) if waits else None,
+            )
+        )
+    return tuple(summaries)
 
 
 @register(RuleHealth.kind)

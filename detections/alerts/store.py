@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from elasticsearch import ConflictError as EsConflictError
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from detections.alerts.index import ALERT_MAPPINGS, LEVEL_RANK, ensure_index
 from detections.errors import AlertNotFoundError, ConflictError
 from detections.models import Alert, AlertFilter, AlertPage, AlertStatus, EventSnapshot, Level, RuleInfo
 
 OPEN = [AlertStatus.NEW.value, AlertStatus.ACKNOWLEDGED.value]
+LOOKUP_CHUNK = 1000
 
 
 @dataclass
@@ -66,33 +67,38 @@ class AlertStore:
     # -- writing -----------------------------------------------------------------------------------------------
 
     def _open_alerts(self, candidates: list[Candidate]) -> list[dict[str, Any] | None]:
-        if not candidates:
-            return []
-        body: list[dict[str, Any]] = []
-        for c in candidates:
-            body.append({"index": self.index, "ignore_unavailable": True})
-            body.append(
-                {
-                    "size": 1,
-                    "seq_no_primary_term": True,
-                    "sort": [{"last_seen": "desc"}],
-                    "query": {
-                        "bool": {
-                            "filter": [
-                                {"term": {"rule_id": c.rule.id}},
-                                {"term": {"group_key": c.group_key}},
-                                {"terms": {"status": OPEN}},
-                                {"range": {"last_seen": {"gte": c.first_seen - timedelta(seconds=c.suppress_seconds)}}},
-                            ]
-                        }
-                    },
-                }
-            )
-        responses = self.es.msearch(searches=body)["responses"]
+        """For each candidate, its rule's latest open alert of the same group key still inside the suppression
+        span, found with one search per chunk of candidates (not one per candidate)."""
         found: list[dict[str, Any] | None] = []
-        for response in responses:
-            hits = response.get("hits", {}).get("hits", []) if "error" not in response else []
-            found.append(hits[0] if hits else None)
+        for offset in range(0, len(candidates), LOOKUP_CHUNK):
+            chunk = candidates[offset : offset + LOOKUP_CHUNK]
+            response = self.es.search(
+                index=self.index,
+                size=10_000,
+                seq_no_primary_term=True,
+                sort=[{"last_seen": "desc"}],
+                query={
+                    "bool": {
+                        "filter": [
+                            {"terms": {"rule_id": sorted({c.rule.id for c in chunk})}},
+                            {"terms": {"group_key": sorted({c.group_key for c in chunk})}},
+                            {"terms": {"status": OPEN}},
+                        ]
+                    }
+                },
+            )
+            latest: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for hit in response["hits"]["hits"]:
+                source = hit["_source"]
+                latest.setdefault((source["rule_id"], source["group_key"]), []).append(dict(hit))
+            for c in chunk:
+                oldest_allowed = c.first_seen - timedelta(seconds=c.suppress_seconds)
+                hits = [
+                    h
+                    for h in latest.get((c.rule.id, c.group_key), [])
+                    if datetime.fromisoformat(h["_source"]["last_seen"]) >= oldest_allowed
+                ]
+                found.append(hits[0] if hits else None)
         return found
 
     def _merge(self, alert: Alert, c: Candidate, now: datetime) -> bool:
@@ -161,10 +167,42 @@ class AlertStore:
             return []
         self.ensure()
         combined, slots = self._combine(candidates)
-        changed = [
-            self._record_one(candidate, hit, now)
-            for candidate, hit in zip(combined, self._open_alerts(combined), strict=True)
-        ]
+        changed = [0] * len(combined)
+        actions: list[dict[str, Any]] = []
+        action_slots: list[int] = []
+        for index, (candidate, hit) in enumerate(zip(combined, self._open_alerts(combined), strict=True)):
+            if hit is None:
+                alert = self._new(candidate, now)
+                actions.append(
+                    {"_op_type": "create", "_index": self.index, "_id": alert.id, "_source": to_document(alert)}
+                )
+            else:
+                alert = from_hit(hit)
+                if not self._merge(alert, candidate, now):
+                    continue
+                actions.append(
+                    {
+                        "_op_type": "index",
+                        "_index": self.index,
+                        "_id": alert.id,
+                        "if_seq_no": hit["_seq_no"],
+                        "if_primary_term": hit["_primary_term"],
+                        "_source": to_document(alert),
+                    }
+                )
+            action_slots.append(index)
+        results = helpers.streaming_bulk(
+            self.es, actions, raise_on_error=False, raise_on_exception=False, chunk_size=500
+        )
+        for slot, action, (ok, item) in zip(action_slots, actions, results, strict=True):
+            if ok:
+                changed[slot] = 1
+            elif next(iter(item.values())).get("status") == 409:
+                # raced with another writer, or the id exists already: merge into the stored alert one at a time
+                current = dict(self.es.get(index=self.index, id=action["_id"]))
+                changed[slot] = self._record_one(combined[slot], current, now)
+            else:
+                raise ConflictError(f"alert write failed: {next(iter(item.values())).get('error')}")
         self.es.indices.refresh(index=self.index)
         reported: set[int] = set()
         per_candidate = []

@@ -169,7 +169,7 @@ class Engine:
             self.state.release(token)
         return report
 
-    def _cycle(self, now: datetime, force: bool, report: CycleReport) -> None:
+    def _plan(self, now: datetime, force: bool) -> tuple[list[CompiledRule], list[_Job]]:
         s = self.settings
         rules = (
             self.due_rules(now)
@@ -188,6 +188,19 @@ class Engine:
                 max_windows=s.max_catch_up_windows,
             ):
                 jobs.append(_Job(rule, window, self._body(rule, window)))
+        return rules, jobs
+
+    def planned_searches(self, now: datetime, *, force: bool = False) -> list[dict[str, Any]]:
+        """The `_msearch` body the next cycle would send first (benchmarks compare against it)."""
+        body: list[dict[str, Any]] = []
+        for job in self._plan(now, force)[1]:
+            body.append(searches.header(self.settings, job.rule.datasets))
+            body.append(job.body)
+        return body
+
+    def _cycle(self, now: datetime, force: bool, report: CycleReport) -> None:
+        s = self.settings
+        rules, jobs = self._plan(now, force)
         clock = time.perf_counter()
         self._msearch(jobs)
         self._evaluate(jobs)

@@ -25,7 +25,7 @@ from edgeauth.issuer.errors import IssuerUnavailable, RateLimited
 from edgeauth.issuer.grants import TOKEN_AUTH_METHODS, ClientCredentialsGrant, PrivateKeyJwtAuth, RefreshTokenGrant
 from edgeauth.issuer.ratelimit import RateLimiter
 from edgeauth.issuer.refresh import RefreshTokenStore
-from edgeauth.issuer.registry import ClientRegistry, ClientStore, RedisClientStore
+from edgeauth.issuer.registry import ClientRegistry, ClientStore
 from edgeauth.issuer.rfc7009 import RevocationEndpoint
 from edgeauth.issuer.rfc7662 import IntrospectionEndpoint
 from edgeauth.issuer.server import IssuerRequest, IssuerResponse, IssuerServer, OAuthRequest, oauth_error_response
@@ -99,11 +99,7 @@ class Issuer:
         self.keys = keys
         self.decisions = decisions
         prefix = settings.key_prefix
-        self.registry = ClientRegistry(
-            store or RedisClientStore(client, prefix),
-            scopes_supported=issuer_settings.scopes_supported,
-            scrypt_n=issuer_settings.secret_scrypt_n,
-        )
+        self.registry = ClientRegistry.from_settings(settings, client, store=store)
         self.refresh_tokens = RefreshTokenStore(
             client,
             prefix,

@@ -30,6 +30,7 @@ from edgeauth.issuer.models import (
     Role,
 )
 from edgeauth.keys import VerificationKey
+from edgeauth.settings import EdgeAuthSettings
 
 _SCRYPT_R, _SCRYPT_P, _SCRYPT_LEN = 8, 1, 32
 MAX_SECRET_CHARS = 512
@@ -185,6 +186,17 @@ class ClientRegistry:
         self.store = store
         self._scopes_supported = frozenset(scopes_supported)
         self._scrypt_n = scrypt_n
+
+    @classmethod
+    def from_settings(
+        cls, settings: EdgeAuthSettings, client: redis.Redis, *, store: ClientStore | None = None
+    ) -> ClientRegistry:
+        """The registry as configured: Redis under `key_prefix` unless another `store` is given."""
+        return cls(
+            store or RedisClientStore(client, settings.key_prefix),
+            scopes_supported=settings.oauth.scopes_supported,
+            scrypt_n=settings.oauth.secret_scrypt_n,
+        )
 
     def get(self, client_id: str) -> ClientRecord:
         record = self.store.get(client_id)

@@ -10,24 +10,15 @@ from authlib.oauth2 import rfc7009
 
 from edgeauth.issuer.grants import TOKEN_AUTH_METHODS
 from edgeauth.issuer.server import OAuthRequest
-from edgeauth.issuer.tokens import IssuedToken, RevocationLedger, find_issued_token
+from edgeauth.issuer.tokens import IssuedToken, IssuedTokenLookup, RevocationLedger
 
 
-class RevocationEndpoint(rfc7009.RevocationEndpoint):  # type: ignore[misc]
+class RevocationEndpoint(IssuedTokenLookup, rfc7009.RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = TOKEN_AUTH_METHODS
 
     def __init__(self, ledger: RevocationLedger) -> None:
         super().__init__(server=None)
         self.ledger = ledger
-
-    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
-        return find_issued_token(
-            token_string,
-            token_type_hint,
-            minter=self.server.minter,
-            refresh_tokens=self.server.refresh_tokens,
-            ledger=self.ledger,
-        )
 
     def revoke_token(self, token: IssuedToken, request: OAuthRequest) -> None:
         if token.refresh is not None:

@@ -12,27 +12,18 @@ from authlib.oauth2 import rfc7662
 
 from edgeauth.issuer.grants import TOKEN_AUTH_METHODS
 from edgeauth.issuer.server import OAuthRequest, RegisteredClient
-from edgeauth.issuer.tokens import IssuedToken, RevocationLedger, find_issued_token
+from edgeauth.issuer.tokens import IssuedToken, IssuedTokenLookup, RevocationLedger
 
 PRIVILEGED_ROLES = frozenset({"edge", "admin"})
 
 
-class IntrospectionEndpoint(rfc7662.IntrospectionEndpoint):  # type: ignore[misc]
+class IntrospectionEndpoint(IssuedTokenLookup, rfc7662.IntrospectionEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = TOKEN_AUTH_METHODS
 
     def __init__(self, ledger: RevocationLedger, issuer: str) -> None:
         super().__init__(server=None)
         self.ledger = ledger
         self.issuer = issuer
-
-    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
-        return find_issued_token(
-            token_string,
-            token_type_hint,
-            minter=self.server.minter,
-            refresh_tokens=self.server.refresh_tokens,
-            ledger=self.ledger,
-        )
 
     def check_permission(self, token: IssuedToken, client: RegisteredClient, request: OAuthRequest) -> bool:
         record = client.record

@@ -195,3 +195,19 @@ def find_issued_token(
                 refresh=record,
             )
     return None
+
+
+class IssuedTokenLookup:
+    """`query_token` for authlib's revocation and introspection endpoints (RFC 7009 / RFC 7662)."""
+
+    ledger: RevocationLedger
+    server: Any
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+        return find_issued_token(
+            token_string,
+            token_type_hint,
+            minter=self.server.minter,
+            refresh_tokens=self.server.refresh_tokens,
+            ledger=self.ledger,
+        )

@@ -34,6 +34,8 @@ class _State:
     digests: dict[str, str] = field(default_factory=dict)
     records: dict[int, tuple[str, int]] = field(default_factory=dict)
     evidence: dict[int, tuple[str, int]] = field(default_factory=dict)
+    period: tuple[str, str] = ("", "")
+    controls: frozenset[str] = frozenset()
 
 
 def verify_bundle(
@@ -60,6 +62,8 @@ def verify_bundle(
         manifest = _parse_manifest(raw, state)
         if manifest is None:
             return _report(state, None, None)
+        state.period = (manifest.period.from_, manifest.period.to)
+        state.controls = frozenset(manifest.selection.controls)
         if signature is not None:
             _check_signature(raw, signature, manifest.signature.kid, public_keys, pubkey, state)
         _check_files(archive, names, manifest, state)
@@ -194,14 +198,20 @@ def _check_file(archive: zipfile.ZipFile, name: str, sha256: str, size: int, sta
     if record and body is not None:
         seq = int(record.group(1))
         try:
-            content = json.loads(bytes(body))["content"]
-            stated_seq = json.loads(bytes(body))["sequence"]
+            parsed = json.loads(bytes(body))
+            content, stated_seq = parsed["content"], parsed["sequence"]
+            effective, controls = str(parsed["effective_at"]), frozenset(parsed["control_ids"])
             state.records[seq] = (str(content["sha256"]), int(content["size"]))
         except (ValueError, KeyError, TypeError):
             state.problems.append(f"record {name} is not a valid evidence record")
             return
         if stated_seq != seq:
             state.problems.append(f"record {name} states sequence {stated_seq}")
+        # Canonical timestamps have one fixed-width UTC form, so text order is time order.
+        if not state.period[0] <= effective < state.period[1]:
+            state.problems.append(f"record {name} is effective at {effective}, outside the bundle period")
+        if state.controls and not state.controls & controls:
+            state.problems.append(f"record {name} supports none of the selected controls")
 
 
 def _check_chain(archive: zipfile.ZipFile, names: set[str], manifest: Manifest, state: _State) -> None:

@@ -24,6 +24,7 @@ from evidence.bundle.report import IndexWriter, ReportWriter
 from evidence.canonical import canonical_json, parse_rfc3339, rfc3339, utc
 from evidence.errors import LockerIntegrityError, NoEvidenceError
 from evidence.locker import EvidenceLocker
+from evidence.locker.chain import record_fields
 from evidence.models import BundleInfo
 
 CHUNK = 1024 * 1024
@@ -181,18 +182,9 @@ class _Builder:
                 f"sequence {seq}: the stored content no longer matches its recorded sha256; run verify-locker"
             )
         row = {
-            "sequence": seq,
+            **record_fields(record),
             "path": path,
             "record": rec_path,
-            "sha256": content["sha256"],
-            "size": content["size"],
-            "media_type": content["media_type"],
-            "collector": record["collector"]["name"],
-            "collector_version": record["collector"]["version"],
-            "source_system": record["source_system"],
-            "effective_at": record["effective_at"],
-            "collected_at": record["collected_at"],
-            "fresh_until": record["fresh_until"],
             "stale": "true" if stale else "false",
             "control_ids": " ".join(record["control_ids"]),
             "query": record["query"],

@@ -45,3 +45,20 @@ def record_bytes(record: dict[str, Any]) -> bytes:
 
 def record_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def record_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """A record flattened to the fields the index, the CSV and `EvidenceItem` share (timestamps as RFC 3339)."""
+    return {
+        "sequence": record["sequence"],
+        "collector": record["collector"]["name"],
+        "collector_version": record["collector"]["version"],
+        "source_system": record["source_system"],
+        "effective_at": record["effective_at"],
+        "collected_at": record["collected_at"],
+        "fresh_until": record["fresh_until"],
+        "control_ids": record["control_ids"],
+        "media_type": record["content"]["media_type"],
+        "sha256": record["content"]["sha256"],
+        "size": record["content"]["size"],
+    }

@@ -70,25 +70,20 @@ def stream(
     sort: list[dict[str, Any]],
     page_size: int,
 ) -> Iterator[dict[str, Any]]:
-    """Every matching `_source`, page by page through a point in time: memory holds one page, never the set."""
-    pit = es.open_point_in_time(index=index, keep_alive="2m")["id"]
-    try:
-        after: list[Any] | None = None
-        while True:
-            page = es.search(
-                pit={"id": pit, "keep_alive": "2m"},
-                query=query,
-                sort=sort,
-                size=page_size,
-                search_after=after,
-                track_total_hits=False,
-            )
-            hits = page["hits"]["hits"]
-            pit = page.get("pit_id", pit)
-            for hit in hits:
-                yield hit["_source"]
-            if len(hits) < page_size:
-                return
-            after = hits[-1]["sort"]
-    finally:
-        es.close_point_in_time(id=pit)
+    """Every matching `_source`, page by page with `search_after`: memory holds one page, never the set.
+
+    `sort` must end on a unique, immutable field (the sequence number). Entries are never changed or removed and
+    new ones only sort after the old, so pages are consistent without a point in time, and no keep-alive can
+    expire while a caller spends minutes on one page (streaming gigabytes of content into a bundle).
+    """
+    after: list[Any] | None = None
+    while True:
+        page = es.search(
+            index=index, query=query, sort=sort, size=page_size, search_after=after, track_total_hits=False
+        )
+        hits = page["hits"]["hits"]
+        for hit in hits:
+            yield hit["_source"]
+        if len(hits) < page_size:
+            return
+        after = hits[-1]["sort"]

@@ -20,7 +20,7 @@ from redis.exceptions import LockError
 
 from evidence.canonical import parse_rfc3339, rfc3339, utc
 from evidence.errors import InvalidEvidenceError, LockerBusyError
-from evidence.locker.chain import build_record, entry_hash, record_bytes, record_digest
+from evidence.locker.chain import build_record, entry_hash, record_bytes, record_digest, record_fields
 from evidence.locker.content import ContentStore
 from evidence.locker.index import LOCKER_MAPPINGS, ensure_index, stream
 from evidence.models import GENESIS_HASH, ChainHead, EvidenceItem, EvidenceSpec, LockerReport
@@ -282,48 +282,30 @@ def _document(
     record: dict[str, Any], raw: bytes, prev: str, digest: str, link: str, appended_at: str
 ) -> dict[str, Any]:
     return {
-        "sequence": record["sequence"],
+        **record_fields(record),
         "prev_hash": prev,
         "record_digest": digest,
         "entry_hash": link,
         "record": raw.decode("utf-8"),
         "appended_at": appended_at,
-        "collector": record["collector"]["name"],
-        "collector_version": record["collector"]["version"],
-        "source_system": record["source_system"],
-        "effective_at": record["effective_at"],
-        "collected_at": record["collected_at"],
-        "fresh_until": record["fresh_until"],
-        "control_ids": record["control_ids"],
-        "media_type": record["content"]["media_type"],
-        "sha256": record["content"]["sha256"],
-        "size": record["content"]["size"],
     }
 
 
 def _item(doc: dict[str, Any], as_of: datetime) -> EvidenceItem:
     record = json.loads(doc["record"])
     fresh_until = parse_rfc3339(record["fresh_until"])
-    return EvidenceItem(
-        sequence=record["sequence"],
-        collector=record["collector"]["name"],
-        collector_version=record["collector"]["version"],
-        source_system=record["source_system"],
-        query=record["query"],
-        parameters=record["parameters"],
-        effective_at=parse_rfc3339(record["effective_at"]),
-        collected_at=parse_rfc3339(record["collected_at"]),
-        fresh_until=fresh_until,
-        control_ids=tuple(record["control_ids"]),
-        media_type=record["content"]["media_type"],
-        sha256=record["content"]["sha256"],
-        size=record["content"]["size"],
-        prev_hash=doc["prev_hash"],
-        record_digest=doc["record_digest"],
-        entry_hash=doc["entry_hash"],
-        appended_at=parse_rfc3339(doc["appended_at"]),
-        stale=as_of >= fresh_until,
-        as_of=as_of,
+    return EvidenceItem.model_validate(
+        {
+            **record_fields(record),
+            "query": record["query"],
+            "parameters": record["parameters"],
+            "prev_hash": doc["prev_hash"],
+            "record_digest": doc["record_digest"],
+            "entry_hash": doc["entry_hash"],
+            "appended_at": doc["appended_at"],
+            "stale": as_of >= fresh_until,
+            "as_of": as_of,
+        }
     )
 
 

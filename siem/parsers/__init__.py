@@ -1,7 +1,7 @@
 """Parsers from raw records to ECS events, one module per source family, registered by format name.
 
 A parser returns the ECS fields it found as a plain dict; `parse_record` adds what every event carries
-(`event.id`, `event.original`, `event.ingested`, `event.dataset`) and validates the whole through `EcsEvent`, so a
+(`event.id`, `event.original`, `event.ingested`, `event.dataset`) and validates the whole as `EcsDocument`, so a
 wrong type anywhere becomes one `ParseError` and the record goes to the dead letter instead of to a mapping error.
 """
 
@@ -12,7 +12,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import ValidationError
 
-from siem.ecs import Dataset, EcsEvent
+from siem.ecs import ECS_DOCUMENT, Dataset
 from siem.errors import ParseError, UnknownDatasetError
 from siem.parsers.access import parse_combined, parse_lograge
 from siem.parsers.auth import parse_decision
@@ -76,8 +76,8 @@ def _prune(fields: dict[str, Any]) -> dict[str, Any]:
     return pruned
 
 
-def parse_record(fmt: RecordFormat, record: str, *, event_id: str, received: datetime) -> EcsEvent:
-    """Parse one record into a validated ECS event or raise `ParseError` saying why.
+def parse_record(fmt: RecordFormat, record: str, *, event_id: str, received: datetime) -> dict[str, Any]:
+    """Parse one record into a validated ECS document (see `siem.ecs.EcsDocument`) or raise `ParseError`.
 
     `received` (when the record was queued) is both `event.ingested` and the fallback `@timestamp`: it is fixed
     at enqueue time, so a redelivered record lands in the same daily index with the same `_id`.
@@ -97,6 +97,6 @@ def parse_record(fmt: RecordFormat, record: str, *, event_id: str, received: dat
     event.update(dataset=dataset, original=record, ingested=received)
     fields.setdefault("@timestamp", received)
     try:
-        return EcsEvent.model_validate(fields)
+        return ECS_DOCUMENT.validate_python(fields)
     except ValidationError as exc:
         raise ParseError(f"{fmt} record has a wrong field: {_describe(exc)}") from None

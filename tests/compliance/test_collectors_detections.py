@@ -8,8 +8,10 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from compliance import ComplianceSettings, Outcome, RuleSource, Sources
+from compliance import ComplianceSettings, Outcome, RuleSource, Sources, collect
+from compliance.evidence import AlertTriage
 from detections import Detections, DetectionsSettings, Level
+from evidence import EvidenceLocker
 from siem import Pipeline, SiemSettings
 from tests.compliance.conftest import Judge
 
@@ -43,7 +45,11 @@ def test_rules_pass_when_running_and_fail_when_none_is_enabled(
 
 
 def test_high_alert_fails_past_its_sla_and_passes_once_acknowledged_in_time(
-    detections: Detections, compliance_settings: ComplianceSettings, es: Elasticsearch, judge: Judge
+    detections: Detections,
+    compliance_settings: ComplianceSettings,
+    es: Elasticsearch,
+    judge: Judge,
+    locker: EvidenceLocker,
 ) -> None:
     alert = detections.raise_alert(
         key="sla-test", title="An alert to triage", level=Level.HIGH, summary="test", group_key="g1"
@@ -58,5 +64,15 @@ def test_high_alert_fails_past_its_sla_and_passes_once_acknowledged_in_time(
 
     detections.acknowledge(alert.id, "analyst-1")
     es.indices.refresh(index=detections.settings.alerts_index)
+    triage = collect(locker, sources, only=("detections.alerts",))
+    item = next(
+        i for i in locker.items(triage.at, triage.at + timedelta(seconds=1)) if i.collector == "detections.alerts"
+    )
+    with locker.open_content(item.sha256) as handle:
+        high = next(s for s in AlertTriage.model_validate_json(handle.read()).by_level if s.level == "high")
+    assert (high.alerts, high.acknowledged) == (1, 1)
+    assert high.max_seconds_to_ack is not None
+    assert high.max_seconds_to_ack >= 0
+
     acked = judge("detections.alert_ack_sla", sources, "detections.alerts", since=alert.created - timedelta(seconds=1))
     assert acked.outcome is Outcome.PASS, acked.reason

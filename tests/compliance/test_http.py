@@ -8,8 +8,7 @@ from elasticsearch import Elasticsearch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from compliance import Compliance, ComplianceSettings
-from compliance.http import create_router
+from compliance import Compliance, ComplianceSettings, create_router
 from evidence import EvidenceLocker
 from tests.compliance.oscal_validation import validate_assessment_results
 from tests.fixtures.edgeauth import EdgeAuthHarness

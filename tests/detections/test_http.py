@@ -69,7 +69,8 @@ def test_list_filter_sort_and_detail(api, edge_auth) -> None:
     text = client.get("/detections/alerts", params={"q": "192.0.2.2"}, headers=h).json()
     assert [a["group_key"] for a in text["alerts"]] == ["source.ip=192.0.2.2"]
     page = client.get("/detections/alerts", params={"limit": 2, "offset": 2}, headers=h).json()
-    assert page["total"] == 4 and len(page["alerts"]) == 2
+    assert page["total"] == 4
+    assert len(page["alerts"]) == 2
     detail = client.get(f"/detections/alerts/{high['alerts'][0]['id']}", headers=h).json()
     assert detail["events"][0]["vigil"]["auth"]["jti"] == "j1"
     assert client.get("/detections/alerts/nope", headers=h).status_code == 404
@@ -80,9 +81,11 @@ def test_triage_flow_records_every_change(api, edge_auth) -> None:
     h = bearer(edge_auth, "alerts:read", "alerts:triage", subject="ana")
     alert_id = client.get("/detections/alerts", params={"rule_id": REVOKED}, headers=h).json()["alerts"][0]["id"]
     acked = client.post(f"/detections/alerts/{alert_id}/acknowledge", json={"note": "looking"}, headers=h)
-    assert acked.status_code == 200 and acked.json()["status"] == "acknowledged"
+    assert acked.status_code == 200
+    assert acked.json()["status"] == "acknowledged"
     again = client.post(f"/detections/alerts/{alert_id}/acknowledge", json={}, headers=h)
-    assert again.status_code == 409 and again.json()["error"] == "conflict"
+    assert again.status_code == 409
+    assert again.json()["error"] == "conflict"
     h_bob = bearer(edge_auth, "alerts:read", "alerts:triage", subject="bob")
     assert (
         client.put(f"/detections/alerts/{alert_id}/assignee", json={"assignee": "bob"}, headers=h_bob).status_code
@@ -95,7 +98,9 @@ def test_triage_flow_records_every_change(api, edge_auth) -> None:
     bad = client.post(f"/detections/alerts/{alert_id}/resolve", json={"verdict": "maybe"}, headers=h)
     assert bad.status_code == 422
     done = client.post(f"/detections/alerts/{alert_id}/resolve", json={"verdict": "true_positive"}, headers=h).json()
-    assert done["status"] == "resolved" and done["verdict"] == "true_positive" and done["assignee"] == "bob"
+    assert done["status"] == "resolved"
+    assert done["verdict"] == "true_positive"
+    assert done["assignee"] == "bob"
     moves = [(t["actor"], t["from_status"], t["to_status"]) for t in done["transitions"]]
     assert moves == [
         ("ana", "new", "acknowledged"),
@@ -126,7 +131,8 @@ def test_rules_history_and_admin_toggle(api, edge_auth) -> None:
     assert client.get("/detections/rules/unknown-rule", headers=h).status_code == 404
     admin = bearer(edge_auth, "rules:admin", subject="root")
     off = client.put(f"/detections/rules/{SCANNER}/enabled", json={"enabled": False}, headers=admin)
-    assert off.status_code == 200 and off.json()["enabled"] is False
+    assert off.status_code == 200
+    assert off.json()["enabled"] is False
     assert SCANNER in det.state.disabled()
     assert client.put(f"/detections/rules/{SCANNER}/enabled", json={"enabled": "x"}, headers=admin).status_code == 422
 

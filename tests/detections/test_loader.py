@@ -98,7 +98,8 @@ def test_every_hostile_rule_is_rejected_with_its_reason_and_the_good_one_still_l
     }
     assert not wrong, f"files with a missing or wrong finding: {wrong}"
     for finding in ruleset.errors:
-        assert finding.message and "\n" not in finding.message
+        assert finding.message
+        assert "\n" not in finding.message
 
 
 def test_a_missing_rule_path_is_a_finding_not_a_crash(tmp_path: Path) -> None:

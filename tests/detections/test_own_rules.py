@@ -22,7 +22,9 @@ EXC_BURST = "c1e791f7-dfeb-461e-b203-aa6d59bd5a49"
 PAYLOAD = "6841cf73-fec8-442b-a1a5-a7e32b81fd29"
 
 
-def decision(reason: str, ip: str, *, outcome: str = "failure", action: str = "verify", **extra: object) -> dict[str, object]:
+def decision(
+    reason: str, ip: str, *, outcome: str = "failure", action: str = "verify", **extra: object
+) -> dict[str, object]:
     return {"outcome": outcome, "reason": reason, "source_ip": ip, "action": action, "path": "/api", **extra}
 
 
@@ -51,7 +53,8 @@ def test_alg_confusion_and_forgery_burst(sender: Sender, make_detections: Callab
     assert groups(det, ALG_CONFUSION) == {"source.ip=203.0.113.5"}
     assert groups(det, FORGERY_BURST) == {"source.ip=203.0.113.5"}
     burst = alerts_of(det, FORGERY_BURST)[0]
-    assert burst.count == 3 and len(burst.event_ids) == 3
+    assert burst.count == 3
+    assert len(burst.event_ids) == 3
     assert "attack.t1606.001" in burst.attack
 
 
@@ -98,7 +101,8 @@ def test_a_client_using_a_scope_it_never_used(sender: Sender, make_detections: C
     det.run_cycle(later(), force=True)
     alerts = alerts_of(det, NEW_SCOPE)
     assert len(alerts) == 1
-    assert "rules:admin" in alerts[0].summary and "billing" in alerts[0].group_key
+    assert "rules:admin" in alerts[0].summary
+    assert "billing" in alerts[0].group_key
 
 
 def test_scanner_user_agents(sender: Sender, make_detections: Callable[..., Detections]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -37,7 +38,7 @@ def test_windows_are_contiguous_bounded_and_never_pass_now_minus_delay(
     if windows:
         assert windows[0].start == checkpoint
         assert windows[-1].end <= NOW - timedelta(seconds=delay)
-    for a, b in zip(windows, windows[1:], strict=False):
+    for a, b in itertools.pairwise(windows):
         assert a.end == b.start  # no gap, no overlap
     for w in windows:
         assert timedelta(0) < w.end - w.start <= timedelta(seconds=max_window)

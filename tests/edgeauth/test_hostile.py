@@ -25,6 +25,7 @@ from edgeauth import (
     VerificationError,
     Verifier,
     create_verify_router,
+    rfc8725,
 )
 from tests.edgeauth.hostile import ISSUER, b64, claims, header, hmac_sign, rsa_sign, segment
 
@@ -227,3 +228,41 @@ def test_arbitrary_headers_are_refused_with_a_reason(head: dict[str, object]) ->
     with pytest.raises(VerificationError) as info:
         make_verifier().verify(token)
     assert info.value.reason in {"alg_not_allowed", "wrong_type", "unsupported_crit", "invalid_kid"}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=600) | st.from_regex(r"[A-Za-z0-9_-]{0,80}\.[A-Za-z0-9_-]{0,200}\.[A-Za-z0-9_-]{0,80}"))
+def test_parse_only_ever_raises_verification_errors(token: str) -> None:
+    reason = None
+    try:
+        rfc8725.parse(token, max_bytes=4096, allowed_algorithms={"RS256"})
+    except VerificationError as exc:
+        reason = exc.reason
+    assert reason in PARSE_REASONS
+
+
+PARSE_REASONS = {None, "malformed", "too_large", "alg_not_allowed", "wrong_type", "unsupported_crit", "invalid_kid"}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            name: json_values | st.just(ISSUER) | st.just("vigil") | st.integers(NOW - 100, NOW + 100)
+            for name in ("iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope")
+        },
+    )
+)
+def test_claim_checks_only_ever_raise_verification_errors(body: dict[str, object]) -> None:
+    try:
+        rfc8725.check_claims(body, issuer=ISSUER, audiences={"vigil"}, leeway=30, now=float(NOW))
+    except VerificationError:
+        return

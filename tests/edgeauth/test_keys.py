@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from edgeauth import KeyStoreError, SigningKey, VerificationKey
 from edgeauth.keys import load_jwks, thumbprint
@@ -75,12 +76,19 @@ def test_symmetric_and_broken_jwks_are_left_out() -> None:
 
 def test_private_key_encryption_round_trip() -> None:
     key = SigningKey.generate("EdDSA")
-    pem = key.encrypt("correct horse")
-    assert b"ENCRYPTED PRIVATE KEY" in pem
-    again = SigningKey.decrypt("EdDSA", key.kid, pem, "correct horse")
+    sealed = key.encrypt("correct horse")
+    raw = key.private_key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    assert raw not in sealed
+    again = SigningKey.decrypt("EdDSA", key.kid, sealed, "correct horse")
     assert again.public_jwk() == key.public_jwk()
     with pytest.raises(KeyStoreError, match="cannot decrypt"):
-        SigningKey.decrypt("EdDSA", key.kid, pem, "wrong")
+        SigningKey.decrypt("EdDSA", key.kid, sealed, "wrong")
+    with pytest.raises(KeyStoreError, match="cannot decrypt"):
+        SigningKey.decrypt("EdDSA", "another-kid", sealed, "correct horse")  # sealed under its own kid
+    with pytest.raises(KeyStoreError, match="cannot decrypt"):
+        SigningKey.decrypt("EdDSA", key.kid, sealed[:-1] + bytes([sealed[-1] ^ 1]), "correct horse")
     with pytest.raises(KeyStoreError):
         key.encrypt("")
 

@@ -50,7 +50,9 @@ def test_private_keys_are_encrypted_at_rest(redis_conn: redis.Redis, redis_names
     raw = cast(dict[bytes, bytes], redis_conn.hgetall(f"{redis_namespace}:keys"))
     for value in raw.values():
         record = json.loads(value)
-        assert "ENCRYPTED" in base64.b64decode(record["private"]).decode()
+        sealed = base64.b64decode(record["private"])
+        assert sealed.startswith(b"v1")
+        assert b"PRIVATE KEY" not in sealed
         assert "d" not in record["public_jwk"]
     wrong = KeyStore(redis_conn, settings.model_copy(update={"key_encryption_key": SecretStr("other")}))
     with pytest.raises(KeyStoreError, match="cannot decrypt"):

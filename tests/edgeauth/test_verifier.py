@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from edgeauth import (
     SigningKey,
     VerificationError,
     Verifier,
+    http_jwks_source,
     mint_access_token,
 )
 
@@ -256,3 +259,33 @@ def test_a_failing_jwks_source_keeps_the_last_keys_and_grows_staleness(key: Sign
     clock.now += 20
     assert cache.staleness() == pytest.approx(40)
     assert reason(verifier, token(key, jti="x")) == "stale"
+
+
+def test_http_jwks_source_reads_a_served_document_and_reports_failures(key: SigningKey) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"keys": [key.public_jwk()]}).encode() if self.path == "/jwks.json" else b"nope"
+            self.send_response(200 if self.path == "/jwks.json" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        settings = EdgeAuthSettings(issuer=ISSUER)
+        cache = JwksCache(settings, http_jwks_source(f"{base}/jwks.json"))
+        assert cache.staleness() == float("inf")
+        assert cache.refresh()
+        assert cache.kids == {key.kid}
+        with pytest.raises(EdgeAuthError, match="cannot fetch JWKS"):
+            http_jwks_source(f"{base}/missing")()
+        assert not JwksCache(settings, http_jwks_source(f"{base}/missing")).refresh()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -243,3 +243,19 @@ def test_not_a_zip_at_all(archive: EvidenceArchive, tmp_path: Path) -> None:
 def test_verification_needs_a_key(bundle: Path) -> None:
     (problem,) = verify_bundle(bundle).problems
     assert problem.startswith("signature: no public key for kid")
+
+
+def test_items_outside_the_stated_selection_are_named(archive: EvidenceArchive, bundle: Path, tmp_path: Path) -> None:
+    def narrow(entries: dict[str, bytes]) -> None:
+        manifest = json.loads(entries["manifest.json"])
+        manifest["selection"]["controls"] = ["Z"]
+        manifest["period"]["from"] = "2026-03-02T00:00:00.000000Z"
+        entries["manifest.json"] = json.dumps(manifest).encode()
+
+    _, key = archive.keys.signer()
+    problems = _problems(archive, resign(bundle, tmp_path / "f.zip", key, narrow))
+    assert (
+        "record records/000000000001.json is effective at 2026-03-01T00:00:00.000000Z, outside the bundle period"
+        in (problems)
+    )
+    assert "record records/000000000003.json supports none of the selected controls" in problems

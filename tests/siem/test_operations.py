@@ -52,9 +52,11 @@ def test_status_and_metrics_report_the_shared_counters(pipeline: Pipeline) -> No
     assert "vigil_siem_queue_up 1.0" in text
 
 
-def test_register_tasks_adds_tasks_and_beat_entries_next_to_existing_ones(make_pipeline) -> None:
+def test_register_tasks_adds_tasks_and_beat_entries_next_to_existing_ones(make_pipeline, settings, redis_conn) -> None:
     pipeline = make_pipeline(pump_seconds=0.3)
-    app = Celery("test", set_as_current=False)
+    prefix = pipeline.settings.prefix
+    app = Celery("test", set_as_current=False, broker=settings.redis_url.get_secret_value())
+    app.conf.broker_transport_options = {"global_keyprefix": f"{prefix}:celery:"}
     app.conf.beat_schedule = {"other-package": {"task": "other.task", "schedule": 60}}
     register_tasks(app, lambda: pipeline)
     assert {PUMP_TASK, RETENTION_TASK} <= set(app.tasks)
@@ -62,3 +64,4 @@ def test_register_tasks_adds_tasks_and_beat_entries_next_to_existing_ones(make_p
     pipeline.push("nginx", [nginx_line(1)])
     result = app.tasks[PUMP_TASK].run()
     assert result["indexed"] == 1
+    assert redis_conn.llen(f"{prefix}:celery:celery") == 1  # the next pump of the chain is queued

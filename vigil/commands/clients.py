@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from edgeauth.issuer import ClientPublic, ClientRegistry, InvalidClientDefinition, IssuedCredential, RedisClientStore
+from edgeauth.issuer import ClientPublic, ClientRegistry, InvalidClientDefinition, IssuedCredential
 from edgeauth.issuer.models import Role
 from vigil.clients import redis_client
 from vigil.settings import load_settings
@@ -27,9 +27,7 @@ ClientIdArg = Annotated[str, typer.Argument(help="The client id.")]
 
 def _registry() -> ClientRegistry:
     settings = load_settings()
-    store = RedisClientStore(redis_client(settings), settings.edgeauth.key_prefix)
-    oauth = settings.edgeauth.oauth
-    return ClientRegistry(store, scopes_supported=oauth.scopes_supported, scrypt_n=oauth.secret_scrypt_n)
+    return ClientRegistry.from_settings(settings.edgeauth, redis_client(settings))
 
 
 def _actor(actor: str | None) -> str:

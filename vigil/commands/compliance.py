@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from compliance import CollectionReport, Compliance, ComplianceError, Period, StatusReport
+from compliance import CollectionReport, Compliance, ComplianceError, Period, StatusReport, load_catalog
 from evidence import EvidenceError
 from vigil.commands.evidence import parse_moment
 from vigil.compliance_runtime import build_compliance
@@ -80,7 +80,7 @@ def _print_collection(report: CollectionReport, as_json: bool) -> None:
 def catalog(as_json: JsonFlag = False) -> None:
     """The controls in scope, their summaries and the checks that evidence them."""
     with _one_line():
-        controls = _service().controls()
+        controls = load_catalog().in_scope(load_settings().compliance.scope)
     if as_json:
         typer.echo(json.dumps([c.model_dump(mode="json") for c in controls], indent=2))
         return
@@ -113,9 +113,9 @@ def status(
     Without a period: collect (with --collect), evaluate the trailing status window, store it and raise alerts
     for controls that started failing. With --from/--to: evaluate that period's evidence only (no side effects).
     """
+    period = None if start is None and end is None else _period(start, end)
     with _one_line():
         service = _service()
-        period = None if start is None and end is None else _period(start, end)
         if collect_first:
             _print_collection(service.collect(), as_json=False)
         report = service.evaluate(period) if period else service.refresh().report
@@ -125,8 +125,9 @@ def status(
 @app.command()
 def history(start: FromOption = None, end: ToOption = None, as_json: JsonFlag = False) -> None:
     """Every stored evaluation in the period, oldest first (one line each, or JSON)."""
+    period = _period(start, end)
     with _one_line():
-        reports = _service().history(_period(start, end))
+        reports = _service().history(period)
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in reports], indent=2))
         return
@@ -142,8 +143,9 @@ def oscal(
     out: Annotated[Path | None, typer.Option(help="Write the document here instead of stdout.")] = None,
 ) -> None:
     """OSCAL assessment-results JSON for the period."""
+    period = _period(start, end)
     with _one_line():
-        document = json.dumps(_service().oscal(_period(start, end)), indent=2, sort_keys=True)
+        document = json.dumps(_service().oscal(period), indent=2, sort_keys=True)
     if out is None:
         typer.echo(document)
         return
@@ -161,12 +163,12 @@ def publish(
     days: Annotated[int, typer.Option(min=1, max=366, help="Without --from/--to: the last N days up to now.")] = 1,
 ) -> None:
     """Append the period's status history and OSCAL export to the locker, so evidence bundles carry them."""
+    if start is None and end is None:
+        now = datetime.now(UTC)
+        period = Period(start=now - timedelta(days=days), end=now)
+    else:
+        period = _period(start, end)
     with _one_line():
-        if start is None and end is None:
-            now = datetime.now(UTC)
-            period = Period(start=now - timedelta(days=days), end=now)
-        else:
-            period = _period(start, end)
         published = _service().publish(period)
     typer.echo(
         f"published status history (evidence {published.status_history}, {published.evaluations} evaluation(s))"

@@ -150,3 +150,15 @@ def test_fuzz_also_hits_a_real_client(harness: IssuerHarness) -> None:
     ):
         response = harness.http.post("/oauth/token", data=form, headers=basic("fuzz-target", secret))
         assert response.status_code < 500, (form, response.text)
+
+
+def test_unreachable_redis_is_a_503_not_a_500(redis_namespace: str) -> None:
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    built = build(dead, make_settings(redis_namespace))
+    with built.http:
+        response = built.http.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, headers=basic("someone", "secret")
+        )
+        assert response.status_code == 503
+        assert response.json()["error"] == "temporarily_unavailable"
+        assert built.http.get("/.well-known/jwks.json").status_code == 503

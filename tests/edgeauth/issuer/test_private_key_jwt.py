@@ -115,10 +115,30 @@ def test_hs256_signed_with_the_public_key_is_refused(harness: IssuerHarness) -> 
     forged = f"{header}.{payload}.{_b64(mac.finalize())}"
     response = _post(harness, forged)
     assert response.json()["error"] == "invalid_client"
+    # CVE-2026-28802 (authlib 1.6.5-1.6.6 accepted `alg: none` with an empty signature).
     unsigned = f"{_b64(json.dumps({'alg': 'none', 'kid': 'client-rsa'}).encode())}.{payload}."
     assert _post(harness, unsigned).json()["error"] == "invalid_client"
     assert pem.startswith(b"-----BEGIN PUBLIC KEY-----")
     assert serialization.load_pem_public_key(pem) is not None
+
+
+@pytest.mark.parametrize("header", ["jwk", "jku", "x5u"])
+def test_keys_named_by_the_assertion_itself_are_ignored(harness: IssuerHarness, es_key: ECKey, header: str) -> None:
+    """CVE-2026-27962 (authlib trusted an embedded `jwk` header): only the registered key counts."""
+    _register(harness, es_key)
+    attacker = ECKey.generate_key("P-256", parameters={"kid": "client-es"}, private=True)
+    values: dict[str, Any] = {
+        "jwk": attacker.as_dict(private=False),
+        "jku": "https://attacker.example/jwks.json",
+        "x5u": "https://attacker.example/cert.pem",
+    }
+    forged = pyjwt.encode(
+        _claims(),
+        attacker.as_pem(private=True),
+        algorithm="ES256",
+        headers={"kid": "client-es", header: values[header]},
+    )
+    assert _post(harness, forged).json()["error"] == "invalid_client"
 
 
 def test_unknown_critical_header_is_refused(harness: IssuerHarness, es_key: ECKey) -> None:

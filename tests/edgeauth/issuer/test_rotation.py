@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import pytest
 import redis
@@ -19,9 +20,9 @@ from tests.edgeauth.issuer.conftest import basic, make_settings
 pytestmark = pytest.mark.integration
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
+@dataclass
+class _Clock:
+    now: float
 
     def __call__(self) -> float:
         return self.now
@@ -31,7 +32,7 @@ def test_rotation_happens_only_when_due_and_old_tokens_still_verify(
     redis_conn: redis.Redis, redis_namespace: str
 ) -> None:
     settings = make_settings(redis_namespace)
-    clock = Clock()
+    clock = _Clock(time.time())
     store = KeyStore(redis_conn, settings, clock=clock)
     issuer = Issuer(settings, redis_conn, store, RevocationPublisher(redis_conn, settings))
     app = FastAPI()
@@ -75,7 +76,7 @@ def test_rotation_happens_only_when_due_and_old_tokens_still_verify(
 
 def test_rotation_waits_for_the_successor_to_be_published(redis_conn: redis.Redis, redis_namespace: str) -> None:
     settings = make_settings(redis_namespace).model_copy(update={"key_publish_lead": 300.0})
-    clock = Clock()
+    clock = _Clock(time.time())
     store = KeyStore(redis_conn, settings, clock=clock)
     store.ensure()
     outcome = rotate_if_due(store, interval=60, now=clock.now + 120)
