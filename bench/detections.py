@@ -169,7 +169,7 @@ def latency(det: Detections, pipeline: Pipeline, samples: int) -> list[float]:
                 if any(a.group_key == f"source.ip={ip}" for a in page.alerts):
                     results.append(time.perf_counter() - accepted)
                     break
-                time.sleep(0.2)
+                time.sleep(0.5)
             else:
                 results.append(float("inf"))
             time.sleep(random.uniform(0.0, 1.0))

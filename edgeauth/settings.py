@@ -80,7 +80,9 @@ class EdgeAuthSettings(BaseModel):
     access_token_ttl: int = Field(default=600, ge=30, le=86400, description="Access-token lifetime, seconds.")
     leeway: int = Field(default=30, ge=0, le=60, description="Clock skew tolerated on exp/nbf/iat (RFC 8725: <= 60 s).")
     max_token_bytes: int = Field(default=8192, ge=512, le=65536)
-    token_cache_size: int = Field(default=100_000, ge=0, description="Verified-token cache entries (0 disables).")
+    token_cache_size: int = Field(
+        default=50_000, ge=0, description="Verified-token cache entries, about 3 KB each (0 disables)."
+    )
     max_staleness: float = Field(
         default=300.0, gt=0, description="Seconds keys and revocations may go unrefreshed before the fail policy."
     )
@@ -117,9 +119,14 @@ class EdgeAuthSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _signing_alg_allowed(self) -> EdgeAuthSettings:
+    def _consistent(self) -> EdgeAuthSettings:
         if self.signing_algorithm not in self.allowed_algorithms:
             raise ValueError("signing_algorithm must be one of allowed_algorithms")
+        if self.jwks_refresh_interval >= self.max_staleness:
+            # Otherwise a healthy verifier would turn stale between two scheduled refreshes.
+            raise ValueError("jwks_refresh_interval must be shorter than max_staleness")
+        if self.revocation_block_ms / 1000 >= self.max_staleness:
+            raise ValueError("revocation_block_ms must be shorter than max_staleness")
         return self
 
     def fail_policy_for(self, path: str | None) -> FailPolicy:

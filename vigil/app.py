@@ -63,6 +63,8 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     app.include_router(create_evidence_keys_router(evidence_archive))
     app.include_router(create_detections_router(guard, build_detections(settings)))
     app.include_router(create_compliance_router(guard, build_compliance(settings)))
+    # The same verifier answers reverse proxies (nginx auth_request) on GET /verify.
+    app.include_router(create_verify_router(guard.verifier))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -28,7 +28,7 @@ class RunHistory:
             doc["has_error"] = run.error is not None
             key = f"{run.rule_id}|{run.window_start.isoformat()}|{run.started.isoformat()}"
             actions.append({"_index": self.index, "_id": hashlib.sha256(key.encode()).hexdigest()[:40], "_source": doc})
-        helpers.bulk(self.es, actions, refresh="wait_for")
+        helpers.bulk(self.es, actions, refresh=True)
 
     def runs(
         self, rule_id: str | None = None, *, since: datetime | None = None, errors_only: bool = False, limit: int = 50

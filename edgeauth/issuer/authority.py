@@ -129,6 +129,7 @@ class Issuer:
             PrivateKeyJwtAuth(
                 # RFC 7523 3: the audience is the token endpoint; the issuer identifier is accepted too.
                 audiences=[base_url + TOKEN_PATH, base_url, settings.issuer],
+                algorithms=list(settings.allowed_algorithms),
                 client=client,
                 prefix=prefix,
                 max_lifetime=issuer_settings.assertion_max_lifetime,

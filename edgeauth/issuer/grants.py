@@ -22,6 +22,8 @@ from authlib.oauth2.rfc6749.errors import (
 )
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt as jose_jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from edgeauth.issuer.models import ClientRecord
@@ -135,9 +137,18 @@ class PrivateKeyJwtAuth(JWTBearerClientAssertion):  # type: ignore[misc]
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
-    def __init__(self, *, audiences: list[str], client: redis.Redis, prefix: str, max_lifetime: int) -> None:
+    def __init__(
+        self,
+        *,
+        audiences: list[str],
+        algorithms: list[str],
+        client: redis.Redis,
+        prefix: str,
+        max_lifetime: int,
+    ) -> None:
         super().__init__(validate_jti=True, leeway=30)
         self._audiences = audiences
+        self._algorithms = algorithms
         self._redis = client
         self._prefix = f"{prefix}:assertion-jti"
         self._max_lifetime = max_lifetime
@@ -149,6 +160,16 @@ class PrivateKeyJwtAuth(JWTBearerClientAssertion):  # type: ignore[misc]
         if client.record.jwks is None:
             raise InvalidClientError(description="The client has no registered public key.")
         return KeySet.import_key_set(cast(Any, client.record.jwks))
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
+        # authlib decodes with joserfc's "recommended" algorithms (HS256, RS256, ES256): name ours explicitly, so
+        # EdDSA client keys work and no HMAC algorithm is ever tried.
+        try:
+            token = jose_jwt.decode(assertion, resolve_key, algorithms=self._algorithms)
+        except JoseError as exc:
+            raise InvalidClientError(description=exc.description) from exc
+        self.verify_claims(token.claims)
+        return token.claims
 
     def verify_claims(self, claims: dict[str, Any]) -> None:
         exp = claims.get("exp")

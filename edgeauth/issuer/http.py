@@ -90,6 +90,8 @@ def oauth_error(exc: EdgeAuthError) -> JSONResponse:
     headers = dict(NO_STORE)
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, VerificationError):
+        headers["WWW-Authenticate"] = exc.www_authenticate()
     return JSONResponse({"error": error, "error_description": _ascii(str(exc))}, status_code=status, headers=headers)
 
 

@@ -67,7 +67,7 @@ class AccessTokenMinter:
         ttl = self._settings.access_token_ttl
         extra: dict[str, Any] = {}
         if client.engagement is not None:
-            ttl = min(ttl, int(client.engagement.ends.timestamp() - moment))
+            ttl = max(1, min(ttl, int(client.engagement.ends.timestamp() - moment)))
             extra["engagement"] = client.engagement.claim()
         jti = uuid.uuid4().hex
         key = self._keys.active_signing_key()

@@ -29,7 +29,7 @@ class BundleCatalog:
         doc = info.model_dump(mode="json")
         doc["period_from"], doc["period_to"] = rfc3339(info.period_from), rfc3339(info.period_to)
         doc["built_at"] = rfc3339(info.built_at)
-        self.es.index(index=self.index, id=info.name, document=doc, refresh="wait_for")
+        self.es.index(index=self.index, id=info.name, document=doc, refresh=True)
 
     def get(self, name: str) -> BundleInfo | None:
         self._ensure()

@@ -23,7 +23,7 @@ from evidence.bundle.keys import SigningKeyStore
 from evidence.bundle.report import IndexWriter, ReportWriter
 from evidence.canonical import canonical_json, parse_rfc3339, rfc3339, utc
 from evidence.errors import LockerIntegrityError, NoEvidenceError
-from evidence.locker import EvidenceLocker
+from evidence.locker import EvidenceLocker, check_entry
 from evidence.locker.chain import record_fields
 from evidence.models import BundleInfo
 
@@ -144,9 +144,14 @@ class _Builder:
         first_prev = ""
         start, end, as_of = utc(period_from), utc(period_to), utc(period_to)
         self.report = ReportWriter(self.report_out, f"{rfc3339(start)} .. {rfc3339(end)}", wanted)
+        expected = first
         for doc in locker.entries(first, last):
             if not first_prev:
                 first_prev = doc["prev_hash"]
+            # Never sign a broken chain: the bundle would carry the break with our signature on it.
+            if broken := check_entry(doc, expected, totals.last_entry or first_prev):
+                raise LockerIntegrityError(f"{broken[0]}; run `vigil evidence verify-locker`")
+            expected = int(doc["sequence"]) + 1
             self.chain.write(
                 canonical_json(
                     {
@@ -167,6 +172,8 @@ class _Builder:
             self._item(locker, doc, record, stale)
             totals.items += 1
             totals.stale += stale
+        if expected != last + 1:
+            raise LockerIntegrityError(f"entries {expected}..{last} are missing; run `vigil evidence verify-locker`")
         return totals, first_prev
 
     def _item(self, locker: EvidenceLocker, doc: dict[str, Any], record: dict[str, Any], stale: bool) -> None:

@@ -217,7 +217,7 @@ class EvidenceLocker:
         count = 0
         for doc in self.entries():
             count += 1
-            problems.extend(_check_entry(doc, expected, prev))
+            problems.extend(check_entry(doc, expected, prev))
             if check_content and (problem := self.content.check(doc["sha256"], doc["size"])):
                 problems.append(f"sequence {doc['sequence']}: {problem}")
             expected = int(doc["sequence"]) + 1
@@ -245,7 +245,8 @@ def period_query(period_from: datetime, period_to: datetime, controls: Iterable[
     return {"bool": {"filter": filters}}
 
 
-def _check_entry(doc: dict[str, Any], expected: int, prev: str) -> list[str]:
+def check_entry(doc: dict[str, Any], expected: int, prev: str) -> list[str]:
+    """Every way one entry fails to be the `expected` sequence following `prev` (empty when it holds)."""
     seq = int(doc["sequence"])
     problems: list[str] = []
     if seq != expected:

@@ -52,6 +52,10 @@ def test_status_before_any_evaluation_is_404_then_the_latest(
     assert [c["control_id"] for c in latest["controls"]] == ["CC6.1", "A.8.32"]
     assert {c["outcome"] for c in latest["controls"]} <= {"pass", "fail", "not-applicable"}
     assert all(c["reason"] for c in latest["controls"])
+    window = {"from": latest["period"]["start"], "to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()}
+    history = client.get("/compliance/history", params=window, headers=_auth(edge_auth))
+    assert history.status_code == 200
+    assert [r["evaluated_at"] for r in history.json()] == [latest["evaluated_at"]]
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,12 @@ pytestmark = pytest.mark.integration
 
 def _settings(prefix: str, **kw: Any) -> EdgeAuthSettings:
     return EdgeAuthSettings(
-        key_prefix=prefix, key_encryption_key=SecretStr("kek"), revocation_block_ms=100, max_staleness=5, **kw
+        key_prefix=prefix,
+        key_encryption_key=SecretStr("kek"),
+        revocation_block_ms=100,
+        max_staleness=5,
+        jwks_refresh_interval=1,
+        **kw,
     )
 
 

@@ -122,7 +122,7 @@ def test_cache_is_bounded(key: SigningKey) -> None:
 
 def test_stale_state_fails_closed_by_default_and_open_per_route(key: SigningKey) -> None:
     verifier, revocations, _ = make(
-        key, max_staleness=10, route_policies=[RoutePolicy(path_prefix="/public", fail="open")]
+        key, max_staleness=10, jwks_refresh_interval=1, route_policies=[RoutePolicy(path_prefix="/public", fail="open")]
     )
     tok = token(key)
     revocations.age = 11
@@ -248,7 +248,7 @@ def test_a_failing_jwks_source_keeps_the_last_keys_and_grows_staleness(key: Sign
             raise EdgeAuthError("issuer down")
         return {"keys": [key.public_jwk()]}
 
-    settings = EdgeAuthSettings(issuer=ISSUER, max_staleness=30)
+    settings = EdgeAuthSettings(issuer=ISSUER, max_staleness=30, jwks_refresh_interval=10)
     cache = JwksCache(settings, source, clock=clock)
     cache.refresh()
     verifier = Verifier(settings, cache)

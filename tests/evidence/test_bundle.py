@@ -14,7 +14,7 @@ import redis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from elasticsearch import Elasticsearch
 
-from evidence import EvidenceArchive, EvidenceSettings, NoEvidenceError, verify_bundle
+from evidence import EvidenceArchive, EvidenceSettings, LockerIntegrityError, NoEvidenceError, verify_bundle
 from evidence.bundle.keys import public_pem
 from tests.evidence.conftest import T0, Add
 from tests.evidence.tamper import manifest_of, resign, rewrite
@@ -259,3 +259,12 @@ def test_items_outside_the_stated_selection_are_named(archive: EvidenceArchive, 
         in (problems)
     )
     assert "record records/000000000003.json supports none of the selected controls" in problems
+
+
+def test_a_broken_locker_is_never_signed(es: Elasticsearch, archive: EvidenceArchive, add: Add) -> None:
+    for day in range(3):
+        add(day)
+    es.delete(index=archive.locker.index, id="2", refresh=True)
+    with pytest.raises(LockerIntegrityError, match=r"sequence 3: expected 2 \(entries 2..2 are missing\)"):
+        archive.build_bundle(*PERIOD)
+    assert list(archive.settings.bundle_dir.glob("*.zip")) == []

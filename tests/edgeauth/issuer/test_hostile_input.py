@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +13,9 @@ from hypothesis import strategies as st
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
+from edgeauth.errors import KeyStoreError, RevokedToken
+from edgeauth.issuer import ClientNotFound, RateLimited
+from edgeauth.issuer.http import oauth_error
 from tests.edgeauth.issuer.conftest import ISSUER_URL, IssuerHarness, basic, build, make_settings
 
 pytestmark = pytest.mark.integration
@@ -162,3 +166,21 @@ def test_unreachable_redis_is_a_503_not_a_500(redis_namespace: str) -> None:
         assert response.status_code == 503
         assert response.json()["error"] == "temporarily_unavailable"
         assert built.http.get("/.well-known/jwks.json").status_code == 503
+
+
+def test_error_handler_renders_every_edgeauth_error_as_oauth_json() -> None:
+    cases = [
+        (RateLimited("client", 7), 429, "temporarily_unavailable"),
+        (ClientNotFound("x"), 404, "invalid_client"),
+        (RevokedToken("token has been revoked"), 401, "invalid_token"),
+        (KeyStoreError('cannot decrypt "key"\nsecond line'), 503, "temporarily_unavailable"),
+    ]
+    for error, status, code in cases:
+        response = oauth_error(error)
+        assert response.status_code == status
+        body = json.loads(bytes(response.body))
+        assert body["error"] == code
+        assert all(0x20 <= ord(ch) <= 0x7E and ch not in '"\\' for ch in body["error_description"])
+        assert response.headers["cache-control"] == "no-store"
+    assert oauth_error(cases[0][0]).headers["retry-after"] == "7"
+    assert oauth_error(cases[2][0]).headers["www-authenticate"].startswith("Bearer ")

@@ -13,7 +13,7 @@ import pytest
 from authlib.oauth2.rfc7523 import private_key_jwt_sign
 from cryptography.hazmat.primitives import hashes, hmac, serialization
 from joserfc import jwt as jose_jwt
-from joserfc.jwk import ECKey, RSAKey
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from tests.edgeauth.issuer.conftest import TOKEN_URL, IssuerHarness
 
@@ -25,7 +25,7 @@ def es_key() -> ECKey:
     return ECKey.generate_key("P-256", parameters={"kid": "client-es", "alg": "ES256"})
 
 
-def _register(harness: IssuerHarness, key: ECKey | RSAKey, client_id: str = "svc-jwt") -> None:
+def _register(harness: IssuerHarness, key: ECKey | RSAKey | OKPKey, client_id: str = "svc-jwt") -> None:
     public = key.as_dict(private=False)
     harness.client(client_id, role="ingest", jwks={"keys": [public]})
 
@@ -69,6 +69,25 @@ def test_private_key_jwt_authenticates_once_per_assertion(harness: IssuerHarness
     replay = _post(harness, assertion)
     assert replay.status_code in (400, 401)
     assert replay.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize(
+    ("alg", "key"),
+    [
+        ("RS256", RSAKey.generate_key(2048, parameters={"kid": "k-rs", "alg": "RS256"}, private=True)),
+        ("ES256", ECKey.generate_key("P-256", parameters={"kid": "k-es", "alg": "ES256"}, private=True)),
+        ("EdDSA", OKPKey.generate_key("Ed25519", parameters={"kid": "k-ed", "alg": "EdDSA"}, private=True)),
+    ],
+)
+def test_every_published_signing_algorithm_works_for_client_keys(
+    harness: IssuerHarness, alg: str, key: RSAKey | ECKey | OKPKey
+) -> None:
+    metadata = harness.http.get("/.well-known/oauth-authorization-server").json()
+    assert alg in metadata["token_endpoint_auth_signing_alg_values_supported"]
+    harness.client("svc-jwt", role="ingest", jwks={"keys": [key.as_dict(private=False)]})
+    assertion = private_key_jwt_sign(key, client_id="svc-jwt", token_endpoint=TOKEN_URL, alg=alg)
+    response = _post(harness, assertion)
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 import pytest
 import redis
+from celery import Celery
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from edgeauth import JwksCache, Verifier
-from edgeauth.issuer import Issuer, create_issuer_router
+from edgeauth.issuer import Issuer, create_issuer_router, register_tasks
 from edgeauth.issuer.rotation import rotate_if_due
+from edgeauth.issuer.tasks import ROTATE_TASK
 from edgeauth.keystore import KeyStore
 from edgeauth.revocation import RevocationPublisher
 from tests.edgeauth.issuer.conftest import basic, make_settings
@@ -82,3 +84,17 @@ def test_rotation_waits_for_the_successor_to_be_published(redis_conn: redis.Redi
     outcome = rotate_if_due(store, interval=60, now=clock.now + 120)
     assert not outcome.rotated
     assert "key_publish_lead" in outcome.detail
+
+
+def test_celery_registration_schedules_and_runs_the_driver(redis_conn: redis.Redis, redis_namespace: str) -> None:
+    settings = make_settings(redis_namespace)
+    app = Celery("test", broker="memory://")
+    app.conf.beat_schedule = {"other": {"task": "other", "schedule": 60.0}}
+    register_tasks(app, lambda: KeyStore(redis_conn, settings), interval=3600, every=120.0)
+    assert app.conf.beat_schedule[ROTATE_TASK] == {"task": ROTATE_TASK, "schedule": 120.0}
+    assert "other" in app.conf.beat_schedule
+    result = app.tasks[ROTATE_TASK]()
+    assert result["rotated"] is False
+    assert result["active_kid"] == next(
+        k.kid for k in KeyStore(redis_conn, settings).inventory() if k.state == "active"
+    )
