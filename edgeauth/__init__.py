@@ -1,7 +1,16 @@
 """edgeauth: access-token issuance and edge verification (RFC 9068 JWTs checked the RFC 8725 way)."""
 
 from edgeauth.decisions import CollectingSink, DecisionBuffer, DecisionSink
-from edgeauth.edge import EdgeRuntime
+from edgeauth.edge import (
+    EdgeAuthMiddleware,
+    EdgeRuntime,
+    Guard,
+    JwksCache,
+    RequestContext,
+    Verifier,
+    create_verify_router,
+    http_jwks_source,
+)
 from edgeauth.errors import (
     EdgeAuthConfigurationError,
     EdgeAuthError,
@@ -10,15 +19,12 @@ from edgeauth.errors import (
     RevocationError,
     VerificationError,
 )
-from edgeauth.http import EdgeAuthMiddleware, Guard, create_verify_router
-from edgeauth.jwks import JwksCache, http_jwks_source
 from edgeauth.keys import SigningKey, VerificationKey
 from edgeauth.keystore import KeyStore
 from edgeauth.models import DecisionEvent, KeyInfo, Principal, RotationRecord
 from edgeauth.revocation import RevocationPublisher, RevocationReplica
 from edgeauth.rfc9068 import mint_access_token
 from edgeauth.settings import EdgeAuthSettings, RoutePolicy, ScopeRule
-from edgeauth.verifier import RequestContext, Verifier
 
 __all__ = [
     "CollectingSink",

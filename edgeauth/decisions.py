@@ -16,6 +16,7 @@ from typing import Protocol
 
 from prometheus_client import Counter
 
+from edgeauth.background import BackgroundLoop
 from edgeauth.models import DecisionAction, DecisionEvent, DecisionOutcome
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,7 @@ class DecisionBuffer:
         self._batch_size = batch_size
         self._interval = interval
         self._queue: deque[Record | DecisionEvent] = deque()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("edgeauth-decisions", self._drain, first_delay=interval)
         self._drain_lock = threading.Lock()
         self.dropped = 0
         self.sink_failures = 0
@@ -102,21 +102,15 @@ class DecisionBuffer:
         return taken
 
     def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="edgeauth-decisions", daemon=True)
-            self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._loop.stop()
         self.flush()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.flush()
+    def _drain(self) -> float:
+        self.flush()
+        return self._interval
 
 
 def _event(r: Record | DecisionEvent) -> DecisionEvent:

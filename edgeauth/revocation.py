@@ -11,7 +11,6 @@ from publication to replica is a histogram; the time since the last successful r
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -19,6 +18,7 @@ from typing import Any, cast
 import redis
 from prometheus_client import Counter, Histogram
 
+from edgeauth.background import BackgroundLoop
 from edgeauth.errors import RevocationError
 from edgeauth.settings import EdgeAuthSettings
 
@@ -104,8 +104,8 @@ class RevocationReplica:
         self._last_id: str = "0-0"
         self._last_sync = float("-inf")
         self._last_purge = monotonic()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._backoff = 0.1
+        self._loop = BackgroundLoop("edgeauth-revocations", self._follow)
 
     def __len__(self) -> int:
         return len(self._revoked)
@@ -178,29 +178,25 @@ class RevocationReplica:
 
     def start(self) -> None:
         """Load the snapshot now (so a healthy start serves at once), then follow the stream in a thread."""
-        if self._thread is None:
-            try:
-                self.load_snapshot()
-            except RevocationError as exc:
-                log.warning("revocation replica starts without a snapshot (fail policy applies): %s", exc)
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="edgeauth-revocations", daemon=True)
-            self._thread.start()
+        if self._loop.running:
+            return
+        try:
+            self.load_snapshot()
+        except RevocationError as exc:
+            log.warning("revocation replica starts without a snapshot (fail policy applies): %s", exc)
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self._settings.revocation_block_ms / 1000 + 5)
-            self._thread = None
+        self._loop.stop(timeout=self._settings.revocation_block_ms / 1000 + 5)
 
-    def _run(self) -> None:
-        backoff = 0.1
-        while not self._stop.is_set():
-            try:
-                self.poll(self._settings.revocation_block_ms)
-                backoff = 0.1
-            except RevocationError as exc:
-                # Keep enforcing what we know; staleness grows until the verifier's fail policy takes over.
-                log.warning("revocation replica: %s (retrying in %.1fs)", exc, backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+    def _follow(self) -> float:
+        """One blocking read; the next starts at once, or after a growing backoff while Redis fails."""
+        try:
+            self.poll(self._settings.revocation_block_ms)
+        except RevocationError as exc:
+            # Keep enforcing what we know; staleness grows until the verifier's fail policy takes over.
+            log.warning("revocation replica: %s (retrying in %.1fs)", exc, self._backoff)
+            delay, self._backoff = self._backoff, min(self._backoff * 2, 5.0)
+            return delay
+        self._backoff = 0.1
+        return 0.0

@@ -67,6 +67,25 @@ EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/compliance/status"): frozenset({"compliance:read"}),
     ("GET", "/compliance/history"): frozenset({"compliance:read"}),
     ("GET", "/compliance/oscal"): frozenset({"compliance:read"}),
+    # The console: people sign in once; its pages read the token from the session cookie (see test_matrix).
+    ("GET", "/console"): frozenset(),
+    ("GET", "/console/login"): PUBLIC,
+    ("POST", "/console/login"): PUBLIC,
+    ("POST", "/console/logout"): frozenset(),
+    ("GET", "/console/overview"): frozenset({"alerts:read"}),
+    ("GET", "/console/alerts"): frozenset({"alerts:read"}),
+    ("POST", "/console/alerts/acknowledge"): frozenset({"alerts:triage"}),
+    ("GET", "/console/alerts/{alert_id}"): frozenset({"alerts:read"}),
+    ("POST", "/console/alerts/{alert_id}/acknowledge"): frozenset({"alerts:triage"}),
+    ("POST", "/console/alerts/{alert_id}/resolve"): frozenset({"alerts:triage"}),
+    ("POST", "/console/alerts/{alert_id}/assign"): frozenset({"alerts:triage"}),
+    ("POST", "/console/alerts/{alert_id}/notes"): frozenset({"alerts:triage"}),
+    ("GET", "/console/rules"): frozenset({"alerts:read"}),
+    ("GET", "/console/rules/{rule_id}"): frozenset({"alerts:read"}),
+    ("GET", "/console/controls"): frozenset({"compliance:read"}),
+    ("GET", "/console/evidence/{sequence}"): frozenset({"evidence:read"}),
+    ("GET", "/console/bundles"): frozenset({"evidence:read"}),
+    ("GET", "/console/bundles/{name}"): frozenset({"evidence:read"}),
 }
 
 # Values for path parameters and bodies: harmless (nothing is found or built), but well-formed.
@@ -128,7 +147,11 @@ def test_matrix(app: FastAPI, edge_auth: Any, method: str, path: str, role: str)
     scopes = ROLES[role]
     headers = {} if scopes is None else {"Authorization": f"Bearer {edge_auth.token(scopes, subject=f'{role}-1')}"}
     client = TestClient(app, raise_server_exceptions=False)
-    response = client.request(method, url, headers=headers, json=BODY_SAMPLES.get((method, path)))
+    console = path == "/console" or path.startswith("/console/")
+    if console and headers:  # console pages read the token from their session cookie, never from a header
+        client.cookies.set("vigil_console", headers.pop("Authorization").removeprefix("Bearer "), path="/console")
+    body = BODY_SAMPLES.get((method, path))
+    response = client.request(method, url, headers=headers, json=body, follow_redirects=not console)
     status = response.status_code
     assert status < 500, f"{method} {path} as {role}: {status} {response.text[:200]}"
     if expected == PUBLIC:
@@ -136,6 +159,9 @@ def test_matrix(app: FastAPI, edge_auth: Any, method: str, path: str, role: str)
     elif expected == CLIENT_AUTH:
         # A bearer token is not client authentication: without client credentials the request is refused.
         assert status in {400, 401}, f"{method} {path} as {role} without client credentials: {status}"
+    elif scopes is None and console:
+        assert status == 303, f"{method} {path} without a session: {status}"
+        assert response.headers["location"].startswith("/console/login")
     elif scopes is None:
         assert status == 401, f"{method} {path} without a token: {status}"
         assert response.headers.get("www-authenticate", "").startswith("Bearer")
@@ -143,4 +169,4 @@ def test_matrix(app: FastAPI, edge_auth: Any, method: str, path: str, role: str)
         assert status not in {401, 403}, f"{method} {path} should allow {role}: {status} {response.text[:200]}"
     else:
         assert status == 403, f"{method} {path} should refuse {role} (lacks {sorted(set(expected) - scopes)}): {status}"
-        assert "insufficient_scope" in response.headers.get("www-authenticate", "")
+        assert console or "insufficient_scope" in response.headers.get("www-authenticate", "")

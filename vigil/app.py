@@ -19,13 +19,14 @@ from edgeauth.issuer import build_issuer, create_issuer_router, install_error_ha
 from evidence import EvidenceArchive
 from evidence import create_public_router as create_evidence_keys_router
 from evidence import create_router as create_evidence_router
-from siem import Pipeline
+from siem import IndexLayout, Pipeline
 from siem.http import create_router as create_siem_router
 from siem.inputs.decisions import AuthDecisionSink
 from siem.metrics import PipelineCollector
 from vigil import services as local_services
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
+from vigil.console import Overview, install_console
 from vigil.detections_runtime import build_detections
 from vigil.observability import RequestIdMiddleware
 from vigil.settings import VigilSettings, load_settings
@@ -61,8 +62,24 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     evidence_archive = EvidenceArchive(elasticsearch_client(settings), redis_client(settings), settings.evidence)
     app.include_router(create_evidence_router(guard, evidence_archive))
     app.include_router(create_evidence_keys_router(evidence_archive))
-    app.include_router(create_detections_router(guard, build_detections(settings)))
-    app.include_router(create_compliance_router(guard, build_compliance(settings)))
+    detections = build_detections(settings)
+    compliance = build_compliance(settings)
+    app.include_router(create_detections_router(guard, detections))
+    app.include_router(create_compliance_router(guard, compliance))
+    # The console for people: the same verifier, reading the token from its session cookie instead of a header.
+    install_console(
+        app,
+        verifier=guard.verifier,
+        settings=settings.console,
+        detections=detections,
+        archive=evidence_archive,
+        compliance=compliance,
+        overview=Overview(
+            elasticsearch_client(settings),
+            alerts_index=detections.settings.alerts_index,
+            logs_pattern=IndexLayout(settings.siem).logs_pattern,
+        ),
+    )
     # The same verifier answers reverse proxies (nginx auth_request) on GET /verify.
     app.include_router(create_verify_router(guard.verifier))
 

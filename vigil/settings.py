@@ -18,6 +18,7 @@ from detections import DetectionsSettings
 from edgeauth import EdgeAuthSettings
 from evidence import EvidenceSettings
 from siem import SiemSettings
+from vigil.console.settings import ConsoleSettings
 from vigil.errors import ConfigurationError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -69,6 +70,7 @@ class VigilSettings(BaseSettings):
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     detections: DetectionsSettings = Field(default_factory=DetectionsSettings)
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     rule_paths: str = Field(
         default="",
         description="Extra Sigma rule folders or files for detections, separated by ':' (VIGIL_RULE_PATHS).",

@@ -12,8 +12,8 @@ from celery import Celery
 
 from compliance.tasks import register_tasks as register_compliance_tasks
 from detections import register_tasks as register_detections_tasks
+from edgeauth import KeyStore
 from edgeauth import issuer as edgeauth_issuer
-from edgeauth.keystore import KeyStore
 from siem import Pipeline
 from siem import tasks as siem_tasks
 from vigil.clients import elasticsearch_client, redis_client

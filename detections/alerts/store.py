@@ -55,6 +55,16 @@ def from_hit(hit: dict[str, Any]) -> Alert:
     return Alert.model_validate(source)
 
 
+def _adds_nothing(source: dict[str, Any], c: Candidate) -> bool:
+    """The cheap check, before parsing the stored alert, that a candidate only repeats what it holds."""
+    known = set(source.get("event_ids", []))
+    return (
+        all(e.id in known for e in c.events)
+        and datetime.fromisoformat(source["first_seen"]) <= c.first_seen
+        and datetime.fromisoformat(source["last_seen"]) >= c.last_seen
+    )
+
+
 class AlertStore:
     def __init__(self, es: Elasticsearch, index: str, *, max_event_ids: int) -> None:
         self.es = es
@@ -177,6 +187,8 @@ class AlertStore:
                     {"_op_type": "create", "_index": self.index, "_id": alert.id, "_source": to_document(alert)}
                 )
             else:
+                if _adds_nothing(hit["_source"], candidate):
+                    continue
                 alert = from_hit(hit)
                 if not self._merge(alert, candidate, now):
                     continue

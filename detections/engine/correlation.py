@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from detections.catalog.compiled import CompiledRule, Correlation, condition_holds
-from detections.engine.events import snapshot
+from detections.engine.events import SNAPSHOT_FIELDS, snapshot
 from detections.engine.windows import Window
 from detections.models import EventSnapshot
 from detections.settings import DetectionsSettings
@@ -26,7 +26,7 @@ class Bucket:
     count: int
     values: set[str] = field(default_factory=set)
     parts: set[str] = field(default_factory=set)
-    events: list[EventSnapshot] = field(default_factory=list)
+    hits: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Firing:
     last_seen: datetime
     measure: int
     events: list[EventSnapshot]
+    buckets: set[tuple[datetime, int]] = field(default_factory=set)
 
 
 def _measure(correlation: Correlation, buckets: deque[Bucket]) -> int:
@@ -58,15 +59,22 @@ def slide(correlation: Correlation, group_key: str, buckets: list[Bucket], step:
             window.popleft()
         value = _measure(correlation, window)
         if condition_holds(correlation, value):
-            events = [e for b in window for e in b.events]
             if current is not None and window[0].start <= current.last_seen:
                 current.last_seen = bucket.start + step
                 current.measure = max(current.measure, value)
-                known = {e.id for e in current.events}
-                current.events.extend(e for e in events if e.id not in known)
+                current.buckets.update((b.start, id(b)) for b in window)
             else:
-                current = Firing(group_key, window[0].start, bucket.start + step, value, events)
+                current = Firing(group_key, window[0].start, bucket.start + step, value, [])
+                current.buckets.update((b.start, id(b)) for b in window)
                 firings.append(current)
+    by_identity = {id(b): b for b in buckets}
+    for firing in firings:  # snapshots only for the events behind a firing, once each
+        seen: set[str] = set()
+        for _, identity in sorted(firing.buckets):
+            for hit in by_identity[identity].hits:
+                if str(hit.get("_id")) not in seen:
+                    seen.add(str(hit.get("_id")))
+                    firing.events.append(snapshot(hit))
     return firings
 
 
@@ -80,9 +88,7 @@ def search_body(rule: CompiledRule, window: Window, settings: DetectionsSettings
     }
     should = list(part_filters.values())
     histogram_aggs: dict[str, Any] = {
-        "sample": {
-            "top_hits": {"size": 5, "sort": [{"@timestamp": "asc"}], "_source": {"excludes": ["event.original"]}}
-        }
+        "sample": {"top_hits": {"size": 3, "sort": [{"@timestamp": "asc"}], "_source": list(SNAPSHOT_FIELDS)}}
     }
     if correlation.type == "value_count" and correlation.value_field:
         histogram_aggs["values"] = {"terms": {"field": correlation.value_field, "size": 1000}}
@@ -123,7 +129,7 @@ def _buckets(histogram: dict[str, Any]) -> list[Bucket]:
         )
         bucket.values = {str(v["key"]) for v in raw.get("values", {}).get("buckets", [])}
         bucket.parts = {name for name, b in raw.get("parts", {}).get("buckets", {}).items() if b["doc_count"] > 0}
-        bucket.events = [snapshot(h) for h in raw.get("sample", {}).get("hits", {}).get("hits", [])]
+        bucket.hits = raw.get("sample", {}).get("hits", {}).get("hits", [])
         out.append(bucket)
     return out
 

@@ -53,12 +53,25 @@ def _clip(value: Any) -> Any:
     return value
 
 
+def _flatten(node: dict[str, Any], prefix: str, out: dict[str, Any]) -> None:
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten(value, name + ".", out)
+        elif value is not None:
+            out[name] = value
+
+
 def snapshot(hit: dict[str, Any]) -> EventSnapshot:
-    source = hit.get("_source", {})
-    fields = {name: _clip(v) for name in SNAPSHOT_FIELDS if (v := source_value(source, name)) is not None}
+    """Hits come from our own search with `_source` limited to the snapshot fields, so no validation is needed."""
+    flat: dict[str, Any] = {}
+    _flatten(hit.get("_source", {}), "", flat)
+    fields = {name: _clip(flat[name]) for name in SNAPSHOT_FIELDS if name in flat}
     stamp = fields.get("@timestamp")
-    timestamp = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if isinstance(stamp, str) else None
-    return EventSnapshot(id=str(hit.get("_id")), index=hit.get("_index"), timestamp=timestamp, fields=fields)
+    timestamp = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    return EventSnapshot.model_construct(
+        id=str(hit.get("_id")), index=hit.get("_index"), timestamp=timestamp, fields=fields
+    )
 
 
 def group_key(source: dict[str, Any], fields: tuple[str, ...]) -> str:

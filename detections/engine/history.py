@@ -28,7 +28,7 @@ class RunHistory:
             doc["has_error"] = run.error is not None
             key = f"{run.rule_id}|{run.window_start.isoformat()}|{run.started.isoformat()}"
             actions.append({"_index": self.index, "_id": hashlib.sha256(key.encode()).hexdigest()[:40], "_source": doc})
-        helpers.bulk(self.es, actions, refresh=True)
+        helpers.bulk(self.es, actions)
 
     def runs(
         self, rule_id: str | None = None, *, since: datetime | None = None, errors_only: bool = False, limit: int = 50
@@ -42,6 +42,8 @@ class RunHistory:
             filters.append({"range": {"started": {"gte": since.isoformat()}}})
         if errors_only:
             filters.append({"term": {"has_error": True}})
+        # the engine writes without waiting for a refresh (hot path); a reader pays for it instead
+        self.es.indices.refresh(index=self.index)
         response = self.es.search(
             index=self.index, query={"bool": {"filter": filters}}, sort=[{"started": "desc"}], size=limit
         )

@@ -21,7 +21,7 @@ from detections.engine.windows import Window, is_due, plan_windows
 from detections.models import RuleRun, SourceHealth
 from detections.settings import DetectionsSettings
 
-MSEARCH_BATCH = 100
+MSEARCH_BATCH = 500
 
 
 @dataclass

@@ -16,7 +16,7 @@ from edgeauth.issuer.errors import (
     RateLimited,
 )
 from edgeauth.issuer.http import create_issuer_router, install_error_handler
-from edgeauth.issuer.models import ROLE_SCOPES, ClientAuditEvent, ClientPublic, ClientRecord, IssuedCredential
+from edgeauth.issuer.models import ROLE_SCOPES, ClientAuditEvent, ClientPublic, ClientRecord, IssuedCredential, Role
 from edgeauth.issuer.registry import ClientRegistry, ClientStore, RedisClientStore
 from edgeauth.issuer.rotation import RotationOutcome, rotate_if_due
 from edgeauth.issuer.server import IssuerRequest, IssuerResponse
@@ -43,6 +43,7 @@ __all__ = [
     "RateLimited",
     "RedisClientStore",
     "RevocationLedger",
+    "Role",
     "RotationOutcome",
     "SigningKeys",
     "build_issuer",

@@ -121,6 +121,7 @@ class Issuer:
             minter=AccessTokenMinter(settings, keys),
             refresh_tokens=self.refresh_tokens,
             scopes_supported=issuer_settings.scopes_supported,
+            scrypt_n=issuer_settings.secret_scrypt_n,
         )
         self.server.register_grant(ClientCredentialsGrant)
         self.server.register_grant(RefreshTokenGrant)

@@ -157,8 +157,8 @@ class PrivateKeyJwtAuth(JWTBearerClientAssertion):  # type: ignore[misc]
         return self._audiences
 
     def resolve_client_public_key(self, client: RegisteredClient) -> KeySet:
-        if client.record.jwks is None:
-            raise InvalidClientError(description="The client has no registered public key.")
+        if client.record is None or client.record.jwks is None:
+            raise InvalidClientError(description=f"The client cannot authenticate with {self.CLIENT_AUTH_METHOD}.")
         return KeySet.import_key_set(cast(Any, client.record.jwks))
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:

@@ -27,6 +27,8 @@ class IntrospectionEndpoint(IssuedTokenLookup, rfc7662.IntrospectionEndpoint):  
 
     def check_permission(self, token: IssuedToken, client: RegisteredClient, request: OAuthRequest) -> bool:
         record = client.record
+        if record is None:
+            return False
         return token.check_client(client) or record.role in PRIVILEGED_ROLES or "admin" in record.scopes
 
     def introspect_token(self, token: IssuedToken) -> dict[str, Any]:

@@ -63,19 +63,6 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _prune(fields: dict[str, Any]) -> dict[str, Any]:
-    """Drop nulls and objects left empty, so defaults apply and absent fields stay absent."""
-    pruned: dict[str, Any] = {}
-    for key, value in fields.items():
-        if isinstance(value, dict):
-            value = _prune(value)
-            if not value:
-                continue
-        if value is not None:
-            pruned[key] = value
-    return pruned
-
-
 def parse_record(fmt: RecordFormat, record: str, *, event_id: str, received: datetime) -> dict[str, Any]:
     """Parse one record into a validated ECS document (see `siem.ecs.EcsDocument`) or raise `ParseError`.
 
@@ -86,10 +73,7 @@ def parse_record(fmt: RecordFormat, record: str, *, event_id: str, received: dat
     if fmt == "nginx" and record.startswith("{"):
         # One access endpoint takes both nginx and lograge lines; JSON is never a valid combined line.
         parser = parse_lograge
-    try:
-        fields = _prune(parser(record))
-    except RecursionError:
-        raise ParseError(f"{fmt} record is nested too deeply") from None
+    fields = parser(record)
     event = fields.setdefault("event", {})
     if not isinstance(event, dict):
         raise ParseError(f"{fmt} record has a wrong field: event must be an object")

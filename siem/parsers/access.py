@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from siem.errors import ParseError
-from siem.parsers.records import first, load_object, producer_id
+from siem.parsers.records import compact, document, first, load_object, producer_id
 
 # `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`
 # followed by optional `key=value` extras (rt=, rid=, host=) that many deployments append.
@@ -49,7 +49,10 @@ def _url(target: str | None) -> dict[str, Any] | None:
     if not target:
         return None
     path, _, query = target.partition("?")
-    return {"original": target, "path": path, "query": query or None}
+    url = {"original": target, "path": path}
+    if query:
+        url["query"] = query
+    return url
 
 
 def parse_combined(record: str) -> dict[str, Any]:
@@ -72,29 +75,29 @@ def parse_combined(record: str) -> dict[str, Any]:
     status = int(match.group("status"))
     size = match.group("bytes")
     ip = match.group("ip")
-    return {
-        "@timestamp": parse_time_local(match.group("time")),
-        "event": {
-            "kind": "event",
-            "category": ["web"],
-            "type": ["access"],
-            "outcome": "failure" if status >= 400 else "success",
-            "duration": duration,
-        },
-        "message": request,
-        "source": {"ip": ip} if ip != "-" else None,
-        "http": {
-            "request": {
-                "method": method,
-                "referrer": _dash(match.group("referrer")),
-                "id": _dash(extras.get("rid") or extras.get("request_id")),
-            },
-            "response": {"status_code": status, "body": {"bytes": None if size == "-" else int(size)}},
-        },
-        "url": url,
-        "user_agent": {"original": _dash(match.group("agent"))},
-        "user": {"name": _dash(match.group("user"))},
-    }
+    return document(
+        parse_time_local(match.group("time")),
+        event=compact(
+            kind="event",
+            category=["web"],
+            type=["access"],
+            outcome="failure" if status >= 400 else "success",
+            duration=duration,
+        ),
+        message=request,
+        source={"ip": ip} if ip != "-" else None,
+        http=compact(
+            request=compact(
+                method=method,
+                referrer=_dash(match.group("referrer")),
+                id=_dash(extras.get("rid") or extras.get("request_id")),
+            ),
+            response=compact(status_code=status, body=None if size == "-" else {"bytes": int(size)}),
+        ),
+        url=url,
+        user_agent=compact(original=_dash(match.group("agent"))),
+        user=compact(name=_dash(match.group("user"))),
+    )
 
 
 def _duration_ns(value: Any) -> int | None:
@@ -133,25 +136,25 @@ def parse_lograge(record: str) -> dict[str, Any]:
         split = urlsplit(path)
         if split.netloc and url is not None:
             url.update(path=split.path, domain=url.get("domain") or split.hostname)
-    return {
-        "@timestamp": timestamp,
-        "event": {
-            "id": producer_id(obj),
-            "kind": "event",
-            "category": ["web"],
-            "type": ["access"],
-            "outcome": outcome,
-            "duration": _duration_ns(first(obj, "duration")),
-        },
-        "message": f"{method} {path} {status}",
-        "source": {"ip": first(obj, "remote_ip", "ip", "client_ip")},
-        "http": {
-            "request": {"method": method, "id": first(obj, "request_id", "uuid"), "referrer": first(obj, "referer")},
-            "response": {"status_code": status, "body": {"bytes": first(obj, "bytes", "body_bytes")}},
-        },
-        "url": url,
-        "user_agent": {"original": first(obj, "user_agent", "ua")},
-        "user": {"name": _name(first(obj, "user", "user_name", "user_id"))},
-        "service": {"name": first(obj, "service", "app")},
-        "vigil": {"rails": {"controller": controller, "action": action}},
-    }
+    return document(
+        timestamp,
+        event=compact(
+            id=producer_id(obj),
+            kind="event",
+            category=["web"],
+            type=["access"],
+            outcome=outcome,
+            duration=_duration_ns(first(obj, "duration")),
+        ),
+        message=f"{method} {path} {status}",
+        source=compact(ip=first(obj, "remote_ip", "ip", "client_ip")),
+        http=compact(
+            request=compact(method=method, id=first(obj, "request_id", "uuid"), referrer=first(obj, "referer")),
+            response=compact(status_code=status, body=compact(bytes=first(obj, "bytes", "body_bytes"))),
+        ),
+        url=url,
+        user_agent=compact(original=first(obj, "user_agent", "ua")),
+        user=compact(name=_name(first(obj, "user", "user_name", "user_id"))),
+        service=compact(name=first(obj, "service", "app")),
+        vigil=compact(rails=compact(controller=controller, action=action)),
+    )

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from siem.errors import ParseError
-from siem.parsers.records import first, load_object, producer_id
+from siem.parsers.records import compact, document, first, load_object, producer_id
 
 TRACEBACK_HEAD = "Traceback (most recent call last):"
 _CHAIN_LINES = (
@@ -50,15 +50,15 @@ def parse_exception_json(record: str) -> dict[str, Any]:
     service = first(obj, "service", "app")
     if isinstance(service, dict):
         service = service.get("name")
-    return {
-        "@timestamp": first(obj, "@timestamp", "timestamp", "time"),
-        "event": {"id": producer_id(obj), "kind": "event", "category": ["web"], "type": ["error"]},
-        "message": log_message if isinstance(log_message, str) else message if isinstance(message, str) else None,
-        "error": {"type": error_type, "message": message, "stack_trace": _stack_trace(error, obj)},
-        "log": {"level": first(obj, "level", "severity", "log.level") or "error"},
-        "http": {"request": {"id": first(obj, "request_id", "http.request.id", "uuid")}},
-        "service": {"name": service},
-    }
+    return document(
+        first(obj, "@timestamp", "timestamp", "time"),
+        event=compact(id=producer_id(obj), kind="event", category=["web"], type=["error"]),
+        message=log_message if isinstance(log_message, str) else message if isinstance(message, str) else None,
+        error=compact(type=error_type, message=message, stack_trace=_stack_trace(error, obj)),
+        log=compact(level=first(obj, "level", "severity", "log.level") or "error"),
+        http=compact(request=compact(id=first(obj, "request_id", "http.request.id", "uuid"))),
+        service=compact(name=service),
+    )
 
 
 def _timestamp(value: str) -> datetime | None:
@@ -80,18 +80,18 @@ def parse_python_traceback(record: str) -> dict[str, Any]:
     if match is None or last == TRACEBACK_HEAD:
         raise ParseError("python traceback does not end with an 'ExceptionType: message' line")
     head = _LOG_PREFIX.fullmatch(lines[0]) if lines[0] != TRACEBACK_HEAD else None
-    return {
-        "@timestamp": _timestamp(head.group("ts")) if head else None,
-        "event": {"kind": "event", "category": ["web"], "type": ["error"]},
-        "message": (head.group("message") if head else None) or match.group("message"),
-        "error": {
-            "type": match.group("type"),
-            "message": match.group("message"),
-            "stack_trace": "\n".join(lines[lines.index(TRACEBACK_HEAD) :]),
-        },
-        "log": {"level": (head.group("level") if head else None) or "ERROR"},
-        "service": {"name": head.group("service") if head else None},
-    }
+    return document(
+        _timestamp(head.group("ts")) if head else None,
+        event=compact(kind="event", category=["web"], type=["error"]),
+        message=(head.group("message") if head else None) or match.group("message"),
+        error=compact(
+            type=match.group("type"),
+            message=match.group("message"),
+            stack_trace="\n".join(lines[lines.index(TRACEBACK_HEAD) :]),
+        ),
+        log=compact(level=(head.group("level") if head else None) or "ERROR"),
+        service=compact(name=head.group("service") if head else None),
+    )
 
 
 def continues_traceback(previous: str, line: str) -> bool:

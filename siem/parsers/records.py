@@ -24,6 +24,20 @@ def load_object(record: str, fmt: str) -> dict[str, Any]:
     return value
 
 
+def compact(**fields: Any) -> dict[str, Any] | None:
+    """An ECS object without its absent fields, or None when none is present (built bottom-up, no second pass)."""
+    kept = {key: value for key, value in fields.items() if value is not None}
+    return kept or None
+
+
+def document(timestamp: Any, **fields: Any) -> dict[str, Any]:
+    """The top level of a parsed record (`@timestamp` is no Python identifier)."""
+    kept = {key: value for key, value in fields.items() if value is not None}
+    if timestamp is not None:
+        kept["@timestamp"] = timestamp
+    return kept
+
+
 def first(obj: dict[str, Any], *keys: str) -> Any:
     """The value of the first key present and not null."""
     for key in keys:

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from detections.catalog.compiled import Correlation, Part
 from detections.engine.correlation import Bucket, slide
 from detections.engine.windows import is_due, plan_windows
-from detections.models import EventSnapshot
 
 NOW = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 
@@ -73,8 +72,8 @@ def _corr(kind: str, count: int, timespan: int = 60) -> Correlation:
 
 def _bucket(second: int, count: int = 1, values: set[str] | None = None, parts: set[str] | None = None) -> Bucket:
     start = NOW + timedelta(seconds=second)
-    event = EventSnapshot(id=f"e{second}", timestamp=start)
-    return Bucket(start, count, values or set(), parts or set(), [event])
+    hit = {"_id": f"e{second}", "_source": {"@timestamp": start.isoformat()}}
+    return Bucket(start, count, values or set(), parts or set(), [hit])
 
 
 STEP = timedelta(seconds=10)

@@ -266,3 +266,30 @@ def test_claim_checks_only_ever_raise_verification_errors(body: dict[str, object
         rfc8725.check_claims(body, issuer=ISSUER, audiences={"vigil"}, leeway=30, now=float(NOW))
     except VerificationError:
         return
+
+
+ADVISORIES = {
+    # pyjwt: an HMAC alg verified with the RSA public key (PEM or JWK) as its secret.
+    "CVE-2022-29217": ["HS256 signed with the RSA public key (CVE-2022-29217)", "RS256 header over an HMAC signature"],
+    # authlib < 1.3.1: HMAC verification allowed with any asymmetric public key.
+    "CVE-2024-37568": ["HS256 signed with the RSA public key (CVE-2022-29217)", "ES256 claimed for an RSA key"],
+    # pyjwt 2.10.0: `iss` checked with `in`, so a substring of the issuer passed.
+    "CVE-2024-53861": ["issuer substring (CVE-2024-53861)", "issuer one char", "issuer with a suffix"],
+    # pyjwt < 2.12.0 and authlib < 1.6.4: unknown `crit` extensions accepted.
+    "CVE-2026-32597 / CVE-2025-59420": ["unknown crit", "crit b64 (RFC 7797)"],
+    # authlib: the key embedded in the `jwk` header used for verification when the caller passed none.
+    "CVE-2026-27962": ["embedded attacker jwk", "embedded jwk with its own kid"],
+    # authlib 1.6.5-1.6.6: `alg: none` with an empty signature passed.
+    "CVE-2026-28802": ["alg none", "alg none, uppercase"],
+    # Unbounded segment counts (quadratic splitting of many dots) and JWE-shaped input.
+    "unbounded segments": ["unbounded segments", "JWE-shaped", "four segments"],
+}
+
+
+@pytest.mark.parametrize("advisory", sorted(ADVISORIES))
+def test_published_advisories_stay_fixed(verifier: Verifier, advisory: str) -> None:
+    for name in ADVISORIES[advisory]:
+        build, expected = CORPUS[name]
+        with pytest.raises(VerificationError) as info:
+            verifier.verify(build())
+        assert info.value.reason == expected, f"{advisory}: {name}"

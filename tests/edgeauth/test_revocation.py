@@ -139,3 +139,14 @@ def test_edge_without_redis_fails_closed_and_open_where_configured(redis_namespa
         runtime.verifier.verify(token, context=RequestContext(path="/api"))
     assert info.value.reason == "stale"
     assert runtime.verifier.verify(token, context=RequestContext(path="/status/x")).subject == "s"
+
+
+def test_running_edge_reports_its_staleness_gauge(redis_conn: redis.Redis, redis_namespace: str) -> None:
+    runtime = EdgeRuntime(_settings(redis_namespace), redis_conn)
+    runtime.start()
+    try:
+        value = REGISTRY.get_sample_value("edgeauth_state_staleness_seconds")
+        assert value is not None
+        assert 0 <= value < 5
+    finally:
+        runtime.stop()

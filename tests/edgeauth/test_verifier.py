@@ -289,3 +289,28 @@ def test_http_jwks_source_reads_a_served_document_and_reports_failures(key: Sign
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_request_without_a_bearer_token_is_a_recorded_refusal(key: SigningKey) -> None:
+    verifier, _, sink = make(key)
+    ctx = RequestContext(source_ip="10.1.1.1", method="GET", path="/x")
+    for header in (None, "Basic dXNlcjpwYXNz"):
+        with pytest.raises(VerificationError) as info:
+            verifier.verify_authorization(header, context=ctx)
+        assert info.value.reason == "missing_token"
+    assert verifier.verify_authorization(f"Bearer {token(key)}", ["alerts:read"]).subject == "svc"
+    assert verifier.decisions is not None
+    verifier.decisions.flush()
+    assert [(e.outcome, e.reason, e.source_ip) for e in sink.events] == [
+        ("failure", "missing_token", "10.1.1.1"),
+        ("failure", "missing_token", "10.1.1.1"),
+        ("success", "ok", None),
+    ]
+
+
+def test_a_cached_token_dies_with_its_key(key: SigningKey) -> None:
+    verifier, _, _ = make(key)
+    tok = token(key, jti="withdrawn")
+    assert verifier.verify(tok).token_id == "withdrawn"  # cached
+    verifier.keys.replace({"keys": [SigningKey.generate().public_jwk()]})  # the key is withdrawn from the JWKS
+    assert reason(verifier, tok) == "unknown_kid"

@@ -15,7 +15,8 @@ from edgeauth import (
     Verifier,
     create_verify_router,
 )
-from edgeauth.http import bearer_token, header_value, normalized_path
+from edgeauth.edge.http import header_value, normalized_path
+from edgeauth.edge.rfc6750 import bearer_token
 from tests.edgeauth.hostile import ISSUER, claims, header, rsa_sign
 
 KEY = SigningKey.generate()
@@ -149,3 +150,14 @@ def test_middleware_guards_every_route(verifier: Verifier) -> None:
     assert weak.json()["reason"] == "insufficient_scope"
     ok = client.get("/api/admin/keys", headers={"Authorization": f"Bearer {token('admin')}"})
     assert ok.json() == {"subject": "mallory"}
+
+
+def test_envoy_style_checks_carry_the_original_method_and_path(client: TestClient) -> None:
+    reader = token("alerts:read")
+    assert client.get("/verify/api/alerts/3", headers={"Authorization": f"Bearer {reader}"}).status_code == 200
+    denied = client.post("/verify/api/ingest/batch", headers={"Authorization": f"Bearer {reader}"})
+    assert denied.status_code == 403
+    assert 'scope="ingest:write"' in denied.headers["www-authenticate"]
+    writer = token("ingest:write")
+    assert client.post("/verify/api/ingest/batch", headers={"Authorization": f"Bearer {writer}"}).status_code == 200
+    assert client.delete("/verify/api/admin/x", headers={"Authorization": f"Bearer {writer}"}).status_code == 403

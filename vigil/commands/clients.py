@@ -13,8 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from edgeauth.issuer import ClientPublic, ClientRegistry, InvalidClientDefinition, IssuedCredential
-from edgeauth.issuer.models import Role
+from edgeauth.issuer import ClientPublic, ClientRegistry, InvalidClientDefinition, IssuedCredential, Role
 from vigil.clients import redis_client
 from vigil.settings import load_settings
 

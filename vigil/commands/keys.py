@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from edgeauth import KeyStore
 from edgeauth.issuer import rotate_if_due
-from edgeauth.keystore import KeyStore
 from vigil.clients import redis_client
 from vigil.settings import load_settings
 

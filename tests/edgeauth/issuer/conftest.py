@@ -13,10 +13,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from edgeauth import CollectingSink, DecisionBuffer, EdgeAuthSettings, JwksCache, Verifier
+from edgeauth import (
+    CollectingSink,
+    DecisionBuffer,
+    EdgeAuthSettings,
+    JwksCache,
+    KeyStore,
+    RevocationPublisher,
+    RevocationReplica,
+    Verifier,
+)
 from edgeauth.issuer import Issuer, create_issuer_router, install_error_handler
-from edgeauth.keystore import KeyStore
-from edgeauth.revocation import RevocationPublisher, RevocationReplica
 from edgeauth.settings import IssuerSettings
 
 ISSUER_URL = "http://127.0.0.1:8000"

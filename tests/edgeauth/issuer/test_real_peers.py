@@ -18,9 +18,8 @@ from fastapi import FastAPI
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, KeySet
 
+from edgeauth import KeyStore, RevocationPublisher
 from edgeauth.issuer import Issuer, create_issuer_router, install_error_handler
-from edgeauth.keystore import KeyStore
-from edgeauth.revocation import RevocationPublisher
 from tests.edgeauth.issuer.conftest import make_settings
 
 pytestmark = pytest.mark.integration

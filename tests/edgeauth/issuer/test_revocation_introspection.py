@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from edgeauth import SigningKey, mint_access_token
 from edgeauth.errors import VerificationError
 from tests.edgeauth.issuer.conftest import IssuerHarness, basic
 
@@ -117,8 +118,6 @@ def test_introspection_of_refresh_tokens(harness: IssuerHarness) -> None:
 
 
 def test_forged_and_foreign_tokens_are_inactive(harness: IssuerHarness) -> None:
-    from edgeauth import SigningKey, mint_access_token
-
     secret = harness.client("edge-2", role="edge")
     forged = mint_access_token(
         SigningKey.generate("RS256"),

@@ -11,12 +11,10 @@ from celery import Celery
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from edgeauth import JwksCache, Verifier
+from edgeauth import JwksCache, KeyStore, RevocationPublisher, Verifier
 from edgeauth.issuer import Issuer, create_issuer_router, register_tasks
 from edgeauth.issuer.rotation import rotate_if_due
 from edgeauth.issuer.tasks import ROTATE_TASK
-from edgeauth.keystore import KeyStore
-from edgeauth.revocation import RevocationPublisher
 from tests.edgeauth.issuer.conftest import basic, make_settings
 
 pytestmark = pytest.mark.integration

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from edgeauth import SigningKey
 from edgeauth.errors import VerificationError
 from tests.edgeauth.issuer.conftest import IssuerHarness, basic
 
@@ -192,3 +193,19 @@ def test_refresh_cannot_widen_scope(harness: IssuerHarness) -> None:
         headers=basic("narrow", secret),
     )
     assert response.json()["error"] == "invalid_scope"
+
+
+def test_unknown_and_known_ids_fail_alike(harness: IssuerHarness) -> None:
+    """No enumeration: a wrong secret for a real id and any secret for an unknown id get the same answer."""
+    harness.client("real-id")
+    harness.client("jwt-id", jwks={"keys": [SigningKey.generate("ES256").public_jwk()]})
+    answers = []
+    for client_id in ("real-id", "jwt-id", "no-such-id"):
+        for form in ({}, {"client_id": client_id, "client_secret": "guess"}):
+            headers = basic(client_id, "guess") if not form else {}
+            response = harness.http.post(
+                "/oauth/token", data={"grant_type": "client_credentials", **form}, headers=headers
+            )
+            answers.append((bool(form), response.status_code, response.json()))
+    assert len({repr(a) for a in answers if a[0]}) == 1
+    assert len({repr(a) for a in answers if not a[0]}) == 1

@@ -18,6 +18,8 @@ from typing import Protocol
 
 from edgeauth import rfc8725
 from edgeauth.decisions import DecisionBuffer
+from edgeauth.edge import rfc6750
+from edgeauth.edge.jwks import JwksCache
 from edgeauth.errors import (
     AlgorithmNotAllowed,
     BadSignature,
@@ -27,7 +29,6 @@ from edgeauth.errors import (
     StaleState,
     VerificationError,
 )
-from edgeauth.jwks import JwksCache
 from edgeauth.models import Principal
 from edgeauth.settings import EdgeAuthSettings
 
@@ -100,6 +101,17 @@ class Verifier:
         self._record(started, "success", "ok", entry, ctx)
         return principal
 
+    def verify_authorization(
+        self, authorization: str | None, required_scopes: Iterable[str] = (), *, context: RequestContext | None = None
+    ) -> Principal:
+        """`verify` for a raw `Authorization` header; a missing or non-Bearer header is a recorded refusal too."""
+        try:
+            token = rfc6750.bearer_token(authorization)
+        except VerificationError as exc:
+            self._record(time.perf_counter_ns(), "failure", exc.reason, None, context or _NO_CONTEXT)
+            raise
+        return self.verify(token, required_scopes, context=context)
+
     def state_staleness(self) -> float:
         """Seconds since keys or revocations were last confirmed, whichever is older."""
         revocation_age = self.revocations.staleness() if self.revocations is not None else 0.0
@@ -120,6 +132,10 @@ class Verifier:
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
         now = time.time()
         entry = self._cache.get(digest)
+        if entry is not None and not self.keys.has(entry.kid):
+            # Its key left the JWKS (removed or withdrawn after a compromise): verify again, which refuses it.
+            self._cache.pop(digest, None)
+            entry = None
         if entry is None:
             entry = self._verify_fully(token, now)
             self._remember(digest, entry)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import redis
+from prometheus_client import Gauge
 
 from edgeauth.decisions import DecisionBuffer, DecisionSink
-from edgeauth.jwks import JwksCache, http_jwks_source
+from edgeauth.edge.jwks import JwksCache, http_jwks_source
+from edgeauth.edge.verifier import Verifier
 from edgeauth.keystore import KeyStore
 from edgeauth.revocation import RevocationReplica
 from edgeauth.settings import EdgeAuthSettings
-from edgeauth.verifier import Verifier
+
+STALENESS = Gauge(
+    "edgeauth_state_staleness_seconds",
+    "Age of the verifier's keys or revocations, whichever is older (+Inf: never loaded)",
+)
 
 
 class EdgeRuntime:
@@ -27,6 +33,8 @@ class EdgeRuntime:
         self.verifier = Verifier(settings, self.keys, revocations=self.revocations, decisions=self.decisions)
 
     def start(self) -> None:
+        # One runtime per serving process: its staleness is the process's gauge.
+        STALENESS.set_function(self.verifier.state_staleness)
         self.decisions.start()
         self.keys.start()
         self.revocations.start()

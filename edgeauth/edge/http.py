@@ -15,28 +15,16 @@ from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from edgeauth.errors import MalformedToken, MissingToken, VerificationError
+from edgeauth.edge.verifier import RequestContext, Verifier
+from edgeauth.errors import VerificationError
 from edgeauth.models import Principal
-from edgeauth.verifier import RequestContext, Verifier
 
+_ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-def bearer_token(authorization: str | None) -> str:
-    """The token of an RFC 6750 `Authorization: Bearer` header, else a `VerificationError`."""
-    if not authorization:
-        raise MissingToken("a bearer token is required")
-    scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        raise MissingToken("a bearer token is required")
-    token = token.strip()
-    if not token or " " in token:
-        raise MalformedToken("the Authorization header is not `Bearer <token>`")
-    return token
 
 
 def header_value(value: str) -> str:
@@ -91,9 +79,8 @@ class Guard:
 
         def require_scopes(request: Request) -> Principal:
             try:
-                token = bearer_token(request.headers.get("authorization"))
                 context = _context(request, request.method, request.url.path)
-                return verifier.verify(token, scopes, context=context)
+                return verifier.verify_authorization(request.headers.get("authorization"), scopes, context=context)
             except VerificationError as exc:
                 raise HTTPException(
                     exc.status_code, detail=error_body(exc), headers=challenge(exc, realm, scopes)
@@ -121,8 +108,9 @@ class EdgeAuthMiddleware:
         path = normalized_path(scope["path"])
         scopes = self.verifier.settings.scopes_for(request.method, path)
         try:
-            token = bearer_token(request.headers.get("authorization"))
-            principal = self.verifier.verify(token, scopes, context=_context(request, request.method, path))
+            principal = self.verifier.verify_authorization(
+                request.headers.get("authorization"), scopes, context=_context(request, request.method, path)
+            )
         except VerificationError as exc:
             body = json.dumps(error_body(exc)).encode()
             headers = challenge(exc, self.verifier.settings.realm, scopes)
@@ -144,7 +132,8 @@ def create_verify_router(verifier: Verifier, *, path: str = "/verify") -> APIRou
     """`GET /verify` for reverse proxies (nginx `auth_request`, Envoy `ext_authz`, Traefik `forwardAuth`).
 
     The original request is read from `X-Original-Method` / `X-Original-URI` (Traefik: `X-Forwarded-Method` /
-    `X-Forwarded-Uri`); its scopes come from the settings' rules by method and path prefix.
+    `X-Forwarded-Uri`); Envoy's HTTP `ext_authz` instead sends the original method to `/verify` + the original
+    path, which the second route accepts. Scopes come from the settings' rules by method and path prefix.
     """
     router = APIRouter(tags=["edgeauth"])
     settings = verifier.settings
@@ -157,8 +146,9 @@ def create_verify_router(verifier: Verifier, *, path: str = "/verify") -> APIRou
             value = raw.get(name)
             return value.decode("latin-1") if value is not None else None
 
-        method = (get(b"x-original-method") or get(b"x-forwarded-method") or "GET").upper()
-        route = normalized_path(get(b"x-original-uri") or get(b"x-forwarded-uri") or "/")
+        suffix = request.scope["path"][len(path) :]  # Envoy: "/verify" + the original path
+        method = (get(b"x-original-method") or get(b"x-forwarded-method") or request.method).upper()
+        route = normalized_path(get(b"x-original-uri") or get(b"x-forwarded-uri") or suffix or "/")
         scopes = settings.scopes_for(method, route)
         client = request.scope.get("client")
         context = RequestContext(
@@ -168,7 +158,7 @@ def create_verify_router(verifier: Verifier, *, path: str = "/verify") -> APIRou
             request_id=get(b"x-request-id"),
         )
         try:
-            principal = verifier.verify(bearer_token(get(b"authorization")), scopes, context=context)
+            principal = verifier.verify_authorization(get(b"authorization"), scopes, context=context)
         except VerificationError as exc:
             return Response(
                 json.dumps(error_body(exc)),
@@ -189,4 +179,5 @@ def create_verify_router(verifier: Verifier, *, path: str = "/verify") -> APIRou
     # A plain Starlette route, async: no dependency solving or body validation on the hottest path, and
     # verification (microseconds of CPU) runs on the event loop rather than hopping to the thread pool.
     router.add_route(path, verify, methods=["GET"], include_in_schema=False)
+    router.add_route(path + "/{original:path}", verify, methods=list(_ANY_METHOD), include_in_schema=False)
     return router

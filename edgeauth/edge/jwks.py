@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from prometheus_client import Counter
 
+from edgeauth.background import BackgroundLoop
 from edgeauth.errors import EdgeAuthError, UnknownKeyId
 from edgeauth.keys import VerificationKey, load_jwks
 from edgeauth.settings import EdgeAuthSettings
@@ -66,12 +67,14 @@ class JwksCache:
         self._generation = 0
         # A sourced set with nothing fetched yet is unconfirmed (infinitely stale) until its first fetch.
         self._last_success = clock() if initial is not None or source is None else float("-inf")
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("edgeauth-jwks", self._background, first_delay=settings.jwks_refresh_interval)
 
     @property
     def kids(self) -> frozenset[str]:
         return frozenset(self._keys)
+
+    def has(self, kid: str) -> bool:
+        return kid in self._keys
 
     def staleness(self) -> float:
         """Seconds since the key set was last confirmed (0 for a static set)."""
@@ -125,19 +128,14 @@ class JwksCache:
             return True
 
     def start(self) -> None:
-        if self._source is None or self._thread is not None:
+        if self._source is None or self._loop.running:
             return
         self.refresh("startup")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="edgeauth-jwks", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._loop.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._settings.jwks_refresh_interval):
-            self.refresh("background")
+    def _background(self) -> float:
+        self.refresh("background")
+        return self._settings.jwks_refresh_interval

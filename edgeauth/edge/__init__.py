@@ -1,0 +1,18 @@
+"""The edge verifier: local JWKS copy, RFC 8725 checks, verified-token cache and its HTTP adapters."""
+
+from edgeauth.edge.http import EdgeAuthMiddleware, Guard, create_verify_router
+from edgeauth.edge.jwks import JwksCache, http_jwks_source
+from edgeauth.edge.runtime import EdgeRuntime
+from edgeauth.edge.verifier import RequestContext, RevocationView, Verifier
+
+__all__ = [
+    "EdgeAuthMiddleware",
+    "EdgeRuntime",
+    "Guard",
+    "JwksCache",
+    "RequestContext",
+    "RevocationView",
+    "Verifier",
+    "create_verify_router",
+    "http_jwks_source",
+]

@@ -1,0 +1,101 @@
+"""A whole Vigil app under a unique prefix, with real alerts from ingested events and a signed evidence bundle."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from elasticsearch import Elasticsearch
+from fastapi import FastAPI
+
+from compliance import ComplianceSettings
+from detections import AlertFilter, Detections, DetectionsSettings
+from evidence import BuiltBundle, EvidenceArchive, EvidenceSettings
+from siem import Pipeline, SiemSettings
+from tests.detections.conftest import remove_prefix
+from tests.fixtures.edgeauth import EdgeAuthHarness
+from vigil.app import create_app
+from vigil.compliance_runtime import build_compliance
+from vigil.detections_runtime import build_detections
+from vigil.settings import VigilSettings
+
+ANALYST = ("alerts:read", "alerts:triage")
+AUDITOR = ("evidence:read", "compliance:read")
+SCANNER_RULE = "ac205f40-caa4-4100-a77d-592b520fcf38"
+REVOKED_RULE = "df625dc4-22a0-452e-9119-597f91a3ccc1"
+
+
+@dataclass
+class World:
+    prefix: str
+    settings: VigilSettings
+    app: FastAPI
+    detections: Detections
+    archive: EvidenceArchive
+    bundle: BuiltBundle
+    engagement: dict[str, str]
+
+
+def ingest(pipeline: Pipeline, fmt: str, records: list[dict[str, Any]]) -> None:
+    stamp = datetime.now(UTC).isoformat()
+    key = "timestamp" if fmt == "auth" else "@timestamp"
+    lines = [json.dumps({key: stamp, **r}) for r in records]
+    pipeline.push(fmt, lines)
+    report = pipeline.drain()
+    assert report.indexed == len(lines), report
+
+
+@pytest.fixture(scope="module")
+def world(
+    settings: VigilSettings,
+    es: Elasticsearch,
+    redis_conn: redis.Redis,
+    edge_auth: EdgeAuthHarness,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[World]:
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    data_dir: Path = tmp_path_factory.mktemp("console-evidence")
+    scoped = settings.model_copy(
+        update={
+            "siem": SiemSettings(prefix=prefix),
+            "detections": DetectionsSettings(index_prefix=prefix, ingest_delay_seconds=0),
+            "evidence": EvidenceSettings(index_prefix=prefix, key_prefix=prefix, data_dir=data_dir),
+            "compliance": ComplianceSettings(index_prefix=prefix),
+        }
+    )
+    try:
+        pipeline = Pipeline(es, redis_conn, scoped.siem)
+        pipeline.setup()
+        # Real events through siem's pipeline: a scanner probing from three addresses, one revoked token replayed.
+        ingest(
+            pipeline,
+            "json",
+            [
+                {"method": "GET", "path": "/", "status": 404, "remote_ip": f"192.0.2.{i}", "user_agent": "sqlmap/1.7"}
+                for i in range(1, 4)
+            ],
+        )
+        ingest(pipeline, "auth", [{"outcome": "failure", "reason": "revoked", "source_ip": "203.0.113.9", "jti": "j9"}])
+        detections = build_detections(scoped)
+        detections.run_cycle(datetime.now(UTC) + timedelta(milliseconds=1))
+        assert detections.alerts(AlertFilter(rule_id=REVOKED_RULE)).total == 1
+        archive = EvidenceArchive(es, redis_conn, scoped.evidence)
+        now = datetime.now(UTC)
+        # Real compliance evidence: the collectors read edgeauth, siem, detections and the locker itself.
+        build_compliance(scoped).collect()
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        bundle = archive.build_bundle(day, day + timedelta(days=1))
+        engagement = {
+            "from": (day - timedelta(days=30)).isoformat().replace("+00:00", "Z"),
+            "to": (day + timedelta(days=30)).isoformat().replace("+00:00", "Z"),
+        }
+        yield World(prefix, scoped, create_app(scoped, guard=edge_auth.guard), detections, archive, bundle, engagement)
+    finally:
+        remove_prefix(es, redis_conn, prefix)

@@ -1,0 +1,208 @@
+"""The console in a real browser: headless Debian Chromium driven by Playwright against a real uvicorn server.
+
+The server is the whole Vigil app on loopback over the real Elasticsearch and Redis; the alerts come from events
+ingested through siem's pipeline and a detections run (see conftest). Screenshots of the main pages are written to
+docs/screenshots/ on every run.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
+
+from detections import AlertFilter
+from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, World
+from tests.fixtures.edgeauth import EdgeAuthHarness
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LAPTOP = {"width": 1366, "height": 768}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def base_url(world: World) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    # Waiting for the socket to listen is setup, not an assertion on speed.
+    for _ in range(600):
+        if server.started:
+            break
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+def browser(playwright: Playwright, profile: Path) -> BrowserContext:
+    """A fresh profile each time: an empty user-data-dir, the system Chromium, no network beyond loopback."""
+    return playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        headless=True,
+        viewport=LAPTOP,
+        accept_downloads=True,
+    )
+
+
+def sign_in(page: Page, base_url: str, token: str, start: str) -> None:
+    page.goto(f"{base_url}{start}")
+    expect(page).to_have_url(re.compile(r"/console/login\?next="))
+    page.get_by_label("Access token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_analyst_triages_a_real_alert(
+    world: World, base_url: str, playwright: Playwright, edge_auth: EdgeAuthHarness, tmp_path: Path
+) -> None:
+    context = browser(playwright, tmp_path / "analyst-profile")
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(f"{base_url}/console/login")
+    shot(page, "console-login")
+    sign_in(page, base_url, edge_auth.token(ANALYST, subject="ana"), "/console/alerts")
+    expect(page).to_have_url(f"{base_url}/console/alerts")
+    expect(page.get_by_test_id("subject")).to_have_text("ana")
+
+    # Keyboard first: the first Tab reaches the skip link, which moves focus to the content.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    shot(page, "console-alerts")
+
+    page.get_by_role("group", name="Severity").get_by_label("high").check()
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.get_by_test_id("total")).to_have_text("1")
+    page.get_by_role("link", name=re.compile("[Rr]evoked")).first.click()
+    expect(page.get_by_test_id("status")).to_have_text("new")
+    expect(page.get_by_text("203.0.113.9").first).to_be_visible()
+
+    page.get_by_role("button", name="Acknowledge", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Alert acknowledged.")
+    expect(page.get_by_test_id("status")).to_have_text("acknowledged")
+    page.get_by_label("Verdict").select_option("true_positive")
+    page.get_by_label("Note (optional)").fill("replayed revoked token from a test address")
+    page.get_by_role("button", name="Resolve", exact=True).click()
+    expect(page.get_by_test_id("status")).to_have_text("resolved")
+    expect(page.get_by_test_id("verdict")).to_have_text("true positive")
+    expect(page.get_by_test_id("timeline")).to_contain_text("replayed revoked token")
+    shot(page, "console-alert")
+
+    # The transition is what the analyst API reports, with the signed-in subject as the actor.
+    alert_id = page.url.rsplit("/", 1)[1].split("?")[0]
+    bearer = {"Authorization": f"Bearer {edge_auth.token(['alerts:read'])}"}
+    body = httpx.get(f"{base_url}/detections/alerts/{alert_id}", headers=bearer).json()["alert"]
+    assert body["rule_id"] == REVOKED_RULE
+    assert [(t["from_status"], t["to_status"], t["actor"]) for t in body["transitions"]] == [
+        ("new", "acknowledged", "ana"),
+        ("acknowledged", "resolved", "ana"),
+    ]
+    assert body["verdict"] == "true_positive"
+
+    # Bulk acknowledge the scanner alerts still new.
+    page.goto(f"{base_url}/console/alerts?status=new")
+    expect(page.get_by_test_id("total")).to_have_text("3")
+    page.get_by_label("Select all alerts on this page").check()
+    page.get_by_role("button", name="Acknowledge selected").click()
+    expect(page.get_by_role("status").first).to_have_text("Selected alerts acknowledged.")
+    assert world.detections.alerts(AlertFilter(status=["new"])).total == 0  # type: ignore[list-item]
+
+    page.goto(f"{base_url}/console/overview")
+    expect(page.locator("svg.chart").first).to_be_visible()
+    shot(page, "console-overview")
+    page.goto(f"{base_url}/console/rules")
+    expect(page.get_by_role("heading", name="Rules", exact=True)).to_be_visible()
+    shot(page, "console-rules")
+    context.close()
+
+
+def test_auditor_downloads_and_verifies_a_bundle(
+    world: World, base_url: str, playwright: Playwright, edge_auth: EdgeAuthHarness, tmp_path: Path
+) -> None:
+    context = browser(playwright, tmp_path / "auditor-profile")
+    page = context.pages[0] if context.pages else context.new_page()
+    token = edge_auth.token(AUDITOR, subject="audrey", engagement=world.engagement)
+    sign_in(page, base_url, token, "/console")
+    expect(page).to_have_url(f"{base_url}/console/controls")
+    expect(page.get_by_test_id("controls")).to_contain_text("CC6.1")
+    shot(page, "console-controls")
+
+    page.get_by_role("link", name="Evidence bundles").click()
+    name = world.bundle.info.name
+    with page.expect_download() as caught:
+        page.get_by_role("link", name=name).click()
+    saved = tmp_path / name
+    caught.value.save_as(saved)
+    assert saved.read_bytes() == world.bundle.path.read_bytes()
+
+    # Verify it the way the page tells auditors to: the CLI with the public key shown for the bundle's key id.
+    kid = world.bundle.info.kid
+    page.get_by_text(f"Public key {kid}").click()
+    pem = page.locator("details[open] pre").inner_text()
+    key_file = tmp_path / f"{kid}.pem"
+    key_file.write_text(pem.strip() + "\n")
+    expect(page.get_by_test_id("verify-command")).to_contain_text("vigil evidence verify")
+    verified = subprocess.run(
+        [str(Path(sys.executable).with_name("vigil")), "evidence", "verify", str(saved), "--pubkey", str(key_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith("OK:")
+
+    page.reload()
+    expect(page.get_by_test_id("downloads")).to_contain_text(world.bundle.info.sha256)
+    shot(page, "console-bundles")
+
+    # An auditor reaches no analyst page: none is offered, and typing the address is refused.
+    expect(page.get_by_role("link", name="Alert queue")).to_have_count(0)
+    for path in ("/console/alerts", "/console/overview", "/console/rules"):
+        response = page.goto(f"{base_url}{path}")
+        assert response is not None
+        assert response.status == 403, path
+        expect(page.get_by_role("alert")).to_contain_text("may not open this page")
+    context.close()

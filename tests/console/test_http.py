@@ -1,0 +1,192 @@
+"""The console over HTTP (no browser): sign-in, sessions, CSRF, role gating and hostile input, real services."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from detections import AlertFilter
+from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, World
+from tests.fixtures.edgeauth import EdgeAuthHarness
+
+pytestmark = pytest.mark.integration
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def signed_in(
+    world: World, edge_auth: EdgeAuthHarness, scopes: tuple[str, ...], *, subject: str = "ana", **claims: Any
+) -> TestClient:
+    client = TestClient(world.app, raise_server_exceptions=False)
+    page = client.get("/console/login")
+    assert page.status_code == 200
+    token = edge_auth.token(scopes, subject=subject, **claims)
+    response = client.post(
+        "/console/login",
+        data={"csrf": csrf_of(page.text), "token": token, "next": "/console/alerts"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text[:300]
+    cookie = response.headers["set-cookie"]
+    for attribute in ("HttpOnly", "SameSite=strict", "Path=/console"):
+        assert attribute in cookie
+    return client
+
+
+def test_pages_need_a_session(world: World) -> None:
+    client = TestClient(world.app)
+    response = client.get("/console/alerts", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/login?next=/console/alerts"
+    assert client.get("/console/login").status_code == 200
+
+
+def test_a_bearer_header_is_not_a_console_session(world: World, edge_auth: EdgeAuthHarness) -> None:
+    client = TestClient(world.app)
+    headers = {"Authorization": f"Bearer {edge_auth.token(ANALYST)}"}
+    assert client.get("/console/alerts", headers=headers, follow_redirects=False).status_code == 303
+
+
+def test_sign_in_refuses_bad_tokens_and_forged_forms(world: World, edge_auth: EdgeAuthHarness) -> None:
+    client = TestClient(world.app)
+    csrf = csrf_of(client.get("/console/login").text)
+    for token, words in (
+        ("not-a-jwt", "refused"),
+        (edge_auth.token(ANALYST, now=time.time() - 7200, ttl=60), "refused"),
+        (edge_auth.token(["ingest:write"]), "no scope the console serves"),
+        ("x" * 9000, "at most 8192"),
+    ):
+        response = client.post("/console/login", data={"csrf": csrf, "token": token}, follow_redirects=False)
+        assert response.status_code == 400
+        assert words in response.text
+        assert "vigil_console=" not in response.headers.get("set-cookie", "")
+    forged = client.post("/console/login", data={"csrf": "0" * 64, "token": edge_auth.token(ANALYST)})
+    assert forged.status_code == 400
+    assert "reload the page" in forged.text
+
+
+def test_an_expired_session_sends_people_back_to_sign_in(world: World, edge_auth: EdgeAuthHarness) -> None:
+    client = TestClient(world.app)
+    stale = edge_auth.token(ANALYST, now=time.time() - 7200, ttl=60)
+    client.cookies.set("vigil_console", stale, path="/console")
+    response = client.get("/console/alerts", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].endswith("expired=1")
+    assert 'vigil_console=""' in response.headers["set-cookie"]
+
+
+def test_analyst_sees_the_queue_and_triages_through_forms(world: World, edge_auth: EdgeAuthHarness) -> None:
+    client = signed_in(world, edge_auth, ANALYST, subject="ana")
+    queue = client.get("/console/alerts", params={"level": "high"})
+    assert queue.status_code == 200
+    assert "Acknowledge selected" in queue.text
+    assert "Controls" not in queue.text
+    assert "Evidence bundles" not in queue.text
+    alert = world.detections.alerts(AlertFilter(rule_id=REVOKED_RULE)).alerts[0]
+    assert f"/console/alerts/{alert.id}" in queue.text
+    detail = client.get(f"/console/alerts/{alert.id}")
+    assert "203.0.113.9" in detail.text
+    csrf = csrf_of(detail.text)
+    no_csrf = client.post(f"/console/alerts/{alert.id}/notes", data={"text": "hi"})
+    assert no_csrf.status_code == 400
+    noted = client.post(f"/console/alerts/{alert.id}/notes", data={"csrf": csrf, "text": "looking"})
+    assert noted.status_code == 200
+    assert "Note added." in noted.text
+    assert world.detections.alert(alert.id).notes[-1].text == "looking"
+    assert world.detections.alert(alert.id).notes[-1].actor == "ana"
+
+
+def test_hostile_input_gets_a_precise_4xx(world: World, edge_auth: EdgeAuthHarness) -> None:
+    client = signed_in(world, edge_auth, ANALYST)
+    csrf = csrf_of(client.get("/console/alerts").text)
+    assert client.get("/console/alerts", params={"level": "apocalyptic"}).status_code == 422
+    assert client.get("/console/alerts", params={"since": "yesterday"}).status_code == 422
+    assert client.get("/console/alerts", params={"page": "-1"}).status_code == 422
+    assert client.get("/console/alerts", params={"sort": "drop table"}).status_code == 422
+    assert client.get("/console/alerts/%00nope").status_code == 404
+    assert client.get("/console/rules/nope").status_code == 404
+    resolve = client.post("/console/alerts/nope/resolve", data={"csrf": csrf, "verdict": "guilty"})
+    assert resolve.status_code == 422
+    assert client.post("/console/alerts/acknowledge", data={"csrf": csrf}).status_code == 422
+    assert client.post("/console/alerts/nope/notes", data={"csrf": csrf, "text": "x" * 5000}).status_code == 422
+    assert (
+        client.post(
+            "/console/alerts/nope/notes",
+            content=b"\xff\x00",
+            headers={"content-type": "multipart/form-data; boundary=zz"},
+        ).status_code
+        == 400
+    )
+    for response in (
+        client.get("/console/alerts", params={"q": "<script>alert(1)</script>"}),
+        client.get("/console/login", params={"next": "https://evil.example/"}),
+    ):
+        assert "<script>alert(1)" not in response.text
+        assert "evil.example" not in response.text
+
+
+def test_roles_see_only_their_pages(world: World, edge_auth: EdgeAuthHarness) -> None:
+    auditor = signed_in(world, edge_auth, AUDITOR, engagement=world.engagement)
+    for path in ("/console/alerts", "/console/overview", "/console/rules", f"/console/alerts/{world.bundle.info.name}"):
+        assert auditor.get(path).status_code == 403, path
+    csrf = csrf_of(auditor.get("/console/bundles").text)
+    assert auditor.post("/console/alerts/acknowledge", data={"csrf": csrf, "ids": ["x"]}).status_code == 403
+    reader = signed_in(world, edge_auth, ("alerts:read",))
+    alert = world.detections.alerts(AlertFilter(rule_id=REVOKED_RULE)).alerts[0]
+    page = reader.get(f"/console/alerts/{alert.id}")
+    assert page.status_code == 200
+    assert "Acknowledge" not in page.text
+    assert "Resolve" not in page.text
+    assert reader.get("/console/controls").status_code == 403
+    assert reader.get("/console/bundles").status_code == 403
+
+
+def test_auditor_controls_bundles_and_download_history(world: World, edge_auth: EdgeAuthHarness) -> None:
+    client = signed_in(world, edge_auth, AUDITOR, subject="aud", engagement=world.engagement)
+    controls = client.get("/console/controls")
+    assert controls.status_code == 200
+    assert "CC6.1" in controls.text
+    outside = client.get("/console/controls", params={"start": "2001-01-01", "end": "2001-02-01"})
+    assert outside.status_code == 403
+    assert client.get("/console/controls", params={"start": "not-a-date"}).status_code == 422
+    bundles = client.get("/console/bundles")
+    name = world.bundle.info.name
+    assert name in bundles.text
+    assert "vigil evidence verify" in bundles.text
+    assert "You have not downloaded a bundle yet." in bundles.text
+    download = client.get(f"/console/bundles/{name}")
+    assert download.status_code == 200
+    assert download.content == world.bundle.path.read_bytes()
+    history = client.get("/console/bundles").text
+    assert world.bundle.info.sha256 in history.split("Your downloads")[1]
+    assert client.get("/console/bundles/../../etc/passwd").status_code == 404
+    assert client.get("/console/bundles/evidence-20010101T000000Z-20010102T000000Z-000000000000.zip").status_code == 404
+    assert client.get("/console/evidence/0").status_code == 404
+    assert client.get("/console/evidence/abc").status_code == 422
+
+
+def test_an_engagement_that_is_over_is_refused(world: World, edge_auth: EdgeAuthHarness) -> None:
+    past = {"from": "2001-01-01T00:00:00Z", "to": "2001-02-01T00:00:00Z"}
+    client = signed_in(world, edge_auth, AUDITOR, engagement=past)
+    assert client.get("/console/bundles").status_code == 403
+    assert client.get("/console/controls").status_code == 403
+
+
+def test_sign_out_forgets_the_session(world: World, edge_auth: EdgeAuthHarness) -> None:
+    client = signed_in(world, edge_auth, ANALYST)
+    csrf = csrf_of(client.get("/console/rules").text)
+    out = client.post("/console/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert out.status_code == 303
+    assert 'vigil_console=""' in out.headers["set-cookie"]
+    client.cookies.clear()
+    assert client.get("/console/rules", follow_redirects=False).status_code == 303

@@ -1,0 +1,144 @@
+"""Mounting the console: sign-in and sign-out, the home redirect, static files, error pages, the role pages.
+
+Console pages authenticate with the session cookie only (never an `Authorization` header), and every request
+re-verifies the token it holds with the same `Verifier` the API uses.
+"""
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import FormData
+
+from compliance import Compliance
+from detections import Detections
+from edgeauth import Principal, Verifier
+from evidence import EvidenceArchive
+from vigil.console.analyst import create_analyst_router
+from vigil.console.auditor import create_auditor_router
+from vigil.console.errors import ConsoleError, FormRejected, SignInRequired
+from vigil.console.overview import Overview
+from vigil.console.pages import HERE, NAV, Pages
+from vigil.console.session import Sessions
+from vigil.console.settings import ConsoleSettings
+
+PREFIX = "/console"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def safe_next(target: str | None) -> str:
+    """Only a console path may be the place to go after sign-in (no open redirect)."""
+    if target and target.startswith(PREFIX + "/") and "//" not in target and "\\" not in target:
+        return target
+    return PREFIX
+
+
+def install_console(
+    app: FastAPI,
+    *,
+    verifier: Verifier,
+    settings: ConsoleSettings,
+    detections: Detections,
+    archive: EvidenceArchive,
+    compliance: Compliance,
+    overview: Overview,
+) -> None:
+    """Mount the console under `/console` on `app`."""
+    sessions = Sessions(verifier, settings)
+    pages = Pages(sessions)
+    app.include_router(_create_entry_router(sessions, pages))
+    app.include_router(create_analyst_router(pages, detections, overview, settings))
+    app.include_router(create_auditor_router(pages, archive, compliance, settings))
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        if request.url.path.startswith(PREFIX):
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+        return response
+
+    @app.exception_handler(ConsoleError)
+    async def console_error(request: Request, exc: ConsoleError) -> Response:
+        if isinstance(exc, SignInRequired):
+            target = f"{PREFIX}/login?next={quote(safe_next(request.url.path))}"
+            if sessions.token(request) is not None:
+                target += "&expired=1"
+            redirect = RedirectResponse(target, status_code=303)
+            sessions.forget(redirect)
+            return redirect
+        principal: Principal | None = getattr(request.state, "console_principal", None)
+        return pages.render(request, "error.html", principal, status=exc.status_code, message=str(exc))
+
+
+def _create_entry_router(sessions: Sessions, pages: Pages) -> APIRouter:
+    router = APIRouter(prefix=PREFIX, include_in_schema=False)
+    SignedIn = Annotated[Principal, Depends(pages.require())]
+    Form = Annotated[FormData, Depends(pages.form())]
+
+    @router.get("")
+    def home(request: Request, principal: SignedIn) -> Response:
+        first = next((item for item in NAV if item.scope in principal.scopes), None)
+        if first is None:
+            return pages.render(request, "error.html", principal, message="Your role has no console pages.")
+        return RedirectResponse(first.href, status_code=303)
+
+    @router.get("/login")
+    def login_page(request: Request, next: str | None = None, expired: str | None = None) -> HTMLResponse:
+        return _login(request, next=safe_next(next), expired=expired is not None)
+
+    def _login(
+        request: Request, *, next: str, expired: bool = False, error: str | None = None, status: int = 200
+    ) -> HTMLResponse:
+        response = HTMLResponse("")
+        nonce = sessions.signin_nonce(request, response)
+        page = pages.render(
+            request,
+            "login.html",
+            None,
+            status=status,
+            next=next,
+            expired=expired,
+            error=error,
+            signin_csrf=sessions.csrf("signin:" + nonce),
+        )
+        for key, value in response.headers.items():
+            if key == "set-cookie":
+                page.headers.append(key, value)
+        return page
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=10)
+        target = safe_next(str(form.get("next") or ""))
+        nonce = request.cookies.get(sessions.nonce_cookie, "")
+        try:
+            sessions.check_csrf("signin:" + nonce, form.get("csrf") if nonce else None)
+            token = form.get("token")
+            if not isinstance(token, str):
+                raise FormRejected("paste an access token")
+            principal = sessions.sign_in(request, token)
+        except FormRejected as exc:
+            return _login(request, next=target, error=str(exc), status=exc.status_code)
+        response = RedirectResponse(target, status_code=303)
+        sessions.keep(response, request, token, principal)
+        return response
+
+    @router.post("/logout")
+    def logout(principal: SignedIn, form: Form) -> Response:
+        response = RedirectResponse(f"{PREFIX}/login?done=signed-out", status_code=303)
+        sessions.forget(response)
+        return response
+
+    return router

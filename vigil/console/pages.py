@@ -1,0 +1,135 @@
+"""Rendering and gating shared by every console page: templates, the signed-in principal, CSRF-checked forms."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from edgeauth import Principal
+from vigil.console.errors import FormRejected
+from vigil.console.session import Sessions
+
+HERE = Path(__file__).resolve().parent
+MAX_FORM_FIELDS = 600
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+    scope: str
+
+
+NAV = (
+    NavItem("/console/overview", "Overview", "alerts:read"),
+    NavItem("/console/alerts", "Alert queue", "alerts:read"),
+    NavItem("/console/rules", "Rules", "alerts:read"),
+    NavItem("/console/controls", "Controls", "compliance:read"),
+    NavItem("/console/bundles", "Evidence bundles", "evidence:read"),
+)
+
+# Outcomes of a form post, shown once after the redirect; a fixed list so no text is reflected from the URL.
+NOTICES = {
+    "acknowledged": "Alert acknowledged.",
+    "bulk": "Selected alerts acknowledged.",
+    "resolved": "Alert resolved.",
+    "assigned": "Assignee saved.",
+    "noted": "Note added.",
+    "signed-out": "You are signed out.",
+}
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested event JSON as dotted ECS field names (`source.ip`), lists kept whole."""
+    if not isinstance(value, Mapping):
+        return {prefix: value} if prefix else {}
+    out: dict[str, Any] = {}
+    for key, inner in value.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(inner, Mapping) and inner:
+            out.update(flatten(inner, name))
+        else:
+            out[name] = inner
+    return out
+
+
+def when(moment: datetime | str | None) -> str:
+    """A timestamp as people read it in a table: UTC, to the second."""
+    if moment is None or moment == "":
+        return "—"
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        except ValueError:
+            return str(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+class Pages:
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
+        self.templates = Jinja2Templates(directory=HERE / "templates")
+        self.templates.env.filters["when"] = when
+        self.templates.env.filters["pretty"] = pretty
+
+    def require(self, *scopes: str) -> Callable[[Request], Principal]:
+        """A FastAPI dependency: the session's principal holding every scope (else sign-in or a 403 page)."""
+        sessions = self.sessions
+
+        def signed_in(request: Request) -> Principal:
+            principal = sessions.principal(request, scopes)
+            request.state.console_principal = principal
+            return principal
+
+        return signed_in
+
+    def form(self) -> Callable[[Request], Awaitable[FormData]]:
+        """A FastAPI dependency (declare it after the principal): the posted form, CSRF-checked for this session."""
+        sessions = self.sessions
+
+        async def checked(request: Request) -> FormData:
+            try:
+                form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+            except Exception as exc:
+                raise FormRejected(f"the form could not be read: {type(exc).__name__}") from None
+            sessions.check_csrf(sessions.session_binding(request), form.get("csrf"))
+            return form
+
+        return checked
+
+    def render(
+        self, request: Request, template: str, principal: Principal | None, *, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        scopes = principal.scopes if principal is not None else frozenset()
+        notice = NOTICES.get(request.query_params.get("done", ""))
+        response = self.templates.TemplateResponse(
+            request,
+            template,
+            {
+                "principal": principal,
+                "scopes": scopes,
+                "nav": [item for item in NAV if item.scope in scopes],
+                "csrf": self.sessions.csrf(self.sessions.session_binding(request)) if principal else "",
+                "notice": notice,
+                "path": request.url.path,
+                **context,
+            },
+            status_code=status,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
