@@ -29,6 +29,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import parallel_bulk
 
 from detections import AlertFilter, Detections, DetectionsSettings
+from detections.corpus.scratch import remove_prefix
 from siem import Pipeline, SiemSettings
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.settings import load_settings
@@ -197,19 +198,6 @@ def write_table(rows: list[str]) -> None:
     DOCS.write_text(text, encoding="utf-8")
 
 
-def _cleanup(es: Elasticsearch, redis: Any, prefix: str) -> None:
-    names = list(es.options(ignore_status=404).indices.get(index=f"{prefix}-*", expand_wildcards="all").body or {})
-    if names:
-        es.options(ignore_status=404).indices.delete(index=",".join(names))
-    found = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*").body
-    for template in found.get("index_templates", []):
-        es.options(ignore_status=404).indices.delete_index_template(name=template["name"])
-    es.options(ignore_status=404).cluster.delete_component_template(name=f"{prefix}-ecs-logs")
-    keys = list(redis.scan_iter(match=f"{prefix}:*", count=1000))
-    if keys:
-        redis.delete(*keys)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=50_000 if QUICK else 1_000_000)
@@ -240,7 +228,7 @@ def main() -> None:
         lat_det.run_cycle()
         lat = latency(lat_det, pipeline, args.latency_samples)
     finally:
-        _cleanup(es, redis, prefix)
+        remove_prefix(es, redis, prefix)
     ratio = statistics.median(ours) / statistics.median(direct)
     p50, p95 = _p(lat, 0.5), _p(lat, 0.95)
     goal_latency = args.interval + 10

@@ -4,7 +4,8 @@ Every figure is measured against its baseline in the same run, on the same machi
 - in-process RS256 verify, cache miss and cache hit, against plain `jwt.decode` (same key object, same issuer,
   audience, leeway and required claims) and against the bare `cryptography` signature check of the same tokens;
 - `GET /verify` over HTTP with wrk (256 keep-alive connections, 1,000 distinct tokens round-robin) against a bare
-  200 endpoint on the same server, then at half of the measured peak (p99), then 10,000 keep-alive connections;
+  200 endpoint on the same server (alternating runs, best of each), then both at half of /verify's peak (p99),
+  then 10,000 keep-alive connections;
 - verifier RSS idle and under load.
 The table lands in docs/benchmarks.md between the `bench:edgeauth` markers. Measurements are functions in
 `MEASUREMENTS` that return rows; the revocation-propagation measurement joins that list.
@@ -287,7 +288,7 @@ def measure_http(ctx: Context) -> list[Row]:
     from vigil.clients import redis_client  # the benchmark runs inside the composed system
     from vigil.settings import load_settings
 
-    seconds = 3 if QUICK else 10
+    seconds = 3 if QUICK else 6
     port = _free_port()
     env = {
         **os.environ,
@@ -346,16 +347,37 @@ def measure_http(ctx: Context) -> list[Row]:
         idle = _rss_mib(server.pid)
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            bare = _wrk(f"{base}/bare", _script(folder, tokens, "/bare"), 256, seconds, server.pid)
-            ours = _wrk(f"{base}/verify", _script(folder, tokens, "/verify"), 256, seconds, server.pid)
+            # Alternate short runs of both endpoints and keep each one's best: neighbours' load on a shared box
+            # then weighs on both alike instead of on whichever happened to run during a burst.
+            bare_runs: list[WrkResult] = []
+            our_runs: list[WrkResult] = []
+            for _ in range(2 if QUICK else 3):
+                bare_runs.append(_wrk(f"{base}/bare", _script(folder, tokens, "/bare"), 256, seconds, server.pid))
+                our_runs.append(_wrk(f"{base}/verify", _script(folder, tokens, "/verify"), 256, seconds, server.pid))
+            bare = max(bare_runs, key=lambda r: r.rps)
+            ours = max(our_runs, key=lambda r: r.rps)
+            loaded_rss = max(r.peak_rss_mib for r in our_runs)
             half_rate = ours.rps / 2
             half = _wrk(
                 f"{base}/verify", _script(folder, tokens, "/verify", 256 * 1000 / half_rate), 256, seconds, server.pid
             )
+            # The bare endpoint at the same offered rate: the latency floor of this box and HTTP stack right now.
+            bare_half = _wrk(
+                f"{base}/bare", _script(folder, tokens, "/bare", 256 * 1000 / half_rate), 256, seconds, server.pid
+            )
             many = _wrk(f"{base}/verify", _script(folder, tokens, "/verify"), 10_000, seconds, server.pid, threads=2)
-        after = httpx.get(
-            f"{base}/verify", headers={"Authorization": f"Bearer {tokens[1]}", "X-Original-URI": "/api/alerts"}
-        )
+        # After the 10,000-connection storm the server drains its backlog; it must answer within 30 s.
+        after_status, storm_end = 0, time.monotonic()
+        while after_status != 200 and time.monotonic() - storm_end < 30:
+            try:
+                after_status = httpx.get(
+                    f"{base}/verify",
+                    headers={"Authorization": f"Bearer {tokens[1]}", "X-Original-URI": "/api/alerts"},
+                    timeout=10,
+                ).status_code
+            except httpx.TransportError:
+                time.sleep(0.5)
+        recovery = time.monotonic() - storm_end
     finally:
         server.terminate()
         server.wait(timeout=15)
@@ -384,8 +406,8 @@ def measure_http(ctx: Context) -> list[Row]:
         Row(
             "GET /verify at half of peak, p99",
             f"{half.p99_ms:.2f} ms at {half.rps:,.0f} req/s",
-            "",
-            "",
+            f"bare 200 at the same rate: {bare_half.p99_ms:.2f} ms at {bare_half.rps:,.0f} req/s",
+            f"{half.p99_ms / bare_half.p99_ms:.2f}x" if bare_half.p99_ms > 0 else "",
             "< 10 ms",
             half.p99_ms < 10,
             f"target {half_rate:,.0f} req/s",
@@ -396,12 +418,13 @@ def measure_http(ctx: Context) -> list[Row]:
             "",
             "",
             "keeps serving",
-            many.rps > 0 and after.status_code == 200,
-            f"peak RSS {many.peak_rss_mib:.0f} MiB; socket errors {many.socket_errors}; non-2xx {many.non_2xx}",
+            many.rps > 0 and after_status == 200,
+            f"peak RSS {many.peak_rss_mib:.0f} MiB; socket errors {many.socket_errors}; non-2xx {many.non_2xx}; "
+            f"next request answered {recovery:.1f} s after the run",
         ),
         Row(
             "verifier RSS idle / loaded (256 conns)",
-            f"{idle:.0f} / {ours.peak_rss_mib:.0f} MiB",
+            f"{idle:.0f} / {loaded_rss:.0f} MiB",
             "",
             "",
             "(reported)",

@@ -4,15 +4,14 @@ The public API other packages (and `vigil`) use; everything else is private.
 """
 
 from detections.catalog.loader import RuleSet, load_rules
+from detections.corpus.report import CorpusEntry, CorpusReport, corpus_report
+from detections.corpus.selftest import RuleTest, self_test
 from detections.errors import (
     AlertNotFoundError,
     ConflictError,
     ConversionError,
     DetectionsError,
-    InvalidFilterError,
-    RuleLoadError,
     RuleNotFoundError,
-    SearchError,
     TriageError,
 )
 from detections.http import create_router
@@ -41,23 +40,25 @@ __all__ = [
     "AlertStatus",
     "ConflictError",
     "ConversionError",
+    "CorpusEntry",
+    "CorpusReport",
     "Detections",
     "DetectionsError",
     "DetectionsSettings",
     "Finding",
-    "InvalidFilterError",
     "Level",
     "RuleInfo",
-    "RuleLoadError",
     "RuleNotFoundError",
     "RuleRun",
     "RuleSet",
-    "SearchError",
+    "RuleTest",
     "SourceHealth",
     "TriageError",
     "TriageTimes",
     "Verdict",
+    "corpus_report",
     "create_router",
     "load_rules",
     "register_tasks",
+    "self_test",
 ]

@@ -10,15 +10,6 @@ class DetectionsError(Exception):
     exit_code = 1
 
 
-class RuleLoadError(DetectionsError):
-    """A rule file cannot be read, is too large, hostile, or not valid Sigma."""
-
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"{source}: {reason}")
-        self.source = source
-        self.reason = reason
-
-
 class ConversionError(DetectionsError):
     """A rule cannot be turned into an Elasticsearch query."""
 
@@ -45,15 +36,3 @@ class ConflictError(DetectionsError):
     """Someone else changed the alert at the same time; reload and retry."""
 
     status_code = 409
-
-
-class InvalidFilterError(DetectionsError):
-    """An alert filter or sort parameter is malformed."""
-
-    status_code = 422
-
-
-class SearchError(DetectionsError):
-    """Elasticsearch refused or failed a detection query."""
-
-    status_code = 502

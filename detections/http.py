@@ -25,7 +25,7 @@ from detections.models import (
 from detections.service import Detections
 from edgeauth import Guard, Principal
 
-_CODES = {400: "invalid_request", 404: "not_found", 409: "conflict", 422: "invalid_filter", 502: "search_failed"}
+_CODES = {400: "invalid_request", 404: "not_found", 409: "conflict"}
 
 
 def error_response(exc: Exception) -> JSONResponse:

@@ -41,7 +41,6 @@ class DetectionsSettings(BaseModel):
     absence_minutes: int = Field(default=15, ge=1, description="A source silent this long raises an absence alert.")
     absence_lookback_hours: int = Field(default=168, ge=1, description="How far back a source counts as 'was sending'.")
     new_terms_history_days: int = Field(default=30, ge=1, description="History a new-terms rule compares against.")
-    run_history_days: int = Field(default=30, ge=1, description="Run records older than this may be deleted.")
 
     def index(self, name: str) -> str:
         return f"{self.index_prefix}-{name}"

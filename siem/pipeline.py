@@ -19,7 +19,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from siem.bulk import BulkWriter, Doc
 from siem.deadletter import dead_letter_doc, truncated
-from siem.errors import ElasticsearchUnavailableError, SiemError
+from siem.errors import ElasticsearchUnavailableError, InvalidBatchError, SiemError
 from siem.models import BatchReport, IngestReceipt
 from siem.parsers import RecordFormat, dataset_of, parse_record, resolve_format
 from siem.settings import SiemSettings
@@ -63,7 +63,7 @@ class Pipeline:
         """Queue records of one format durably (all or none); raises `BackpressureError` above the high-water mark."""
         known = resolve_format(fmt)
         if ids is not None and len(ids) != len(records):
-            raise ValueError("ids must pair one to one with records")
+            raise InvalidBatchError(f"{len(ids)} ids for {len(records)} records: they must pair one to one")
         chunks = list(self._chunks(known, records, source, ids))
         entries = self.stream.enqueue(chunks)
         return IngestReceipt(dataset=dataset_of(known), format=known, accepted=len(records), entries=entries)
@@ -178,7 +178,12 @@ class Pipeline:
         total = BatchReport()
         stop = time.monotonic() + seconds
         while time.monotonic() < stop:
-            report = self.run_once(name, block_ms=min(1000, max(1, int((stop - time.monotonic()) * 1000))))
+            try:
+                report = self.run_once(name, block_ms=min(1000, max(1, int((stop - time.monotonic()) * 1000))))
+            except ElasticsearchUnavailableError:
+                # The batch stays pending for this consumer; pause so an outage is not a busy loop.
+                time.sleep(min(1.0, max(0.0, stop - time.monotonic())))
+                break
             total = total + report
         return total
 

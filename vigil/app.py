@@ -28,7 +28,7 @@ from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
 from vigil.console import Overview, install_console
 from vigil.detections_runtime import build_detections
-from vigil.observability import RequestIdMiddleware
+from vigil.observability import RequestIdMiddleware, configure_logging
 from vigil.settings import VigilSettings, load_settings
 
 
@@ -99,6 +99,12 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
         return Response(generate_latest() + generate_latest(siem_registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `vigil serve` (uvicorn `--factory`): settings from `VIGIL_*`, JSON logs with request ids."""
+    configure_logging()
+    return create_app(load_settings())
 
 
 def create_edge_app(settings: VigilSettings | None = None) -> FastAPI:

@@ -18,6 +18,7 @@ from detections.alerts.store import AlertStore
 from detections.catalog.loader import RuleSet
 from detections.corpus.generate import generate
 from detections.corpus.match import Unsupported
+from detections.corpus.scratch import remove_prefix
 from detections.engine.history import RunHistory
 from detections.engine.runner import Engine
 from detections.settings import DetectionsSettings
@@ -37,19 +38,6 @@ def _sigma_rule(source: str, rule_id: str) -> SigmaRule | None:
         if isinstance(rule, SigmaRule) and str(rule.id) == rule_id:
             return rule
     return None
-
-
-def _cleanup(es: Elasticsearch, redis_client: redis.Redis, prefix: str) -> None:
-    names = list(es.options(ignore_status=404).indices.get(index=f"{prefix}-*", expand_wildcards="all").body or {})
-    if names:
-        es.options(ignore_status=404).indices.delete(index=",".join(names))
-    found = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}-*").body
-    for template in found.get("index_templates", []):
-        es.options(ignore_status=404).indices.delete_index_template(name=template["name"])
-    es.options(ignore_status=404).cluster.delete_component_template(name=f"{prefix}-ecs-logs")
-    keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=1000))
-    if keys:
-        redis_client.delete(*keys)
 
 
 def self_test(
@@ -93,5 +81,5 @@ def self_test(
                 if rule_id in results and results[rule_id].outcome == "silent":
                     results[rule_id] = results[rule_id].model_copy(update={"outcome": "alerted"})
     finally:
-        _cleanup(es, redis_client, prefix)
+        remove_prefix(es, redis_client, prefix)
     return sorted(results.values(), key=lambda r: (r.outcome, r.source))

@@ -17,9 +17,9 @@ from fastapi import FastAPI
 
 from compliance import ComplianceSettings
 from detections import AlertFilter, Detections, DetectionsSettings
+from detections.corpus.scratch import remove_prefix
 from evidence import BuiltBundle, EvidenceArchive, EvidenceSettings
 from siem import Pipeline, SiemSettings
-from tests.detections.conftest import remove_prefix
 from tests.fixtures.edgeauth import EdgeAuthHarness
 from vigil.app import create_app
 from vigil.compliance_runtime import build_compliance

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, ViewportSize, expect, sync_playwright
 
-from detections import AlertFilter
+from detections import AlertFilter, AlertStatus
 from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, World
 from tests.fixtures.edgeauth import EdgeAuthHarness
 
@@ -40,7 +40,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-LAPTOP = {"width": 1366, "height": 768}
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
 
 
 def free_port() -> int:
@@ -148,7 +148,7 @@ def test_analyst_triages_a_real_alert(
     page.get_by_label("Select all alerts on this page").check()
     page.get_by_role("button", name="Acknowledge selected").click()
     expect(page.get_by_role("status").first).to_have_text("Selected alerts acknowledged.")
-    assert world.detections.alerts(AlertFilter(status=["new"])).total == 0  # type: ignore[list-item]
+    assert world.detections.alerts(AlertFilter(status=[AlertStatus.NEW])).total == 0
 
     page.goto(f"{base_url}/console/overview")
     expect(page.locator("svg.chart").first).to_be_visible()

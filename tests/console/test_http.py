@@ -48,7 +48,22 @@ def test_pages_need_a_session(world: World) -> None:
     response = client.get("/console/alerts", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/console/login?next=/console/alerts"
-    assert client.get("/console/login").status_code == 200
+    page = client.get("/console/login")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+    assert client.get("/console/static/console.css").status_code == 200
+
+
+def test_a_malformed_sign_in_body_is_a_400(world: World) -> None:
+    client = TestClient(world.app)
+    response = client.post(
+        "/console/login", content=b"--zz\r\ngarbage", headers={"content-type": "multipart/form-data; boundary=zz"}
+    )
+    assert response.status_code == 400
+    many = client.post("/console/login", data={f"f{i}": "x" for i in range(50)})
+    assert many.status_code == 400
 
 
 def test_a_bearer_header_is_not_a_console_session(world: World, edge_auth: EdgeAuthHarness) -> None:
@@ -190,3 +205,32 @@ def test_sign_out_forgets_the_session(world: World, edge_auth: EdgeAuthHarness) 
     assert 'vigil_console=""' in out.headers["set-cookie"]
     client.cookies.clear()
     assert client.get("/console/rules", follow_redirects=False).status_code == 303
+
+
+def test_analyst_overview_rules_and_home(world: World, edge_auth: EdgeAuthHarness) -> None:
+    client = signed_in(world, edge_auth, ANALYST)
+    home = client.get("/console", follow_redirects=False)
+    assert home.headers["location"] == "/console/overview"
+    overview = client.get("/console/overview")
+    assert overview.status_code == 200
+    assert overview.text.count('role="img"') == 2
+    assert re.search(r"<td>access</td><td class=\"num\">3</td>", overview.text)
+    assert re.search(r"<td>high</td><td class=\"num\">1</td>", overview.text)
+    rules = client.get("/console/rules")
+    assert "Revoked Token Replayed" in rules.text
+    rule = client.get(f"/console/rules/{REVOKED_RULE}")
+    assert rule.status_code == 200
+    assert "No runs recorded yet." not in rule.text
+
+
+def test_auditor_reads_an_evidence_item(world: World, edge_auth: EdgeAuthHarness) -> None:
+    client = signed_in(world, edge_auth, AUDITOR, engagement=world.engagement)
+    controls = client.get("/console/controls").text
+    first = re.search(r'href="/console/evidence/(\d+)"', controls)
+    assert first, "the control table links no evidence"
+    item = client.get(f"/console/evidence/{first.group(1)}")
+    assert item.status_code == 200
+    assert f"Evidence item #{first.group(1)}" in item.text
+    assert "SHA-256" in item.text
+    home = client.get("/console", follow_redirects=False)
+    assert home.headers["location"] == "/console/controls"

@@ -12,21 +12,8 @@ import redis
 from elasticsearch import Elasticsearch
 
 from detections import Alert, AlertFilter, Detections, DetectionsSettings
+from detections.corpus.scratch import remove_prefix
 from siem import Pipeline, SiemSettings
-
-
-def remove_prefix(es: Elasticsearch, redis_conn: redis.Redis, prefix: str) -> None:
-    """Delete by concrete names: the cluster refuses wildcard deletes."""
-    names = list(es.options(ignore_status=404).indices.get(index=f"{prefix}*", expand_wildcards="all").body or {})
-    if names:
-        es.options(ignore_status=404).indices.delete(index=",".join(names))
-    found = es.options(ignore_status=404).indices.get_index_template(name=f"{prefix}*").body
-    for template in found.get("index_templates", []):
-        es.options(ignore_status=404).indices.delete_index_template(name=template["name"])
-    es.options(ignore_status=404).cluster.delete_component_template(name=f"{prefix}-ecs-logs")
-    keys = list(redis_conn.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        redis_conn.delete(*keys)
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,24 +12,38 @@ import pytest
 
 from evidence import EvidenceArchive, EvidenceSettings
 from tests.evidence.conftest import T0, Add
+from vigil.cli import main
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def vigil(evidence_settings: EvidenceSettings):
-    env_overrides = {
-        "VIGIL_EVIDENCE__INDEX_PREFIX": evidence_settings.index_prefix,
-        "VIGIL_EVIDENCE__KEY_PREFIX": evidence_settings.key_prefix,
-        "VIGIL_EVIDENCE__DATA_DIR": str(evidence_settings.data_dir),
-    }
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, **env_overrides}
-        env.pop("VIGIL_DEBUG", None)
-        return subprocess.run(
-            [sys.executable, "-m", "vigil.cli", "evidence", *args], capture_output=True, text=True, env=env, check=False
-        )
+
+@pytest.fixture
+def vigil(
+    evidence_settings: EvidenceSettings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Result]:
+    """The real entry point (`vigil.cli.main`) in this process, with the test's namespace in the environment."""
+    monkeypatch.setenv("VIGIL_EVIDENCE__INDEX_PREFIX", evidence_settings.index_prefix)
+    monkeypatch.setenv("VIGIL_EVIDENCE__KEY_PREFIX", evidence_settings.key_prefix)
+    monkeypatch.setenv("VIGIL_EVIDENCE__DATA_DIR", str(evidence_settings.data_dir))
+    monkeypatch.delenv("VIGIL_DEBUG", raising=False)
+
+    def run(*args: str) -> Result:
+        monkeypatch.setattr(sys, "argv", ["vigil", "evidence", *args])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
 
     return run
 

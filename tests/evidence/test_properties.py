@@ -67,7 +67,7 @@ def _data_ranges(data: bytes) -> list[range]:
 
 
 @pytest.mark.integration
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_any_byte_change_in_entry_data_fails_and_nothing_crashes(
     stored_bundle: tuple[bytes, dict[str, Any]], data: st.DataObject

@@ -1,53 +1,45 @@
-"""siem's commands through the real `vigil` entry point: one line on success, one line on error."""
+"""siem's commands through the `vigil` command line: one line on success, one line on error."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
+from typer.testing import CliRunner
 
 from siem import Pipeline
 from tests.siem.conftest import count_docs, nginx_line
+from vigil.commands import app, main
 
 pytestmark = pytest.mark.integration
 
 
-def vigil(prefix: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "VIGIL_SIEM__PREFIX": prefix, "VIGIL_SIEM__TAIL_STATE_DIR": str(tmp_path / "state")}
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("vigil")), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+def env(prefix: str, tmp_path: Path) -> dict[str, str]:
+    return {"VIGIL_SIEM__PREFIX": prefix, "VIGIL_SIEM__TAIL_STATE_DIR": str(tmp_path / "state")}
 
 
 def test_ingest_file_then_status_then_dead_letters(pipeline: Pipeline, es: Elasticsearch, tmp_path: Path) -> None:
-    prefix = pipeline.settings.prefix
+    runner = CliRunner()
+    variables = env(pipeline.settings.prefix, tmp_path)
     log = tmp_path / "access.log"
     log.write_text("\n".join([nginx_line(1), nginx_line(2), "not a log line"]) + "\n", encoding="utf-8")
-    done = vigil(prefix, tmp_path, "ingest", "file", str(log), "--format", "nginx")
-    assert done.returncode == 0, done.stderr
+    done = runner.invoke(app, ["ingest", "file", str(log), "--format", "nginx"], env=variables)
+    assert done.exit_code == 0, done.output
     assert done.stdout.strip() == "queued 3 records (0 rotations, 0 truncations)"
-    again = vigil(prefix, tmp_path, "ingest", "file", str(log), "--format", "nginx")
+    again = runner.invoke(app, ["ingest", "file", str(log), "--format", "nginx"], env=variables)
     assert again.stdout.strip().startswith("queued 0 records")
 
-    status = json.loads(vigil(prefix, tmp_path, "pipeline", "status", "--json").stdout)
+    status = json.loads(runner.invoke(app, ["pipeline", "status", "--json"], env=variables).stdout)
     assert (status["received"], status["queue_depth"]) == (3, 3)
     pipeline.drain()
     assert count_docs(es, pipeline.layout.alias) == 2
 
-    listed = vigil(prefix, tmp_path, "dlq", "list", "--json")
+    listed = runner.invoke(app, ["dlq", "list", "--json"], env=variables)
     letters = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [(d["original"], d["error_type"]) for d in letters] == [("not a log line", "parse_error")]
-    replayed = vigil(prefix, tmp_path, "dlq", "replay", letters[0]["id"])
+    replayed = runner.invoke(app, ["dlq", "replay", letters[0]["id"]], env=variables)
     assert replayed.stdout.strip() == "replayed 1 dead letters"
 
 
@@ -55,13 +47,24 @@ def test_ingest_file_then_status_then_dead_letters(pipeline: Pipeline, es: Elast
     ("args", "message"),
     [
         (
-            ("ingest", "file", "/nonexistent/access.log", "--format", "nginx"),
+            ["ingest", "file", "/nonexistent/access.log", "--format", "nginx"],
             "cannot read /nonexistent/access.log: No such file or directory",
         ),
-        (("dlq", "replay", "no-such-id"), "no unreplayed dead letter with id 'no-such-id'"),
+        (["dlq", "replay", "no-such-id"], "no unreplayed dead letter with id 'no-such-id'"),
     ],
 )
-def test_errors_are_one_line(pipeline: Pipeline, tmp_path: Path, args: tuple[str, ...], message: str) -> None:
-    done = vigil(pipeline.settings.prefix, tmp_path, *args)
-    assert done.returncode == 1
-    assert done.stderr.strip() == f"vigil: error: {message}"
+def test_errors_are_one_line(
+    pipeline: Pipeline,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    for name, value in env(pipeline.settings.prefix, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("sys.argv", ["vigil", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1
+    assert capsys.readouterr().err.strip() == f"vigil: error: {message}"

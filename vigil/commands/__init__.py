@@ -14,7 +14,7 @@ import typer
 from detections import DetectionsError
 from edgeauth import EdgeAuthError
 from siem import SiemError
-from vigil.commands import bench, clients, compliance, demo, detections, edge, evidence, keys, services, siem
+from vigil.commands import bench, clients, compliance, demo, detections, edge, evidence, keys, serve, services, siem
 from vigil.errors import VigilError
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
 app.add_typer(edge.app, name="edge")
 app.command(name="bench")(bench.run)
+app.command(name="serve")(serve.serve)
 app.command(name="worker")(siem.worker)
 app.add_typer(siem.pipeline_app, name="pipeline")
 app.add_typer(siem.dlq_app, name="dlq")

@@ -10,9 +10,7 @@ from typing import Annotated
 
 import typer
 
-from detections import AlertFilter, AlertStatus, DetectionsError, Level, Verdict, load_rules
-from detections.corpus.report import corpus_report
-from detections.corpus.selftest import self_test
+from detections import AlertFilter, AlertStatus, DetectionsError, Level, Verdict, corpus_report, load_rules, self_test
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.detections_runtime import build_detections, detections_settings
 from vigil.settings import load_settings

@@ -13,13 +13,13 @@ from markupsafe import Markup
 from vigil.console.overview import Series
 
 WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 36
+LEFT, RIGHT, TOP, BOTTOM = 44, 40, 12, 36
 
 # Severity colours ordered like the levels; chosen for contrast on white and distinguishable without red/green.
 LEVEL_COLOURS = {
     "informational": "#6b7280",
     "low": "#2563eb",
-    "medium": "#b45309",
+    "medium": "#a16207",
     "high": "#c2410c",
     "critical": "#7f1d1d",
 }
@@ -66,7 +66,7 @@ def stacked_bars(series: Series, *, title: str, order: list[str] | None = None) 
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d1d5db"/>')
         parts.append(
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#374151">'
-            f"{round(top * fraction)}</text>"
+            f"{top * fraction:g}</text>"
         )
     for i in range(n):
         x = LEFT + slot * i + (slot - bar_w) / 2

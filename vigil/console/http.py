@@ -20,20 +20,11 @@ from vigil.console.analyst import create_analyst_router
 from vigil.console.auditor import create_auditor_router
 from vigil.console.errors import ConsoleError, FormRejected, SignInRequired
 from vigil.console.overview import Overview
-from vigil.console.pages import HERE, NAV, Pages
+from vigil.console.pages import FORM_ERRORS, HERE, NAV, Pages
 from vigil.console.session import Sessions
 from vigil.console.settings import ConsoleSettings
 
 PREFIX = "/console"
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
 
 
 def safe_next(target: str | None) -> str:
@@ -60,14 +51,6 @@ def install_console(
     app.include_router(create_analyst_router(pages, detections, overview, settings))
     app.include_router(create_auditor_router(pages, archive, compliance, settings))
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        if request.url.path.startswith(PREFIX):
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
 
     @app.exception_handler(ConsoleError)
     async def console_error(request: Request, exc: ConsoleError) -> Response:
@@ -120,7 +103,10 @@ def _create_entry_router(sessions: Sessions, pages: Pages) -> APIRouter:
 
     @router.post("/login")
     async def login(request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=10)
+        try:
+            form = await request.form(max_files=0, max_fields=10)
+        except FORM_ERRORS as exc:
+            return _login(request, next=PREFIX, error=f"the form could not be read: {type(exc).__name__}", status=400)
         target = safe_next(str(form.get("next") or ""))
         nonce = request.cookies.get(sessions.nonce_cookie, "")
         try:

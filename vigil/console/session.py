@@ -114,7 +114,9 @@ class Sessions:
         return "session:" + hashlib.sha256(token.encode()).hexdigest()
 
     def check_csrf(self, binding: str, supplied: object) -> None:
-        if not isinstance(supplied, str) or not hmac.compare_digest(self.csrf(binding), supplied):
+        # Bytes, not str: compare_digest refuses non-ASCII strings, and a hostile form may send any text.
+        expected = self.csrf(binding).encode()
+        if not isinstance(supplied, str) or not hmac.compare_digest(expected, supplied.encode("utf-8", "replace")):
             raise FormRejected("this form has expired or did not come from the console; reload the page and retry")
 
 

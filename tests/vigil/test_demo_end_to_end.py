@@ -1,0 +1,102 @@
+"""`vigil demo` end to end on the real services, small: the storyline must surface as alerts, edge refusals and
+a verified evidence bundle. Everything runs in this test's namespace, home folder and ports, then stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _namespace_env(namespace: str, home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "VIGIL_HOME": str(home),
+        "VIGIL_SIEM__PREFIX": namespace,
+        "VIGIL_SIEM__TAIL_STATE_DIR": str(home / "tail"),
+        "VIGIL_DETECTIONS__INDEX_PREFIX": namespace,
+        "VIGIL_EVIDENCE__INDEX_PREFIX": namespace,
+        "VIGIL_EVIDENCE__KEY_PREFIX": namespace,
+        "VIGIL_EVIDENCE__DATA_DIR": str(home / "evidence"),
+        "VIGIL_COMPLIANCE__INDEX_PREFIX": namespace,
+        "VIGIL_EDGEAUTH__KEY_PREFIX": f"{namespace}:edgeauth",
+        "COLUMNS": "160",
+    }
+
+
+def _vigil(env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vigil.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def demo_run(es_namespace: str, redis_namespace: str, tmp_path: Path) -> Iterator[tuple[Any, str, dict[str, str]]]:
+    assert es_namespace == redis_namespace
+    env = _namespace_env(es_namespace, tmp_path / "home")
+    summary = tmp_path / "summary.json"
+    offset = random.Random(es_namespace).randrange(20_000, 40_000, 100)
+    try:
+        done = _vigil(
+            env,
+            "demo", "--users", "60", "--clients", "6", "--requests-per-user", "2", "--port-offset", str(offset),
+            "--summary", str(summary),
+            timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+        yield json.loads(summary.read_text()), done.stdout, env
+    finally:
+        stopped = _vigil(env, "demo", "down", timeout=120)
+        assert stopped.returncode == 0, stopped.stderr
+
+
+def test_the_demo_tells_the_whole_story(demo_run: tuple[Any, str, dict[str, str]]) -> None:
+    result, out, env = demo_run
+
+    # The edge: real verifications and the attack storyline's refusals, each with the verifier's latency.
+    reasons = {(row["outcome"], row["reason"]): row for row in result["edge"]}
+    assert reasons[("success", "ok")]["count"] > 50
+    for refused in ("alg_not_allowed", "bad_signature", "unknown_kid", "revoked", "insufficient_scope"):
+        assert reasons[("failure", refused)]["count"] >= 1, refused
+    assert all(row["p99_us"] is not None and row["p99_us"] > 0 for row in result["edge"])
+
+    # The analysts: the storyline's alerts, one shown in full.
+    rules = {alert["rule"] for alert in result["alerts"]}
+    for expected in (
+        "Vulnerability Scanner User Agent",
+        "Attack Payload Reached The Code",
+        "Token Forgery Attempts From One Source",
+        "Edge Token With A Disallowed Algorithm (Alg Confusion)",
+        "Credential Stuffing On The Token Endpoint",
+        "Revoked Token Replayed",
+        "Log source 'exception' went silent",
+    ):
+        assert expected in rules, (expected, sorted(rules))
+    assert result["featured_alert"]["rule_title"] == "Attack Payload Reached The Code"
+
+    # The auditors: a status per control and a bundle that verifies offline, also from the CLI.
+    assert {c["verdict"] for c in result["compliance"]} <= {"pass", "fail", "not-applicable"}
+    assert len(result["compliance"]) >= 5
+    assert result["bundle"]["ok"] is True
+    assert result["bundle"]["items"] >= 1
+    verified = _vigil(env, "evidence", "verify", result["bundle"]["path"], timeout=60)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith("OK:")
+
+    # The printed views say the same and leave the URLs behind.
+    for text in ("EDGE", "ANALYSTS", "AUDITORS", "VERIFIED", "vigil demo down"):
+        assert text in out

@@ -1,0 +1,149 @@
+"""The three views the demo ends with: the edge, the analysts, the auditors; then the services' URLs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from vigil.demo.story import DemoResult
+
+_LEVELS = ("critical", "high", "medium", "low", "informational")
+_EVENT_FIELDS = (
+    "@timestamp", "event.dataset", "event.action", "event.reason", "source.ip", "url.original",
+    "http.response.status_code", "http.request.id", "error.type", "error.message", "user_agent.original",
+)  # fmt: skip
+
+
+def _flat(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def edge_view(result: DemoResult) -> Table:
+    table = Table(title="EDGE: requests verified and refused by reason (from the SIEM's auth events)")
+    for column in ("outcome", "reason", "requests", "verifier p99"):
+        table.add_column(column, justify="right" if column in ("requests", "verifier p99") else "left")
+    for row in result.edge:
+        p99 = "-" if row["p99_us"] is None else f"{row['p99_us']:.0f} µs"
+        style = "green" if row["outcome"] == "success" else "red"
+        table.add_row(f"[{style}]{row['outcome']}[/]", row["reason"], str(row["count"]), p99)
+    traffic = result.traffic
+    round_trip = traffic.p99_ms()
+    statuses = Counter({s: n for (_, s), n in traffic.statuses.items()})
+    table.caption = (
+        f"{traffic.requests} requests sent ({traffic.tokens_issued} tokens issued, {traffic.transport_errors} "
+        f"transport errors); round trip through nginx p99 {'-' if round_trip is None else f'{round_trip:.1f} ms'}; "
+        f"statuses {', '.join(f'{s}: {n}' for s, n in sorted(statuses.items()))}"
+    )
+    return table
+
+
+def analyst_view(result: DemoResult) -> Table:
+    table = Table(title="ANALYSTS: alerts by rule and severity (`vigil alerts list`)")
+    for column in ("severity", "rule", "group", "count", "status"):
+        table.add_column(column, justify="right" if column == "count" else "left")
+    ordered = sorted(result.alerts, key=lambda a: (_LEVELS.index(a.level.value), a.rule_title))
+    for alert in ordered:
+        table.add_row(alert.level.value, alert.rule_title, alert.group_key, str(alert.count), alert.status.value)
+    levels = Counter(a.level.value for a in result.alerts)
+    table.caption = f"{len(result.alerts)} alerts: " + ", ".join(f"{n} {lvl}" for lvl, n in levels.most_common())
+    return table
+
+
+def featured_view(result: DemoResult) -> Panel:
+    alert = result.featured
+    if alert is None:
+        return Panel("no alert was raised", title="one alert in full")
+    lines = [
+        f"[bold]{alert.rule_title}[/]  ({alert.level.value}, rule {alert.rule_id})",
+        f"id {alert.id}   group {alert.group_key}   count {alert.count}   status {alert.status.value}",
+        f"first seen {alert.first_seen.isoformat()}   last seen {alert.last_seen.isoformat()}",
+        f"ATT&CK {', '.join(alert.attack or alert.tags) or '-'}",
+        alert.summary,
+        "",
+    ]
+    for event in result.featured_events[:6]:
+        flat = _flat(event)
+        shown = {k: flat[k] for k in _EVENT_FIELDS if k in flat}
+        lines.append(json.dumps(shown, ensure_ascii=False, default=str))
+    lines.append(f"\n(triage: `vigil alerts show {alert.id}`, `vigil alerts ack {alert.id}`)")
+    return Panel("\n".join(lines), title="ANALYSTS: one alert in full")
+
+
+def auditor_view(result: DemoResult) -> Table:
+    report = result.compliance
+    table = Table(title="AUDITORS: compliance status (`vigil compliance status`)")
+    for column in ("control", "framework", "verdict", "reason"):
+        table.add_column(column)
+    colours = {"pass": "green", "fail": "red"}
+    for control in report.controls:
+        verdict = control.outcome.value
+        table.add_row(
+            control.control_id, control.framework, f"[{colours.get(verdict, 'yellow')}]{verdict.upper()}[/]",
+            control.reason,
+        )  # fmt: skip
+    verification = result.verification
+    verdict = (
+        f"[green]VERIFIED[/]: {verification.items} item(s), {verification.files_checked} files, signed by "
+        f"{verification.kid}"
+        if verification.ok
+        else f"[red]REJECTED[/]: {'; '.join(verification.problems[:3])}"
+    )
+    table.caption = (
+        f"{report.evidence_count} evidence items; bundle {result.bundle}\n{verdict} "
+        f"(check it yourself: `vigil evidence verify {result.bundle}`)"
+    )
+    return table
+
+
+def render(result: DemoResult, console: Console) -> None:
+    console.print()
+    console.print(edge_view(result))
+    console.print()
+    console.print(analyst_view(result))
+    console.print(featured_view(result))
+    console.print()
+    console.print(auditor_view(result))
+    console.print()
+    services = Table(title="the services stay up (`vigil demo down` stops them)", show_header=False)
+    for name, url in result.urls.items():
+        services.add_row(name, url)
+    console.print(services)
+    console.print(f"demo finished in {result.seconds:.0f}s")
+
+
+def summary(result: DemoResult) -> dict[str, Any]:
+    """The three views as JSON (`vigil demo --summary FILE`), for scripts and the end-to-end test."""
+    return {
+        "seconds": round(result.seconds, 1),
+        "traffic": {
+            "requests": result.traffic.requests,
+            "tokens_issued": result.traffic.tokens_issued,
+            "transport_errors": result.traffic.transport_errors,
+            "p99_ms": result.traffic.p99_ms(),
+            "by_phase": {phase: dict(counts) for phase, counts in result.traffic.by_phase().items()},
+        },
+        "edge": result.edge,
+        "alerts": [
+            {"rule_id": a.rule_id, "rule": a.rule_title, "level": a.level.value, "group": a.group_key, "count": a.count}
+            for a in result.alerts
+        ],
+        "featured_alert": result.featured.model_dump(mode="json") if result.featured else None,
+        "compliance": [
+            {"control": c.control_id, "framework": c.framework, "verdict": c.outcome.value, "reason": c.reason}
+            for c in result.compliance.controls
+        ],
+        "bundle": {"path": str(result.bundle), "ok": result.verification.ok, **result.verification.model_dump()},
+        "urls": result.urls,
+    }
