@@ -99,7 +99,7 @@ def _rates(fns: dict[str, Callable[[str], object]], tokens: list[str], rounds: i
 
 
 def measure_in_process(ctx: Context) -> list[Row]:
-    count, rounds = (500, 3) if QUICK else (3000, 7)
+    count, rounds = (300, 5) if QUICK else (1000, 15)
     key = SigningKey.generate("RS256")
     public = key.private_key.public_key()
     assert isinstance(public, rsa.RSAPublicKey)
@@ -288,7 +288,7 @@ def measure_http(ctx: Context) -> list[Row]:
     from vigil.clients import redis_client  # the benchmark runs inside the composed system
     from vigil.settings import load_settings
 
-    seconds = 3 if QUICK else 6
+    seconds = 3 if QUICK else 5
     port = _free_port()
     env = {
         **os.environ,
@@ -351,7 +351,7 @@ def measure_http(ctx: Context) -> list[Row]:
             # then weighs on both alike instead of on whichever happened to run during a burst.
             bare_runs: list[WrkResult] = []
             our_runs: list[WrkResult] = []
-            for _ in range(2 if QUICK else 3):
+            for _ in range(2 if QUICK else 4):
                 bare_runs.append(_wrk(f"{base}/bare", _script(folder, tokens, "/bare"), 256, seconds, server.pid))
                 our_runs.append(_wrk(f"{base}/verify", _script(folder, tokens, "/verify"), 256, seconds, server.pid))
             bare = max(bare_runs, key=lambda r: r.rps)

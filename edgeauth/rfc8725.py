@@ -37,7 +37,15 @@ REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id")
 # The signature may be empty so that `alg: none` tokens reach the header check and get their own reason.
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
-_JSON = json.JSONDecoder()
+_MAX_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z: anything later cannot be a datetime
+
+
+def _no_constants(name: str) -> Any:
+    # RFC 8259 has no NaN or Infinity; Python's decoder would accept them.
+    raise ValueError(f"{name} is not JSON")
+
+
+_JSON = json.JSONDecoder(parse_constant=_no_constants)
 _KID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
@@ -123,7 +131,7 @@ def check_header(header: dict[str, Any], allowed_algorithms: Collection[str]) ->
 
 def _numeric(claims: dict[str, Any], name: str) -> float:
     value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= _MAX_NUMERIC_DATE:
         raise MalformedToken(f"claim {name} must be a NumericDate")
     return float(value)
 

@@ -136,8 +136,18 @@ def create_edge_app(settings: VigilSettings | None = None) -> FastAPI:
         response.status_code = 200 if fresh else 503
         return {"status": "ok" if fresh else "stale", "staleness_seconds": min(staleness, 1e9)}
 
+    # Ready means the same as healthy here: a verifier with stale keys or revocations must leave the pool.
+    app.add_api_route("/readyz", healthz, methods=["GET"], include_in_schema=False)
+    app.add_middleware(RequestIdMiddleware)
+
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def edge_app_from_environment() -> FastAPI:
+    """Factory for `vigil edge serve`: JSON logs with request ids, then the edge verifier app."""
+    configure_logging("WARNING")
+    return create_edge_app()

@@ -18,6 +18,7 @@ from detections import DetectionsSettings
 from edgeauth import EdgeAuthSettings
 from evidence import EvidenceSettings
 from siem import SiemSettings
+from vigil.canary import CanarySettings
 from vigil.console.settings import ConsoleSettings
 from vigil.errors import ConfigurationError
 
@@ -71,6 +72,7 @@ class VigilSettings(BaseSettings):
     detections: DetectionsSettings = Field(default_factory=DetectionsSettings)
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    canary: CanarySettings = Field(default_factory=CanarySettings)
     rule_paths: str = Field(
         default="",
         description="Extra Sigma rule folders or files for detections, separated by ':' (VIGIL_RULE_PATHS).",

@@ -16,6 +16,7 @@ from edgeauth import KeyStore
 from edgeauth import issuer as edgeauth_issuer
 from siem import Pipeline
 from siem import tasks as siem_tasks
+from vigil.canary.runner import register_tasks as register_canary_tasks
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
 from vigil.detections_runtime import build_detections
@@ -47,7 +48,7 @@ def _compliance(app: Celery, settings: VigilSettings) -> None:
 
 
 Registration = Callable[[Celery, VigilSettings], None]
-REGISTRATIONS: list[Registration] = [_siem, _edgeauth, _detections, _compliance]
+REGISTRATIONS: list[Registration] = [_siem, _edgeauth, _detections, _compliance, register_canary_tasks]
 
 
 def create_celery(settings: VigilSettings) -> Celery:

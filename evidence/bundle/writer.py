@@ -122,7 +122,8 @@ class _Builder:
     def __init__(self, archive: zipfile.ZipFile, work: Path, level: int) -> None:
         self.archive = archive
         self.level = level
-        self.files = (work / "files.part").open("w+", encoding="utf-8")
+        self.files = (work / "manifest.part").open("w", encoding="utf-8")
+        self.files.write('{"files":[')
         self.chain = (work / "chain.part").open("w+", encoding="utf-8", newline="\n")
         self.index_out = (work / "index.part").open("w+", encoding="utf-8", newline="")
         self.report_out = (work / "report.part").open("w+", encoding="utf-8", newline="\n")
@@ -247,13 +248,14 @@ class _Builder:
         self._files_written += 1
 
     def manifest(self, rest: dict[str, Any]) -> bytes:
-        """`{"files":[...],<rest>}`: canonical because every other top-level key sorts after "files"."""
+        """`{"files":[...],<rest>}`: canonical because every other top-level key sorts after "files".
+
+        The file list was spooled line by line; the finished manifest is read back once, the only copy in memory.
+        """
         assert all(key > "files" for key in rest)
-        self.files.flush()
-        self.files.seek(0)
-        body = self.files.read()
+        self.files.write("]," + canonical_json(rest)[1:].decode("utf-8"))
         self.files.close()
-        return b'{"files":[' + body.encode("utf-8") + b"]," + canonical_json(rest)[1:]
+        return Path(self.files.name).read_bytes()
 
 
 def _file_digest(path: Path) -> tuple[str, int]:

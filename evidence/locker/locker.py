@@ -104,23 +104,13 @@ class EvidenceLocker:
         for _ in range(_APPEND_ATTEMPTS):
             sequence = (head.sequence if head else 0) + 1
             prev = head.entry_hash if head else GENESIS_HASH
-            record = build_record(
-                spec,
-                sequence=sequence,
-                sha256=sha,
-                size=size,
-                default_freshness=self.settings.default_freshness_seconds,
-            )
-            raw = record_bytes(record)
-            digest = record_digest(raw)
-            link = entry_hash(sequence, prev, digest)
-            doc = _document(record, raw, prev, digest, link, rfc3339(datetime.now(UTC)))
+            doc = chained_document(spec, sequence, prev, sha, size, self.settings.default_freshness_seconds)
             try:
                 self.es.create(index=self.index, id=str(sequence), document=doc)
             except ConflictError:
                 head = self._head_from_index()
                 continue
-            new_head = ChainHead(sequence=sequence, entry_hash=link)
+            new_head = ChainHead(sequence=sequence, entry_hash=doc["entry_hash"])
             self.redis.set(self._head_key, new_head.model_dump_json())
             return _item(doc, datetime.now(UTC))
         raise LockerBusyError(f"could not append after {_APPEND_ATTEMPTS} sequence conflicts; retry")
@@ -279,16 +269,20 @@ def check_entry(doc: dict[str, Any], expected: int, prev: str) -> list[str]:
     return problems
 
 
-def _document(
-    record: dict[str, Any], raw: bytes, prev: str, digest: str, link: str, appended_at: str
+def chained_document(
+    spec: EvidenceSpec, sequence: int, prev: str, sha: str, size: int, default_freshness: int
 ) -> dict[str, Any]:
+    """The index document of entry `sequence` following `prev`: record, digest, link and the searchable fields."""
+    record = build_record(spec, sequence=sequence, sha256=sha, size=size, default_freshness=default_freshness)
+    raw = record_bytes(record)
+    digest = record_digest(raw)
     return {
         **record_fields(record),
         "prev_hash": prev,
         "record_digest": digest,
-        "entry_hash": link,
+        "entry_hash": entry_hash(sequence, prev, digest),
         "record": raw.decode("utf-8"),
-        "appended_at": appended_at,
+        "appended_at": rfc3339(datetime.now(UTC)),
     }
 
 

@@ -110,6 +110,10 @@ CORPUS: dict[str, tuple[Callable[[], str], str]] = {
     "missing exp": (lambda: valid(exp=None), "missing_claim"),
     "missing aud": (lambda: valid(aud=None), "missing_claim"),
     "boolean exp": (lambda: valid(exp=True), "malformed"),
+    "exp beyond year 9999": (lambda: valid(exp=10**20), "malformed"),
+    "negative iat": (lambda: valid(iat=-5), "malformed"),
+    "NaN exp (not JSON)": (lambda: valid(exp=float("nan")), "malformed"),
+    "Infinity exp (not JSON)": (lambda: valid(exp=float("inf")), "malformed"),
     "oversized": (lambda: valid(padding="A" * 5000), "too_large"),
     "bad base64 in the header": (lambda: "eyJhbGciOi*.eyJ9.c2ln", "malformed"),
     "impossible base64 length": (lambda: "a.eyJ9.c2ln", "malformed"),
@@ -293,3 +297,23 @@ def test_published_advisories_stay_fixed(verifier: Verifier, advisory: str) -> N
         with pytest.raises(VerificationError) as info:
             verifier.verify(build())
         assert info.value.reason == expected, f"{advisory}: {name}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            name: json_values | st.just(ISSUER) | st.just("vigil") | st.integers(NOW - 100, NOW + 100)
+            for name in ("iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope")
+        },
+    )
+)
+def test_signed_arbitrary_claims_never_escape_as_other_errors(body: dict[str, object]) -> None:
+    """Even a token our own key signed cannot crash the verifier with odd claim values."""
+    token = rsa_sign(KEY, header(KEY), body)
+    try:
+        principal = make_verifier().verify(token)
+    except VerificationError:
+        return
+    assert principal.token_id == body["jti"]

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from elasticsearch import Elasticsearch
 
 pytestmark = pytest.mark.integration
 
@@ -58,13 +60,13 @@ def demo_run(es_namespace: str, redis_namespace: str, tmp_path: Path) -> Iterato
             timeout=600,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
-        yield json.loads(summary.read_text()), done.stdout, env
+        yield json.loads(summary.read_text()), done.stdout, {**env, "DEMO_PORT_OFFSET": str(offset)}
     finally:
         stopped = _vigil(env, "demo", "down", timeout=120)
         assert stopped.returncode == 0, stopped.stderr
 
 
-def test_the_demo_tells_the_whole_story(demo_run: tuple[Any, str, dict[str, str]]) -> None:
+def test_the_demo_tells_the_whole_story(demo_run: tuple[Any, str, dict[str, str]], es: Elasticsearch) -> None:
     result, out, env = demo_run
 
     # The edge: real verifications and the attack storyline's refusals, each with the verifier's latency.
@@ -88,6 +90,14 @@ def test_the_demo_tells_the_whole_story(demo_run: tuple[Any, str, dict[str, str]
         assert expected in rules, (expected, sorted(rules))
     assert result["featured_alert"]["rule_title"] == "Attack Payload Reached The Code"
 
+    # One request id joins the edge decision, nginx's and the storefront's access lines and the exception.
+    request_id = result["featured_alert"]["group_key"].removeprefix("http.request.id=")
+    found = es.search(
+        index=f"{env['VIGIL_SIEM__PREFIX']}-logs-*", query={"term": {"http.request.id": request_id}}, size=20
+    )
+    datasets = sorted(hit["_source"]["event"]["dataset"] for hit in found["hits"]["hits"])
+    assert datasets == ["access", "access", "auth", "exception"], datasets
+
     # The auditors: a status per control and a bundle that verifies offline, also from the CLI.
     assert {c["verdict"] for c in result["compliance"]} <= {"pass", "fail", "not-applicable"}
     assert len(result["compliance"]) >= 5
@@ -97,6 +107,18 @@ def test_the_demo_tells_the_whole_story(demo_run: tuple[Any, str, dict[str, str]
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.startswith("OK:")
 
+    # The canary went the whole way (token, nginx + edge, ingest) while the services ran.
+    assert result["canary"]["success_rate"] == 1.0
+
     # The printed views say the same and leave the URLs behind.
     for text in ("EDGE", "ANALYSTS", "AUDITORS", "VERIFIED", "vigil demo down"):
         assert text in out
+
+    # Every HTTP service answers health, readiness and Prometheus scrapes.
+    offset = int(env["DEMO_PORT_OFFSET"])
+    for port in (8000 + offset, 8081 + offset, 8082 + offset):
+        for probe in ("/healthz", "/readyz"):
+            assert httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=10).status_code == 200, (port, probe)
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        assert scraped.status_code == 200
+        assert "# TYPE" in scraped.text

@@ -28,3 +28,15 @@ def test_access_lines_are_lograge_and_injection_reaches_the_code(tmp_path: Path)
     (exception,) = _lines(errors)
     assert exception["request_id"] == "rid-sqli-001"
     assert exception["error"]["type"] == "ActiveRecord::StatementInvalid"  # type: ignore[index]
+
+
+def test_probes_and_metrics_stay_out_of_the_access_log(tmp_path: Path) -> None:
+    access, errors = tmp_path / "access.log", tmp_path / "exceptions.log"
+    client = TestClient(create_sample_api(access, errors))
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
+    client.get("/api/reports/17", headers={"X-Request-ID": "rid-timeout-01"})
+    scraped = client.get("/metrics").text
+    assert 'storefront_requests_total{controller="ReportsController",status="504"} 1.0' in scraped
+    assert 'storefront_exceptions_total{type="Net::ReadTimeout"} 1.0' in scraped
+    assert [r["path"] for r in _lines(access)] == ["/api/reports/17"]

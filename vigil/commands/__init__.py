@@ -14,7 +14,20 @@ import typer
 from detections import DetectionsError
 from edgeauth import EdgeAuthError
 from siem import SiemError
-from vigil.commands import bench, clients, compliance, demo, detections, edge, evidence, keys, serve, services, siem
+from vigil.commands import (
+    bench,
+    canary,
+    clients,
+    compliance,
+    demo,
+    detections,
+    edge,
+    evidence,
+    keys,
+    serve,
+    services,
+    siem,
+)
 from vigil.errors import VigilError
 
 app = typer.Typer(
@@ -33,6 +46,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(edge.app, name="edge")
 app.command(name="bench")(bench.run)
 app.command(name="serve")(serve.serve)
+app.command(name="canary")(canary.canary)
 app.command(name="worker")(siem.worker)
 app.add_typer(siem.pipeline_app, name="pipeline")
 app.add_typer(siem.dlq_app, name="dlq")

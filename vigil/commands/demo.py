@@ -27,7 +27,7 @@ def demo(
     ] = False,
     users: Annotated[int, typer.Option(min=10, max=200_000, help="Simulated end users.")] = 2000,
     clients: Annotated[int, typer.Option(min=3, max=500, help="Storefront client applications.")] = 40,
-    requests_per_user: Annotated[int, typer.Option(min=1, max=100)] = 3,
+    requests_per_user: Annotated[int, typer.Option(min=1, max=100)] = 2,
     concurrency: Annotated[int, typer.Option(min=1, max=512, help="Requests in flight.")] = 32,
     port_offset: Annotated[
         int, typer.Option(min=0, max=50_000, help="Added to the ports 8000 (app), 8080 (nginx), 8081, 8082.")

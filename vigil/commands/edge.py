@@ -25,12 +25,13 @@ def serve(
 ) -> None:
     """Serve `GET /verify`, `/healthz` and `/metrics` (settings from VIGIL_* variables)."""
     uvicorn.run(
-        "vigil.app:create_edge_app",
+        "vigil.app:edge_app_from_environment",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         backlog=backlog,
         log_level="warning",
+        log_config=None,
         access_log=False,
     )

@@ -84,8 +84,7 @@ def _create_entry_router(sessions: Sessions, pages: Pages) -> APIRouter:
     def _login(
         request: Request, *, next: str, expired: bool = False, error: str | None = None, status: int = 200
     ) -> HTMLResponse:
-        response = HTMLResponse("")
-        nonce = sessions.signin_nonce(request, response)
+        nonce, new = sessions.signin_nonce(request)
         page = pages.render(
             request,
             "login.html",
@@ -96,9 +95,8 @@ def _create_entry_router(sessions: Sessions, pages: Pages) -> APIRouter:
             error=error,
             signin_csrf=sessions.csrf("signin:" + nonce),
         )
-        for key, value in response.headers.items():
-            if key == "set-cookie":
-                page.headers.append(key, value)
+        if new:
+            sessions.keep_nonce(page, request, nonce)
         return page
 
     @router.post("/login")

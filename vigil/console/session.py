@@ -88,21 +88,23 @@ class Sessions:
     def forget(self, response: Response) -> None:
         response.delete_cookie(self.settings.cookie_name, path="/console")
 
-    def signin_nonce(self, request: Request, response: Response) -> str:
-        """The pre-sign-in nonce (kept, or made and set) that the sign-in form's CSRF token is bound to."""
+    def signin_nonce(self, request: Request) -> tuple[str, bool]:
+        """The pre-sign-in nonce the sign-in form's CSRF token is bound to, and whether it is new."""
         nonce = request.cookies.get(self.nonce_cookie)
-        if not nonce or len(nonce) > 64:
-            nonce = secrets.token_urlsafe(24)
-            response.set_cookie(
-                self.nonce_cookie,
-                nonce,
-                max_age=3600,
-                path="/console",
-                httponly=True,
-                samesite="strict",
-                secure=self._secure(request),
-            )
-        return nonce
+        if nonce and len(nonce) <= 64:
+            return nonce, False
+        return secrets.token_urlsafe(24), True
+
+    def keep_nonce(self, response: Response, request: Request, nonce: str) -> None:
+        response.set_cookie(
+            self.nonce_cookie,
+            nonce,
+            max_age=3600,
+            path="/console",
+            httponly=True,
+            samesite="strict",
+            secure=self._secure(request),
+        )
 
     # -- CSRF ---------------------------------------------------------------------------------------------------
 

@@ -33,10 +33,11 @@ class DemoConfig(BaseModel):
     port_offset: int = Field(default=0, ge=0, le=50_000, description="Added to every demo port (parallel runs).")
     users: int = Field(default=2000, ge=10, le=200_000, description="Simulated end users (one source IP each).")
     clients: int = Field(default=40, ge=3, le=500, description="Storefront client applications with real tokens.")
-    requests_per_user: int = Field(default=3, ge=1, le=100)
+    requests_per_user: int = Field(default=2, ge=1, le=100)
     concurrency: int = Field(default=32, ge=1, le=512, description="Requests in flight at once.")
     absence_minutes: int = Field(default=1, ge=1, le=60, description="Silence after which a log source alerts.")
     worker_concurrency: int = Field(default=1, ge=1, le=16)
+    canary_interval_seconds: int = Field(default=60, ge=10, description="Beat runs the canary this often.")
 
     @property
     def nginx_port(self) -> int:
@@ -121,6 +122,10 @@ def demo_environment(settings: VigilSettings, config: DemoConfig, paths: DemoPat
         ),
         "VIGIL_EDGEAUTH__SCOPE_RULES": json.dumps(SCOPE_RULES),
         "VIGIL_DETECTIONS__ABSENCE_MINUTES": str(config.absence_minutes),
+        "VIGIL_CANARY__ENABLED": "true",
+        "VIGIL_CANARY__ISSUER_URL": config.app_url,
+        "VIGIL_CANARY__PROXY_URL": config.nginx_url,
+        "VIGIL_CANARY__INTERVAL_SECONDS": str(config.canary_interval_seconds),
         "VIGIL_DEMO_ACCESS_LOG": str(paths.api_access_log.resolve()),
         "VIGIL_DEMO_EXCEPTION_LOG": str(paths.api_exception_log.resolve()),
     }

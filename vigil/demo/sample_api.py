@@ -19,9 +19,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 _INJECTION_MARKERS = ("'", "union select", "sleep(", "--")
 _TRAVERSAL_MARKERS = ("../", "..%2f", "/etc/")
+# Health checks and scrapes are not traffic: they stay out of the access log and the request metrics.
+_PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class AppError(Exception):
@@ -67,9 +70,17 @@ def create_sample_api(access_log: Path, exception_log: Path, service: str = "sto
     app = FastAPI(title="storefront (demo)", docs_url=None, redoc_url=None, openapi_url=None)
     access = JsonLines(access_log)
     errors = JsonLines(exception_log)
+    registry = CollectorRegistry(auto_describe=True)
+    requests = Counter(
+        "storefront_requests", "Requests by controller and status.", ["controller", "status"], registry=registry
+    )
+    exceptions = Counter("storefront_exceptions", "Exceptions by type.", ["type"], registry=registry)
+    latency = Histogram("storefront_request_seconds", "Time spent in the app.", ["controller"], registry=registry)
 
     @app.middleware("http")
     async def lograge(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if request.url.path in _PROBES:
+            return await call_next(request)
         started = time.perf_counter()
         request_id = request.headers.get("x-request-id", "")
         controller, action = _controller(request.url.path)
@@ -78,6 +89,7 @@ def create_sample_api(access_log: Path, exception_log: Path, service: str = "sto
             status = response.status_code
         except AppError as exc:
             status = exc.status
+            exceptions.labels(exc.error_type).inc()
             errors.write(
                 {
                     "@timestamp": datetime.now(UTC).isoformat(),
@@ -88,6 +100,9 @@ def create_sample_api(access_log: Path, exception_log: Path, service: str = "sto
                 }
             )
             response = JSONResponse({"error": "internal error", "request_id": request_id}, status_code=status)
+        elapsed = time.perf_counter() - started
+        requests.labels(controller, str(status)).inc()
+        latency.labels(controller).observe(elapsed)
         access.write(
             {
                 "@timestamp": datetime.now(UTC).isoformat(),
@@ -97,7 +112,7 @@ def create_sample_api(access_log: Path, exception_log: Path, service: str = "sto
                 "controller": controller,
                 "action": action,
                 "status": status,
-                "duration": round((time.perf_counter() - started) * 1000, 2),
+                "duration": round(elapsed * 1000, 2),
                 "request_id": request_id,
                 "remote_ip": request.headers.get("x-real-ip", request.client.host if request.client else None),
                 "user_agent": request.headers.get("user-agent"),
@@ -106,6 +121,15 @@ def create_sample_api(access_log: Path, exception_log: Path, service: str = "sto
             }
         )
         return response
+
+    @app.get("/healthz", include_in_schema=False)
+    @app.get("/readyz", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/orders")
     def orders(request: Request) -> dict[str, object]:

@@ -106,7 +106,7 @@ class Stack:
             "edge",
             _vigil("edge", "serve", "--host", c.host, "--port", str(c.edge_port)),
             env=self.env,
-            ready_url=f"{c.edge_url}/healthz",
+            ready_url=f"{c.edge_url}/readyz",
         )
         start(
             "storefront",
@@ -125,7 +125,7 @@ class Stack:
                 "warning",
             ],
             env=self.env,
-            ready_url=f"{c.api_url}/api/orders",
+            ready_url=f"{c.api_url}/readyz",
         )
         prefix = self.paths.nginx
         write_nginx_prefix(prefix, c)

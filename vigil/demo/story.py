@@ -23,7 +23,8 @@ from detections import Alert, AlertFilter, Detections
 from edgeauth import KeyStore
 from edgeauth.issuer import ClientExists, ClientRegistry
 from evidence import EvidenceArchive, VerificationReport
-from siem import Pipeline, pipeline_status
+from siem import FileTail, Pipeline, RecordFormat, pipeline_status
+from vigil.canary.runner import CanaryReport, canary_secret, run_canary, secret_path
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
 from vigil.demo.config import DemoConfig, DemoPaths, demo_environment
@@ -31,6 +32,7 @@ from vigil.demo.stack import Stack
 from vigil.demo.traffic import StoreClient, Storyline, Traffic, TrafficReport, play_day
 from vigil.detections_runtime import build_detections
 from vigil.errors import ServiceError
+from vigil.services.process import wait_until
 from vigil.settings import VigilSettings, load_settings
 
 CLIENT_PREFIX = "storefront-app"
@@ -46,6 +48,7 @@ class DemoResult:
     featured_events: list[dict[str, Any]]
     compliance: StatusReport
     bundle: Path
+    canary: CanaryReport
     verification: VerificationReport
     urls: dict[str, str]
     seconds: float
@@ -80,8 +83,8 @@ def reset(settings: VigilSettings, paths: DemoPaths) -> None:
         keys = list(redis.scan_iter(match=f"{prefix}:*", count=1000))
         for start in range(0, len(keys), 1000):
             redis.delete(*keys[start : start + 1000])
-    for log in (paths.nginx_access_log, paths.api_access_log, paths.api_exception_log):
-        log.unlink(missing_ok=True)
+    for stale in (paths.nginx_access_log, paths.api_access_log, paths.api_exception_log, secret_path(settings)):
+        stale.unlink(missing_ok=True)
 
 
 def register_clients(settings: VigilSettings, count: int) -> list[StoreClient]:
@@ -126,6 +129,19 @@ def wait_for_drain(settings: VigilSettings, paths: DemoPaths, timeout: float = 1
             return
         time.sleep(0.5)
     raise ServiceError(f"the pipeline did not drain in {timeout:.0f}s; see `vigil pipeline status`")
+
+
+def wait_until_shipped(settings: VigilSettings, path: Path, fmt: RecordFormat, timeout: float = 60.0) -> None:
+    """Until the shipper's saved offset reaches the end of `path`: every line written so far is queued."""
+    pipeline = Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)
+    tail = FileTail(pipeline, path, fmt, settings.siem.tail_state_dir)
+
+    def caught_up() -> bool:
+        state = tail.load_state()
+        return state is not None and state.offset >= path.stat().st_size
+
+    if not wait_until(caught_up, timeout, 0.25):
+        raise ServiceError(f"the shipper of {path} did not catch up in {timeout:.0f}s; see its log in .vigil/demo/logs")
 
 
 def edge_decisions(es: Elasticsearch, settings: VigilSettings, since: datetime) -> list[dict[str, Any]]:
@@ -208,12 +224,16 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
     console.print("starting the Vigil app, edge verifier, storefront, nginx, log shippers, worker and beat ...")
     stack.start_services()
     stack.start_shippers()
-    stack.start_worker()
     clients = register_clients(settings, config.clients)
+    # Registered before beat starts, so beat's canary and this run never both create the canary client.
+    canary_secret(settings)
+    stack.start_worker()
     jwks = httpx.get(f"{config.app_url}/.well-known/jwks.json", timeout=10).json()
     silent_since: list[float] = []
 
     async def silence() -> None:
+        # The shipper dies after it has sent the injection's exceptions (they join the access log by request id).
+        await asyncio.to_thread(wait_until_shipped, settings, paths.api_exception_log, "rails")
         await asyncio.to_thread(stack.stop, "ship-exceptions")
         silent_since.append(time.monotonic())
 
@@ -243,6 +263,7 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
             time.sleep(remaining)
     wait_for_drain(settings, paths)
     time.sleep(settings.detections.ingest_delay_seconds + 1)
+    canary = run_canary(settings)
     detections = build_detections(settings)
     console.print("running the detections ...")
     run_detections(detections)
@@ -265,6 +286,7 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
         featured_events=detections.alert_events(featured) if featured else [],
         compliance=update.report,
         bundle=built.path,
+        canary=canary,
         verification=verification,
         urls=stack.urls(),
         seconds=time.monotonic() - clock,

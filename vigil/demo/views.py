@@ -40,8 +40,15 @@ def edge_view(result: DemoResult) -> Table:
         table.add_row(f"[{style}]{row['outcome']}[/]", row["reason"], str(row["count"]), p99)
     traffic = result.traffic
     round_trip = traffic.p99_ms()
-    statuses = Counter({s: n for (_, s), n in traffic.statuses.items()})
+    statuses: Counter[int] = Counter()
+    for (_, status), count in traffic.statuses.items():
+        statuses[status] += count
+    canary = result.canary
+    edge_p50 = canary.percentile_ms("edge", 0.5)
     table.caption = (
+        f"canary: {sum(p.ok for p in canary.probes)}/{len(canary.probes)} probes ok (token, storefront through "
+        f"nginx + edge{'' if edge_p50 is None else f' p50 {edge_p50:.1f} ms'}, marker ingest), written as "
+        f"availability evidence\n"
         f"{traffic.requests} requests sent ({traffic.tokens_issued} tokens issued, {traffic.transport_errors} "
         f"transport errors); round trip through nginx p99 {'-' if round_trip is None else f'{round_trip:.1f} ms'}; "
         f"statuses {', '.join(f'{s}: {n}' for s, n in sorted(statuses.items()))}"
@@ -144,6 +151,10 @@ def summary(result: DemoResult) -> dict[str, Any]:
             {"control": c.control_id, "framework": c.framework, "verdict": c.outcome.value, "reason": c.reason}
             for c in result.compliance.controls
         ],
+        "canary": {
+            "success_rate": result.canary.success_rate,
+            "probes": [p.model_dump() for p in result.canary.probes],
+        },
         "bundle": {"path": str(result.bundle), "ok": result.verification.ok, **result.verification.model_dump()},
         "urls": result.urls,
     }

@@ -1,0 +1,77 @@
+"""The canary on the real Redis, Elasticsearch, issuer registry and locker: failures alert and become evidence."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from detections import AlertFilter
+from evidence import EvidenceLocker
+from vigil.canary.runner import COLLECTOR, run_canary, secret_path
+from vigil.clients import elasticsearch_client, redis_client
+from vigil.detections_runtime import build_detections
+from vigil.settings import VigilSettings, load_settings
+
+pytestmark = pytest.mark.integration
+
+CLOSED = "http://127.0.0.1:9"  # discard port: nothing listens there
+
+
+@pytest.fixture
+def canary_settings(es_namespace: str, redis_namespace: str, tmp_path: Path) -> VigilSettings:
+    ns = es_namespace
+    return load_settings(
+        home=tmp_path,
+        siem={"prefix": ns},
+        detections={"index_prefix": ns},
+        compliance={"index_prefix": ns},
+        evidence={"index_prefix": ns, "key_prefix": ns, "data_dir": tmp_path / "evidence"},
+        edgeauth={
+            "key_prefix": f"{ns}:edgeauth",
+            "oauth": {"scopes_supported": ["orders:read", "ingest:write"]},
+        },
+        canary={"issuer_url": CLOSED, "proxy_url": CLOSED, "probes": 2, "interval_seconds": 60},
+    )
+
+
+def _recorded(settings: VigilSettings) -> list[dict[str, object]]:
+    locker = EvidenceLocker(elasticsearch_client(settings), redis_client(settings), settings.evidence)
+    everything = locker.items(datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(minutes=1))
+    out = []
+    for item in everything:
+        if item.collector == COLLECTOR:
+            with locker.open_content(item.sha256) as handle:
+                out.append(json.loads(handle.read()))
+    return out
+
+
+def test_an_unreachable_issuer_fails_every_probe_alerts_and_is_recorded(canary_settings: VigilSettings) -> None:
+    report = run_canary(canary_settings)
+    assert report.success_rate == 0
+    assert {p.failed_step for p in report.probes} == {"token"}
+    assert secret_path(canary_settings).stat().st_mode & 0o077 == 0
+
+    alerts = build_detections(canary_settings).alerts(AlertFilter(rule_id="compliance:canary")).alerts
+    assert len(alerts) == 1
+    assert alerts[0].rule_title == "Availability canary failing"
+    assert "token: ConnectError" in alerts[0].summary
+
+    (recorded,) = _recorded(canary_settings)
+    assert recorded["success_rate"] == 0
+    assert recorded["probes"] == 2
+
+
+def test_a_canary_that_was_not_run_for_three_intervals_alerts(
+    canary_settings: VigilSettings, redis_conn: redis.Redis
+) -> None:
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    redis_conn.set(f"{canary_settings.siem.prefix}:canary:last_run", long_ago.isoformat())
+    report = run_canary(canary_settings)
+    assert report.silent_seconds is not None
+    assert report.silent_seconds > 3000
+    (alert,) = build_detections(canary_settings).alerts(AlertFilter(rule_id="compliance:canary")).alerts
+    assert "silent: no canary run for" in alert.summary
