@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from elasticsearch import ApiError, TransportError
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -54,6 +54,8 @@ def _dump(model: Any) -> Any:
 
 def create_router(guard: Guard, detections: Detections) -> APIRouter:
     router = APIRouter(prefix="/detections", tags=["detections"])
+    AlertId = Annotated[str, Path(min_length=1, max_length=128)]
+    RuleId = Annotated[str, Path(min_length=1, max_length=300)]
     Reader = Annotated[Principal, Depends(guard.require("alerts:read"))]
     Triager = Annotated[Principal, Depends(guard.require("alerts:triage"))]
     Admin = Annotated[Principal, Depends(guard.require("rules:admin"))]
@@ -94,7 +96,7 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
         return _answer(run)
 
     @router.get("/alerts/{alert_id}", response_model=None)
-    def alert_detail(alert_id: str, principal: Reader) -> JSONResponse:
+    def alert_detail(alert_id: AlertId, principal: Reader) -> JSONResponse:
         def run() -> Any:
             alert = detections.alert(alert_id)
             return {"alert": _dump(alert), "events": detections.alert_events(alert)}
@@ -102,21 +104,21 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
         return _answer(run)
 
     @router.post("/alerts/{alert_id}/acknowledge", response_model=None)
-    def acknowledge(alert_id: str, body: AckRequest, principal: Triager) -> JSONResponse:
+    def acknowledge(alert_id: AlertId, body: AckRequest, principal: Triager) -> JSONResponse:
         return _answer(
             lambda: _dump(detections.acknowledge(alert_id, principal.subject, note=body.note, assignee=body.assignee))
         )
 
     @router.post("/alerts/{alert_id}/resolve", response_model=None)
-    def resolve(alert_id: str, body: ResolveRequest, principal: Triager) -> JSONResponse:
+    def resolve(alert_id: AlertId, body: ResolveRequest, principal: Triager) -> JSONResponse:
         return _answer(lambda: _dump(detections.resolve(alert_id, principal.subject, body.verdict, note=body.note)))
 
     @router.post("/alerts/{alert_id}/notes", response_model=None)
-    def add_note(alert_id: str, body: NoteRequest, principal: Triager) -> JSONResponse:
+    def add_note(alert_id: AlertId, body: NoteRequest, principal: Triager) -> JSONResponse:
         return _answer(lambda: _dump(detections.add_note(alert_id, principal.subject, body.text)), status=201)
 
     @router.put("/alerts/{alert_id}/assignee", response_model=None)
-    def assign(alert_id: str, body: AssignRequest, principal: Triager) -> JSONResponse:
+    def assign(alert_id: AlertId, body: AssignRequest, principal: Triager) -> JSONResponse:
         return _answer(lambda: _dump(detections.assign(alert_id, principal.subject, body.assignee)))
 
     @router.post("/alerts/acknowledge", response_model=None)
@@ -134,7 +136,9 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
         return _answer(run)
 
     @router.get("/rules/{rule_id}", response_model=None)
-    def rule_detail(rule_id: str, principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> JSONResponse:
+    def rule_detail(
+        rule_id: RuleId, principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    ) -> JSONResponse:
         def run() -> Any:
             rule = detections.rule(rule_id)
             runs = detections.run_history(rule.id, limit=limit)
@@ -143,7 +147,7 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
         return _answer(run)
 
     @router.put("/rules/{rule_id}/enabled", response_model=None)
-    def set_enabled(rule_id: str, body: EnableRequest, principal: Admin) -> JSONResponse:
+    def set_enabled(rule_id: RuleId, body: EnableRequest, principal: Admin) -> JSONResponse:
         return _answer(lambda: _dump(detections.set_enabled(rule_id, body.enabled, principal.subject)))
 
     return router

@@ -29,7 +29,7 @@ class DetectionsSettings(BaseModel):
         description="Windows end this long before now: indexed events become searchable after a refresh (1 s).",
     )
     tick_seconds: float = Field(
-        default=2.0, gt=0, description="How often Celery beat starts a cycle; each rule runs when its interval is due."
+        default=1.0, gt=0, description="How often Celery beat starts a cycle; each rule runs when its interval is due."
     )
     initial_lookback_seconds: int = Field(default=3600, ge=1, description="First window of a rule never run before.")
     max_window_seconds: int = Field(default=3600, ge=1, description="Longest window per run when catching up.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -22,6 +23,14 @@ from vigil.settings import VigilSettings
 
 pytestmark = pytest.mark.integration
 
+
+@dataclass(frozen=True)
+class Session:
+    """A console page: the token travels in the session cookie (never a header) and must hold `scopes`."""
+
+    scopes: frozenset[str] = frozenset()
+
+
 PUBLIC = "public"  # no credentials needed (health, metrics scrape, docs, published public keys)
 CLIENT_AUTH = "client-auth"  # OAuth endpoints authenticating the client itself (RFC 6749 2.3), not a bearer token
 
@@ -34,8 +43,11 @@ ROLES: dict[str, frozenset[str] | None] = {
     "edge": frozenset(),
 }
 
-# (method, path) -> PUBLIC, CLIENT_AUTH, or the scopes a bearer token must all carry.
-EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
+READ_ALERTS, TRIAGE = Session(frozenset({"alerts:read"})), Session(frozenset({"alerts:triage"}))
+READ_EVIDENCE, READ_CONTROLS = Session(frozenset({"evidence:read"})), Session(frozenset({"compliance:read"}))
+
+# (method, path) -> PUBLIC, CLIENT_AUTH, a console Session, or the scopes a bearer token must all carry.
+EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
@@ -89,7 +101,11 @@ EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
 }
 
 # Values for path parameters and bodies: harmless (nothing is found or built), but well-formed.
-PATH_SAMPLES = {"name": "evidence-20260301T000000Z-20260306T000000Z-000000000000.zip", "dataset": "access"}
+PATH_SAMPLES = {
+    "sequence": "1",
+    "name": "evidence-20260301T000000Z-20260306T000000Z-000000000000.zip",
+    "dataset": "access",
+}
 BODY_SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/evidence/bundles"): {"from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"},
 }
@@ -141,17 +157,18 @@ def _cases() -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize(("method", "path", "role"), _cases())
-def test_matrix(app: FastAPI, edge_auth: Any, method: str, path: str, role: str) -> None:
+def test_matrix(app: FastAPI, settings: VigilSettings, edge_auth: Any, method: str, path: str, role: str) -> None:
     expected = EXPECTED[(method, path)]
     url = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: PATH_SAMPLES.get(m.group(1), "sample"), path)
     scopes = ROLES[role]
-    headers = {} if scopes is None else {"Authorization": f"Bearer {edge_auth.token(scopes, subject=f'{role}-1')}"}
-    client = TestClient(app, raise_server_exceptions=False)
-    console = path == "/console" or path.startswith("/console/")
-    if console and headers:  # console pages read the token from their session cookie, never from a header
-        client.cookies.set("vigil_console", headers.pop("Authorization").removeprefix("Bearer "), path="/console")
+    token = None if scopes is None else edge_auth.token(scopes, subject=f"{role}-1")
+    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
     body = BODY_SAMPLES.get((method, path))
-    response = client.request(method, url, headers=headers, json=body, follow_redirects=not console)
+    if isinstance(expected, Session):
+        _console_case(client, settings, method, path, url, role, expected, scopes, token)
+        return
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    response = client.request(method, url, headers=headers, json=body)
     status = response.status_code
     assert status < 500, f"{method} {path} as {role}: {status} {response.text[:200]}"
     if expected == PUBLIC:
@@ -159,9 +176,6 @@ def test_matrix(app: FastAPI, edge_auth: Any, method: str, path: str, role: str)
     elif expected == CLIENT_AUTH:
         # A bearer token is not client authentication: without client credentials the request is refused.
         assert status in {400, 401}, f"{method} {path} as {role} without client credentials: {status}"
-    elif scopes is None and console:
-        assert status == 303, f"{method} {path} without a session: {status}"
-        assert response.headers["location"].startswith("/console/login")
     elif scopes is None:
         assert status == 401, f"{method} {path} without a token: {status}"
         assert response.headers.get("www-authenticate", "").startswith("Bearer")
@@ -169,4 +183,36 @@ def test_matrix(app: FastAPI, edge_auth: Any, method: str, path: str, role: str)
         assert status not in {401, 403}, f"{method} {path} should allow {role}: {status} {response.text[:200]}"
     else:
         assert status == 403, f"{method} {path} should refuse {role} (lacks {sorted(set(expected) - scopes)}): {status}"
-        assert console or "insufficient_scope" in response.headers.get("www-authenticate", "")
+        assert "insufficient_scope" in response.headers.get("www-authenticate", "")
+
+
+def _console_case(
+    client: TestClient,
+    settings: VigilSettings,
+    method: str,
+    path: str,
+    url: str,
+    role: str,
+    expected: Session,
+    scopes: frozenset[str] | None,
+    token: str | None,
+) -> None:
+    if token is None:
+        response = client.request(method, url)
+        assert response.status_code == 303, f"{method} {path} without a session: {response.status_code}"
+        assert response.headers["location"].startswith("/console/login")
+        return
+    # A bearer header is never a console session.
+    header_only = client.request(method, url, headers={"Authorization": f"Bearer {token}"})
+    assert header_only.status_code == 303, f"{method} {path} accepted a bearer header: {header_only.status_code}"
+    client.cookies.set(settings.console.cookie_name, token)
+    response = client.request(method, url)
+    status = response.status_code
+    assert status < 500, f"{method} {path} as {role}: {status} {response.text[:200]}"
+    assert scopes is not None
+    if expected.scopes <= scopes:
+        redirected_to_login = status == 303 and response.headers["location"].startswith("/console/login")
+        assert not redirected_to_login, f"{method} {path} should allow {role}'s session"
+        assert status not in {401, 403}, f"{method} {path} should allow {role}: {status}"
+    else:
+        assert status == 403, f"{method} {path} should refuse {role}'s session: {status}"

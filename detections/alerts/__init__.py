@@ -1,0 +1,1 @@
+"""Alerts: the index, grouping and writes, and triage."""

@@ -1,0 +1,1 @@
+"""Rule catalog: finding, safely reading, validating and compiling Sigma rules."""

@@ -1,0 +1,1 @@
+"""Sigma to Elasticsearch: the Vigil ECS processing pipeline and the Lucene backend."""

@@ -1,0 +1,1 @@
+"""The scheduled engine: windows, checkpoints, searches, correlation, new terms, absence, run history."""

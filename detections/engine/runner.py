@@ -201,6 +201,8 @@ class Engine:
     def _cycle(self, now: datetime, force: bool, report: CycleReport) -> None:
         s = self.settings
         rules, jobs = self._plan(now, force)
+        if not rules:  # nothing due on this tick: no searches, no health check
+            return
         clock = time.perf_counter()
         self._msearch(jobs)
         self._evaluate(jobs)

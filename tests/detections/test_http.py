@@ -74,6 +74,7 @@ def test_list_filter_sort_and_detail(api, edge_auth) -> None:
     detail = client.get(f"/detections/alerts/{high['alerts'][0]['id']}", headers=h).json()
     assert detail["events"][0]["vigil"]["auth"]["jti"] == "j1"
     assert client.get("/detections/alerts/nope", headers=h).status_code == 404
+    assert client.get("/detections/alerts/" + "x" * 5000, headers=h).status_code == 422
 
 
 def test_triage_flow_records_every_change(api, edge_auth) -> None:

@@ -82,7 +82,9 @@ class TrafficReport:
 
 
 def user_ip(user: int) -> str:
-    return f"10.{(user >> 16) & 255}.{(user >> 8) & 255}.{user & 255 or 1}"
+    """A distinct host address in 10.0.0.0/8 per user (never .0 or .255), for up to 254 * 65536 users."""
+    subnet, host = divmod(user, 254)
+    return f"10.{(subnet >> 8) & 255}.{subnet & 255}.{host + 1}"
 
 
 def normal_calls(
@@ -217,7 +219,9 @@ async def play_day(
     morning_users = range(0, story.users // 2)
     afternoon_users = range(story.users // 2, story.users)
     stolen = clients[0]
-    fixed = 3 + len(clients) + 30 + len(scanner_calls()) + 7 + 10 + 20
+    stuffing = stuffing_calls([c.client_id for c in clients])
+    # tokens, payloads, scanner, forgeries (7), stuffing, replay (token, use, revoke, three replays)
+    fixed = len(clients) + len(injection_calls("")) + len(scanner_calls()) + 7 + len(stuffing) + 6
     total = story.users * story.requests_per_user + fixed
     console = Console(stderr=True)
     columns = (TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -242,7 +246,7 @@ async def play_day(
         progress.update(task, description="attack: forged tokens, alg confusion")
         await traffic.play(forgery_calls(story.issuer, story.audience, stolen.client_id, jwks))
         progress.update(task, description="attack: credential stuffing")
-        await traffic.play(stuffing_calls([c.client_id for c in clients]))
+        await traffic.play(stuffing)
         progress.update(task, description="attack: replay of a revoked token")
         await traffic.replay_revoked(clients[1])
         progress.update(task, description="afternoon: users shopping")

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from detections import Alert
 from vigil.demo.story import DemoResult
 
 _LEVELS = ("critical", "high", "medium", "low", "informational")
@@ -58,11 +59,15 @@ def edge_view(result: DemoResult) -> Table:
 
 def analyst_view(result: DemoResult) -> Table:
     table = Table(title="ANALYSTS: alerts by rule and severity (`vigil alerts list`)")
-    for column in ("severity", "rule", "group", "count", "status"):
-        table.add_column(column, justify="right" if column == "count" else "left")
-    ordered = sorted(result.alerts, key=lambda a: (_LEVELS.index(a.level.value), a.rule_title))
-    for alert in ordered:
-        table.add_row(alert.level.value, alert.rule_title, alert.group_key, str(alert.count), alert.status.value)
+    for column in ("severity", "rule", "alerts", "matches", "grouped by"):
+        table.add_column(column, justify="right" if column in ("alerts", "matches") else "left")
+    by_rule: dict[tuple[int, str], list[Alert]] = {}
+    for alert in result.alerts:
+        by_rule.setdefault((_LEVELS.index(alert.level.value), alert.rule_title), []).append(alert)
+    for (level, title), alerts in sorted(by_rule.items()):
+        groups = [a.group_key for a in alerts]
+        shown = ", ".join(groups[:2]) + (f" (+{len(groups) - 2})" if len(groups) > 2 else "")
+        table.add_row(_LEVELS[level], title, str(len(alerts)), str(sum(a.count for a in alerts)), shown)
     levels = Counter(a.level.value for a in result.alerts)
     table.caption = f"{len(result.alerts)} alerts: " + ", ".join(f"{n} {lvl}" for lvl, n in levels.most_common())
     return table
