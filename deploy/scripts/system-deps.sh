@@ -6,6 +6,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 # The console's browser tests drive headless Chromium (Playwright with the system browser, never a download).
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
