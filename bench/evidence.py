@@ -241,14 +241,14 @@ def table(rows: list[tuple[str, float, float]], size_mb: int, file_mb: int, quic
 def streaming_rows(size_mb: int, count: int, build_peak: float, verify_peak: float, records_mb: float) -> str:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     per_item = build_peak * 1024**2 / count
-    return "\n".join(
+    return "\n\n" + "\n".join(
         [
-            "",
             "Streaming (reported; no same-run baseline exists for these):",
             "",
             "| measure | value | context |",
             "|---|---|---|",
-            f"| peak RSS of the whole run | {rss_mb:,.0f} MiB | while bundling {size_mb:,} MiB of evidence |",
+            f"| peak RSS of the whole run | {rss_mb:,.0f} MiB | bundling {size_mb:,} MiB of evidence, then the "
+            f"{count:,}-item bundle and its verification |",
             f"| peak Python heap, build of {count:,} items | {build_peak:,.1f} MiB ({per_item:,.0f} B/item) "
             f"| their records alone: {records_mb:,.1f} MiB |",
             f"| peak Python heap, verify of {count:,} items | {verify_peak:,.1f} MiB | |",

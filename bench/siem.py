@@ -4,7 +4,8 @@ Measured in one run on the same Elasticsearch:
 - ceiling: one process bulk-indexing pre-built ECS documents (`parallel_bulk`, 2 threads, 2,000-doc chunks,
   orjson serialisation, `op_type=create` with ids, the same index template), until the documents are searchable;
 - pipeline: the same number of nginx lines through `POST /ingest/access` (uvicorn, real RS256 bearer token) into
-  Redis, drained by `vigil worker --concurrency 2` (Celery + beat) into Elasticsearch, until searchable; ratio;
+  Redis, drained by `vigil worker --concurrency 3` (Celery + beat; VIGIL_BENCH_SIEM_WORKERS) into Elasticsearch,
+  until searchable; ratio;
 - latency from each 202 to searchable, sending at half of the measured pipeline rate (p50/p95);
 - peak RSS of each worker process, and Redis memory per queued event (stream bytes / events, workers stopped).
 The event count defaults to 1M (50k with VIGIL_BENCH_QUICK=1); `--events N` or VIGIL_BENCH_SIEM_EVENTS overrides.
@@ -46,6 +47,8 @@ DOCS = ROOT / "docs" / "benchmarks.md"
 ISSUER = "https://issuer.bench.vigil"
 AUDIENCE = "vigil"
 BATCH_LINES = 5000
+# One consumer more than cores: while one process parses, the others keep bulks in flight to Elasticsearch.
+WORKERS = int(os.environ.get("VIGIL_BENCH_SIEM_WORKERS") or 3)
 DAY = datetime(2026, 11, 29, tzinfo=UTC)
 
 
@@ -203,8 +206,9 @@ def start_services(prefix: str, workdir: Path) -> Services:
         [sys.executable, "-m", "bench.siem", "--serve", str(port), prefix, str(jwks)],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
     )  # fmt: skip
+    vigil = str(Path(sys.executable).with_name("vigil"))
     worker = subprocess.Popen(
-        [str(Path(sys.executable).with_name("vigil")), "worker", "--concurrency", "2", "--loglevel", "WARNING"],
+        [vigil, "worker", "--concurrency", str(WORKERS), "--loglevel", "WARNING"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -406,7 +410,7 @@ def main() -> None:
             f"{ratio:.2f}x",
             ">= 0.6x",
             ratio >= 0.6,
-            "3 HTTP senders x 5,000-line batches; `vigil worker --concurrency 2`",
+            f"3 HTTP senders x 5,000-line batches; `vigil worker --concurrency {WORKERS}`",
         ),
         Row(
             "latency 202 -> searchable at half of peak, p50 / p95",
@@ -424,7 +428,7 @@ def main() -> None:
             "",
             "(reported)",
             None,
-            "every process of `vigil worker --concurrency 2`: main, embedded beat, pool processes",
+            f"every process of `vigil worker --concurrency {WORKERS}`: main, embedded beat, pool processes",
         ),
         Row("Redis memory per queued event", f"{per_event:.0f} B", "", "", "(reported)", None, "nginx line ~190 B"),
     ]

@@ -94,7 +94,9 @@ class Pipeline:
         deadline = time.monotonic() + self.settings.batch_max_age
         wait = block_ms
         while events < self.settings.batch_max_events and size < self.settings.batch_max_bytes:
-            got = self.stream.read(consumer, count=16, block_ms=wait)
+            # Entries hold up to `chunk_records` events: ask for what fits so a batch does not overshoot its bound.
+            room = -(-(self.settings.batch_max_events - events) // self.settings.chunk_records)
+            got = self.stream.read(consumer, count=max(1, min(16, room)), block_ms=wait)
             if not got:
                 break
             entries += got

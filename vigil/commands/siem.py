@@ -36,7 +36,9 @@ def build_pipeline(settings: VigilSettings) -> Pipeline:
 
 
 def worker(
-    concurrency: Annotated[int, typer.Option(min=1, help="Worker processes (each a stream consumer).")] = 2,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes, each a stream consumer [default: cores + 1].")
+    ] = None,
     beat: Annotated[bool, typer.Option(help="Also run the beat scheduler (pumps, retention, others' tasks).")] = True,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
@@ -45,7 +47,9 @@ def worker(
     build_pipeline(settings)
     schedule = settings.home / f"celerybeat-{settings.siem.prefix}"
     schedule.parent.mkdir(parents=True, exist_ok=True)
-    argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", f"--hostname=vigil-{os.getpid()}@%h"]
+    # One process more than cores: while one parses a batch, the others keep bulk requests in flight.
+    processes = concurrency or (os.cpu_count() or 1) + 1
+    argv = ["worker", f"--concurrency={processes}", f"--loglevel={loglevel}", f"--hostname=vigil-{os.getpid()}@%h"]
     if beat:
         argv += ["--beat", f"--schedule={schedule}"]
     create_celery(settings).worker_main(argv)
