@@ -11,7 +11,7 @@ import redis
 
 from detections import AlertFilter
 from evidence import EvidenceLocker
-from vigil.canary.runner import COLLECTOR, run_canary, secret_path
+from vigil.canary.runner import COLLECTOR, CanaryError, run_canary, secret_path
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.detections_runtime import build_detections
 from vigil.settings import VigilSettings, load_settings
@@ -75,3 +75,15 @@ def test_a_canary_that_was_not_run_for_three_intervals_alerts(
     assert report.silent_seconds > 3000
     (alert,) = build_detections(canary_settings).alerts(AlertFilter(rule_id="compliance:canary")).alerts
     assert "silent: no canary run for" in alert.summary
+
+
+def test_an_issuer_without_the_canary_scopes_is_one_actionable_error(
+    canary_settings: VigilSettings,
+) -> None:
+    narrow = canary_settings.model_copy(
+        update={"edgeauth": canary_settings.edgeauth.model_copy(
+            update={"oauth": canary_settings.edgeauth.oauth.model_copy(update={"scopes_supported": ("ingest:write",)})}
+        )}
+    )  # fmt: skip
+    with pytest.raises(CanaryError, match="VIGIL_CANARY__SCOPES"):
+        run_canary(narrow)

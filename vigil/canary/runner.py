@@ -24,7 +24,7 @@ from celery import Celery
 from pydantic import BaseModel, Field, SecretStr
 
 from detections import Level
-from edgeauth.issuer import ClientExists, ClientRegistry
+from edgeauth.issuer import ClientExists, ClientRegistry, InvalidClientDefinition
 from evidence import EvidenceLocker
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.demo.config import local_secret
@@ -89,6 +89,11 @@ def canary_secret(settings: VigilSettings) -> SecretStr:
         )
     except ClientExists:
         issued = registry.rotate(canary.client_id, actor="vigil-canary")
+    except InvalidClientDefinition as exc:
+        raise CanaryError(
+            f"cannot register the canary client: {exc} (set VIGIL_CANARY__SCOPES or "
+            "VIGIL_EDGEAUTH__OAUTH__SCOPES_SUPPORTED; `vigil demo` sets both up)"
+        ) from None
     if issued.client_secret is None:
         raise CanaryError(f"the issuer gave {canary.client_id} no secret")
     _write_private(path, issued.client_secret.get_secret_value())
