@@ -19,6 +19,7 @@ from vigil.settings import VigilSettings, load_settings
 
 pytest_plugins = ["tests.fixtures.edgeauth"]
 
+
 @pytest.fixture(scope="session")
 def settings() -> VigilSettings:
     return load_settings()
