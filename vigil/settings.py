@@ -62,7 +62,11 @@ class VigilSettings(BaseSettings):
         default=SecretStr("redis://127.0.0.1:6391/0"),
         description="Redis URL. A loopback URL that does not answer gets a local redis-server on its port.",
     )
-    redis_appendfsync: str = Field(default="everysec", pattern=r"^(always|everysec)$")
+    redis_appendfsync: str = Field(
+        default="always",
+        pattern=r"^(always|everysec)$",
+        description="AOF fsync policy of the local Redis: `always` loses no acknowledged write, even on kill -9.",
+    )
 
     java_home: Path | None = Field(default=None, description="JDK for Elasticsearch (else JAVA_HOME, /usr/lib/jvm).")
 

@@ -1,8 +1,9 @@
 """The local Redis: a project-private `redis-server` with AOF persistence, or an external server that answers.
 
-AOF with `appendfsync everysec` (default): every acknowledged write is in the kernel before the client sees
-the reply, so a crash of the Redis process loses nothing; a power loss or kernel crash can lose up to one
-second. `VIGIL_REDIS_APPENDFSYNC=always` closes that window at the cost of one fsync per write.
+AOF with `appendfsync always` (default): Redis writes and fsyncs before it answers, so nothing acknowledged is
+lost on a crash of Redis or of the machine; writes that arrive together share one fsync. `everysec` is faster but
+can lose acknowledged writes: up to a second on power loss, and up to two seconds even on `kill -9` when a
+background fsync is slow (Redis then postpones the AOF write yet still answers; a siem fault test caught it).
 """
 
 from __future__ import annotations
