@@ -26,7 +26,8 @@ class EvidenceSettings(BaseModel):
         default=None, description="Folder of the bundle signing keys; default `{data_dir}/keys`. Keep it private."
     )
     key_passphrase: SecretStr | None = Field(
-        default=None, description="When set, private signing keys are stored encrypted with it (PKCS#8)."
+        default=None,
+        description="When set, private signing keys are stored encrypted with it (OpenSSH format, bcrypt KDF).",
     )
     default_freshness_seconds: int = Field(
         default=7 * 86400, gt=0, description="Freshness window of an item whose collector gives none."

@@ -1,7 +1,8 @@
 """The bundle signing keys: Ed25519, rotated, every key ever used kept (public half published) and recorded.
 
 Layout of the key folder: `keys.json` (the public ledger: every key with its creation and retirement time and
-which one is active) and `<kid>.pem` (PKCS#8 private keys, mode 0600, encrypted when a passphrase is set).
+which one is active) and `<kid>.pem` (OpenSSH-format private keys, mode 0600, encrypted with a bcrypt KDF
+when a passphrase is set).
 A kid is the first 16 hex digits of the SHA-256 of the raw 32-byte public key, so anyone can recompute it.
 """
 
@@ -53,6 +54,16 @@ def signature_valid(public: Ed25519PublicKey, signature: bytes, message: bytes) 
     return True
 
 
+BCRYPT_ROUNDS = 64
+
+
+def _load_private_key(data: bytes, password: bytes | None) -> object:
+    """Keys are written in OpenSSH format; keys written by releases before it are PKCS#8 PEM."""
+    if data.startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----"):
+        return serialization.load_ssh_private_key(data, password=password)
+    return serialization.load_pem_private_key(data, password=password)
+
+
 class SigningKeyStore:
     def __init__(self, directory: Path, passphrase: SecretStr | None = None) -> None:
         self.directory = directory
@@ -101,7 +112,7 @@ class SigningKeyStore:
         path = self.directory / f"{kid}.pem"
         password = self._passphrase.get_secret_value().encode() if self._passphrase else None
         try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=password)
+            key = _load_private_key(path.read_bytes(), password)
         except FileNotFoundError:
             raise KeyStoreError(f"private key {kid} is missing from {self.directory}") from None
         except (ValueError, TypeError) as exc:
@@ -113,12 +124,16 @@ class SigningKeyStore:
     def _add(self, records: list[SigningKeyPublic]) -> SigningKeyPublic:
         private = Ed25519PrivateKey.generate()
         kid = key_id(private.public_key())
+        # OpenSSH's format takes a bcrypt KDF with a chosen work factor; PKCS#8's "best available" encryption is
+        # PBKDF2 with 2,048 iterations, too cheap against a stolen key file.
         encryption: serialization.KeySerializationEncryption = (
-            serialization.BestAvailableEncryption(self._passphrase.get_secret_value().encode())
+            serialization.PrivateFormat.OpenSSH.encryption_builder()
+            .kdf_rounds(BCRYPT_ROUNDS)
+            .build(self._passphrase.get_secret_value().encode())
             if self._passphrase
             else serialization.NoEncryption()
         )
-        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, encryption)
         fd = os.open(self.directory / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
