@@ -28,6 +28,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import parallel_bulk
 
+from bench.report import percentile, write_section
 from detections import AlertFilter, Detections, DetectionsSettings
 from detections.corpus.scratch import remove_prefix
 from siem import Pipeline, SiemSettings
@@ -36,7 +37,6 @@ from vigil.settings import load_settings
 
 QUICK = bool(os.environ.get("VIGIL_BENCH_QUICK"))
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
 CORPUS = ROOT.parent / "shared" / "sigma"
 REPEATS = 5
 SCANNER = "ac205f40-caa4-4100-a77d-592b520fcf38"
@@ -182,22 +182,6 @@ def latency(det: Detections, pipeline: Pipeline, samples: int) -> list[float]:
     return results
 
 
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def write_table(rows: list[str]) -> None:
-    start, end = "<!-- bench:detections -->", "<!-- /bench:detections -->"
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    section = "\n".join([start, *rows, end])
-    if start in text and end in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=50_000 if QUICK else 1_000_000)
@@ -230,7 +214,7 @@ def main() -> None:
     finally:
         remove_prefix(es, redis, prefix)
     ratio = statistics.median(ours) / statistics.median(direct)
-    p50, p95 = _p(lat, 0.5), _p(lat, 0.95)
+    p50, p95 = percentile(lat, 0.5), percentile(lat, 0.95)
     goal_latency = args.interval + 10
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = ", QUICK smoke run" if QUICK else ""
@@ -251,7 +235,7 @@ def main() -> None:
         f"| bulk load of the events (setup, not a goal) | {loaded:.0f} s |  |  | (reported) | - | "
         "`parallel_bulk` into siem's templates |",
     ]
-    write_table(rows)
+    write_section("detections", "\n".join(rows))
     print("\n".join(rows))
 
 

@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from fastapi import FastAPI, Request, Response
 from pydantic import SecretStr
 
+from bench.report import Row, percentile, table, write_section
 from edgeauth import (
     CollectingSink,
     DecisionBuffer,
@@ -60,20 +61,8 @@ from edgeauth.settings import IssuerSettings
 
 QUICK = bool(os.environ.get("VIGIL_BENCH_QUICK"))
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
 ISSUER = "https://issuer.bench.vigil"
 SCOPES = ("alerts:read", "alerts:triage")
-
-
-@dataclass
-class Row:
-    measure: str
-    ours: str
-    baseline: str
-    ratio: str
-    goal: str
-    met: bool | None = None
-    notes: str = ""
 
 
 @dataclass
@@ -482,11 +471,6 @@ def _receive(conn: Connection, timeout: float = 30.0) -> Any:
     return conn.recv()
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 def measure_revocation(ctx: Context) -> list[Row]:
     """POST /revoke at a real issuer (uvicorn on loopback) until a verifier in another process refuses the token.
 
@@ -565,8 +549,8 @@ def measure_revocation(ctx: Context) -> list[Row]:
         leftovers = list(client.scan_iter(match=f"{namespace}*", count=1000))
         if leftovers:
             client.delete(*leftovers)
-    p50, p99, worst = _percentile(propagation, 0.5), _percentile(propagation, 0.99), max(propagation)
-    raw50, raw99 = _percentile(raw_hop, 0.5), _percentile(raw_hop, 0.99)
+    p50, p99, worst = percentile(propagation, 0.5), percentile(propagation, 0.99), max(propagation)
+    raw50, raw99 = percentile(raw_hop, 0.5), percentile(raw_hop, 0.99)
     return [
         Row(
             "revocation: POST /revoke -> refused at a 2nd verifier process, p50 / p99",
@@ -577,8 +561,8 @@ def measure_revocation(ctx: Context) -> list[Row]:
             p99 < 1.0 and timeouts == 0,
             f"{samples} revocations, max {worst * 1000:.1f} ms, {timeouts} not refused within 5 s; "
             f"of which the POST /revoke round trip (client auth is an scrypt check) p99 "
-            f"{_percentile(revoke_http, 0.99) * 1000:.1f} ms; after the 200, p99 "
-            f"{_percentile(after_response, 0.99) * 1000:.1f} ms",
+            f"{percentile(revoke_http, 0.99) * 1000:.1f} ms; after the 200, p99 "
+            f"{percentile(after_response, 0.99) * 1000:.1f} ms",
         )
     ]
 
@@ -594,24 +578,9 @@ def render(rows: list[Row]) -> str:
         "Latency goals measured on a box whose load average exceeds its core count reflect CPU queueing as much as"
         " the verifier: compare with the bare endpoint's figures of the same run.",
         "",
-        "| measure | ours | baseline (same run) | ratio | goal | met | notes |",
-        "|---|---|---|---|---|---|---|",
+        *table(rows),
     ]
-    for r in rows:
-        met = "-" if r.met is None else ("yes" if r.met else "**MISSED**")
-        lines.append(f"| {r.measure} | {r.ours} | {r.baseline} | {r.ratio} | {r.goal} | {met} | {r.notes} |")
     return "\n".join(lines)
-
-
-def write_docs(table: str) -> None:
-    start, end = "<!-- bench:edgeauth -->", "<!-- /bench:edgeauth -->"
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    section = f"{start}\n{table}\n{end}"
-    if start in text and end in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
@@ -622,7 +591,7 @@ def main() -> None:
         rows += measure(ctx)
     table = render(rows)
     print(table)
-    write_docs(table)
+    write_section("edgeauth", table)
 
 
 if __name__ == "__main__":

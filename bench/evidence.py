@@ -33,15 +33,13 @@ from pathlib import Path
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
+from bench.report import write_section
 from evidence import EvidenceArchive, EvidenceSettings, EvidenceSpec, load_public_pem, verify_bundle
 from evidence.locker import chained_document
 from evidence.models import GENESIS_HASH
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.settings import load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
-MARK_START, MARK_END = "<!-- bench:evidence -->", "<!-- /bench:evidence -->"
 GOAL = 0.8
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 WORDS = [
@@ -260,18 +258,6 @@ def streaming_rows(size_mb: int, count: int, build_peak: float, verify_peak: flo
     )
 
 
-def write_docs(section: str) -> None:
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    block = f"{MARK_START}\n{section}\n{MARK_END}"
-    if MARK_START in text and MARK_END in text:
-        head, _, rest = text.partition(MARK_START)
-        _, _, tail = rest.partition(MARK_END)
-        text = head + block + tail
-    else:
-        text = f"{text.rstrip()}\n\n{block}\n"
-    DOCS.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     quick = bool(os.environ.get("VIGIL_BENCH_QUICK"))
     parser = argparse.ArgumentParser(prog="python -m bench.evidence", description=__doc__.splitlines()[0])
@@ -287,7 +273,7 @@ def main() -> None:
     )
     print(section)
     if not args.no_docs:
-        write_docs(section)
+        write_section("evidence", section)
 
 
 if __name__ == "__main__":

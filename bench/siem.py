@@ -36,6 +36,7 @@ from elastic_transport import NdjsonSerializer
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import parallel_bulk
 
+from bench.report import Row, table, write_section
 from edgeauth import DecisionBuffer, EdgeAuthSettings, Guard, JwksCache, SigningKey, Verifier, mint_access_token
 from siem import IndexLayout, Pipeline, SiemSettings, parse_record
 from vigil.clients import elasticsearch_client, redis_client
@@ -43,24 +44,12 @@ from vigil.settings import load_settings
 
 QUICK = bool(os.environ.get("VIGIL_BENCH_QUICK"))
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs" / "benchmarks.md"
 ISSUER = "https://issuer.bench.vigil"
 AUDIENCE = "vigil"
 BATCH_LINES = 5000
 # One consumer more than cores: while one process parses, the others keep bulks in flight to Elasticsearch.
 WORKERS = int(os.environ.get("VIGIL_BENCH_SIEM_WORKERS") or 3)
 DAY = datetime(2026, 11, 29, tzinfo=UTC)
-
-
-@dataclass
-class Row:
-    measure: str
-    ours: str
-    baseline: str
-    ratio: str
-    goal: str
-    met: bool | None = None
-    notes: str = ""
 
 
 def nginx_line(n: int, agent: str = "bench/1.0") -> str:
@@ -349,24 +338,9 @@ def render(rows: list[Row], events: int) -> str:
         f"### siem ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores shared with Elasticsearch, Redis "
         f"and the other engineers' work; {events:,} events{', QUICK smoke run' if QUICK else ''})",
         "",
-        "| measure | ours | baseline (same run) | ratio | goal | met | notes |",
-        "|---|---|---|---|---|---|---|",
+        *table(rows),
     ]
-    for r in rows:
-        met = "-" if r.met is None else ("yes" if r.met else "**MISSED**")
-        lines.append(f"| {r.measure} | {r.ours} | {r.baseline} | {r.ratio} | {r.goal} | {met} | {r.notes} |")
     return "\n".join(lines)
-
-
-def write_docs(table: str) -> None:
-    start, end = "<!-- bench:siem -->", "<!-- /bench:siem -->"
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    section = f"{start}\n{table}\n{end}"
-    if start in text and end in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOCS.write_text(text, encoding="utf-8")
 
 
 def main() -> None:
@@ -434,7 +408,7 @@ def main() -> None:
     ]
     table = render(rows, events)
     print(table)
-    write_docs(table)
+    write_section("siem", table)
 
 
 if __name__ == "__main__":
