@@ -102,3 +102,15 @@ def test_a_private_parent_folder_is_not_world_traversable(tmp_path: Path) -> Non
     private.chmod(0o755)
     tmp_path.chmod(0o755)
     assert _world_traversable(private / "inner") == _world_traversable(tmp_path)
+
+
+def test_maven_failures_are_reduced_to_their_cause() -> None:
+    from vigil.services.elasticsearch import _maven_reason
+
+    output = (
+        "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-dependency-plugin:2.8:copy (default-cli) on "
+        "project standalone-pom: Unable to resolve artifact. Could not transfer artifact x:y:zip:1 from/to central: "
+        "Connection refused\n[ERROR] -> [Help 1]\n"
+    )
+    assert _maven_reason(output) == "Could not transfer artifact x:y:zip:1 from/to central: Connection refused"
+    assert _maven_reason("") == "no output (is the network or a Maven mirror reachable?)"

@@ -35,6 +35,15 @@ def _java_minimum(version: str) -> int:
     return 21 if int(version.split(".")[0]) >= 9 else 17
 
 
+def _maven_reason(output: str) -> str:
+    """The cause Maven gives on its first ERROR line (`... : Could not transfer artifact ...`), kept short."""
+    first = next((ln for ln in output.splitlines() if ln.startswith("[ERROR]")), output.strip())
+    reason = first.removeprefix("[ERROR]").strip()
+    if "Unable to resolve artifact." in reason:
+        reason = reason.split("Unable to resolve artifact.", 1)[1].strip()
+    return reason[:300] or "no output (is the network or a Maven mirror reachable?)"
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -130,7 +139,6 @@ class ElasticsearchService:
                 "mvn",
                 "-B",
                 "-q",
-                "-C",
                 "dependency:copy",
                 f"-Dartifact={coordinate}",
                 f"-DoutputDirectory={self.downloads}",
@@ -143,8 +151,7 @@ class ElasticsearchService:
             output = proc.stdout + proc.stderr
             if "No space left" in output:
                 raise DownloadError(f"disk full while downloading {coordinate} into {self.downloads}")
-            last = next((ln for ln in reversed(output.splitlines()) if "ERROR" in ln), output.strip()[-200:])
-            raise DownloadError(f"mvn could not fetch {coordinate}: {last.strip()}")
+            raise DownloadError(f"mvn could not fetch {coordinate}: {_maven_reason(output)}")
 
     # -- lifecycle ------------------------------------------------------------------------------
     def client(self) -> Elasticsearch:
