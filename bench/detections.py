@@ -37,7 +37,7 @@ from vigil.settings import load_settings
 
 QUICK = bool(os.environ.get("VIGIL_BENCH_QUICK"))
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "sigma"
+CORPUS = Path(os.environ.get("VIGIL_SIGMA_CORPUS") or ROOT.parent / "shared" / "sigma")
 REPEATS = 5
 SCANNER = "ac205f40-caa4-4100-a77d-592b520fcf38"
 

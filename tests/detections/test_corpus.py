@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,7 +23,8 @@ from tests.detections.conftest import alerts_of, later
 
 pytestmark = pytest.mark.integration
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "sigma"
+# `../shared/sigma` beside the checkout; VIGIL_SIGMA_CORPUS points elsewhere (a checkout in another folder).
+CORPUS = Path(os.environ.get("VIGIL_SIGMA_CORPUS") or Path(__file__).resolve().parents[2].parent / "shared" / "sigma")
 
 #: Rules that cannot run in Vigil, each with the reason the report must give.
 NOT_RUNNING = {
