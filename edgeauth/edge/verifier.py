@@ -90,7 +90,9 @@ class Verifier:
         ctx = context or _NO_CONTEXT
         entry: _Entry | None = None
         try:
-            entry = self._verified(token, ctx)
+            entry = self._verified(token)
+            # After the signature: a revoked or stale-state refusal still names the (authentic) token it refused.
+            self._check_live(entry, ctx)
             principal = entry.principal
             missing = [s for s in required_scopes if s not in principal.scopes]
             if missing:
@@ -125,7 +127,7 @@ class Verifier:
             else:
                 self._cache = {d: e for d, e in self._cache.items() if e.principal.token_id != jti}
 
-    def _verified(self, token: str, ctx: RequestContext) -> _Entry:
+    def _verified(self, token: str) -> _Entry:
         if len(token) > self.settings.max_token_bytes:
             # Before hashing, so an oversized token costs nothing.
             rfc8725.parse(token, max_bytes=self.settings.max_token_bytes, allowed_algorithms=self._allowed)
@@ -142,13 +144,15 @@ class Verifier:
         elif entry.expires <= now - self._leeway:
             self._cache.pop(digest, None)
             raise ExpiredToken("token has expired")
+        return entry
+
+    def _check_live(self, entry: _Entry, ctx: RequestContext) -> None:
         if self.revocations is not None and self.revocations.is_revoked(entry.principal.token_id):
             raise RevokedToken("token has been revoked")
         if self.state_staleness() > self.settings.max_staleness and (
             self.settings.fail_policy_for(ctx.path) == "closed"
         ):
             raise StaleState("keys or revocations are out of date and this route fails closed")
-        return entry
 
     def _verify_fully(self, token: str, now: float) -> _Entry:
         parsed = rfc8725.parse(

@@ -153,6 +153,20 @@ def test_every_verification_emits_one_decision_event(key: SigningKey) -> None:
     assert (bad.outcome, bad.reason, bad.subject) == ("failure", "malformed", None)
 
 
+def test_a_revoked_token_is_refused_with_its_identity_in_the_decision(key: SigningKey) -> None:
+    """Analysts group replays by token id: the refusal of a revoked (authentic) token must name it."""
+    verifier, revocations, sink = make(key)
+    tok = token(key, jti="stolen-1")
+    verifier.verify(tok)
+    revocations.revoked.add("stolen-1")
+    assert reason(verifier, tok) == "revoked"
+    assert verifier.decisions is not None
+    verifier.decisions.flush()
+    refused = sink.events[-1]
+    assert (refused.outcome, refused.reason) == ("failure", "revoked")
+    assert (refused.jti, refused.subject, refused.client_id) == ("stolen-1", "svc", "client-1")
+
+
 def test_a_full_buffer_drops_and_counts_never_blocks(key: SigningKey) -> None:
     settings = EdgeAuthSettings(issuer=ISSUER)
     buffer = DecisionBuffer(CollectingSink(), capacity=3)
