@@ -27,6 +27,7 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -93,14 +94,26 @@ def timed(action: object) -> float:
     return time.perf_counter() - start
 
 
-def run(size_mb: int, file_mb: int) -> list[tuple[str, float, float]]:
+@contextmanager
+def scratch_archive() -> Iterator[tuple[Elasticsearch, EvidenceArchive, Path]]:
+    """An evidence archive under a fresh prefix and folder, removed (indices, keys, files) afterwards."""
     settings = load_settings()
     es, rds = elasticsearch_client(settings, request_timeout=120), redis_client(settings)
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     work = Path(tempfile.mkdtemp(prefix="vigil-bench-evidence-"))
     cfg = EvidenceSettings(index_prefix=prefix, key_prefix=prefix, data_dir=work / "evidence")
-    archive = EvidenceArchive(es, rds, cfg)
     try:
+        yield es, EvidenceArchive(es, rds, cfg), work
+    finally:
+        for index in (cfg.locker_index, cfg.bundle_index):
+            es.options(ignore_status=404).indices.delete(index=index)
+        for key in rds.scan_iter(match=f"{prefix}*"):
+            rds.delete(key)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(size_mb: int, file_mb: int) -> list[tuple[str, float, float]]:
+    with scratch_archive() as (_es, archive, work):
         rng = random.Random(7)
         block = corpus(2 * file_mb * 1024**2, rng)
         count = max(1, size_mb // file_mb)
@@ -145,12 +158,6 @@ def run(size_mb: int, file_mb: int) -> list[tuple[str, float, float]]:
             ("bundle build", total_mb / ours_build, total_mb / base_build),
             ("bundle verify", total_mb / ours_verify, total_mb / base_verify),
         ]
-    finally:
-        for index in (cfg.locker_index, cfg.bundle_index):
-            es.options(ignore_status=404).indices.delete(index=index)
-        for key in rds.scan_iter(match=f"{prefix}*"):
-            rds.delete(key)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _seed(es: Elasticsearch, archive: EvidenceArchive, count: int) -> Iterator[int]:
@@ -187,13 +194,7 @@ def _seed(es: Elasticsearch, archive: EvidenceArchive, count: int) -> Iterator[i
 
 def run_items(count: int) -> tuple[float, float, float, float]:
     """(build peak MiB, verify peak MiB, records MiB, build seconds) for a bundle of `count` items."""
-    settings = load_settings()
-    es, rds = elasticsearch_client(settings, request_timeout=120), redis_client(settings)
-    prefix = f"bench{uuid.uuid4().hex[:8]}"
-    work = Path(tempfile.mkdtemp(prefix="vigil-bench-evidence-"))
-    cfg = EvidenceSettings(index_prefix=prefix, key_prefix=prefix, data_dir=work / "evidence")
-    archive = EvidenceArchive(es, rds, cfg)
-    try:
+    with scratch_archive() as (es, archive, _work):
         records_mb = sum(_seed(es, archive, count)) / 1024**2
         archive.keys.ensure()
         tracemalloc.start()
@@ -208,12 +209,6 @@ def run_items(count: int) -> tuple[float, float, float, float]:
         if not report.ok or report.items != count:
             raise SystemExit(f"bench bundle of {count} items failed verification: {report.problems[:3]}")
         return build_peak, verify_peak, records_mb, seconds
-    finally:
-        for index in (cfg.locker_index, cfg.bundle_index):
-            es.options(ignore_status=404).indices.delete(index=index)
-        for key in rds.scan_iter(match=f"{prefix}*"):
-            rds.delete(key)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def table(rows: list[tuple[str, float, float]], size_mb: int, file_mb: int, quick: bool) -> str:

@@ -123,6 +123,21 @@ class EvidenceArchive:
             {"bundle": info.name},
         )
 
+    def download(
+        self,
+        name: str,
+        engagement: Engagement | None,
+        *,
+        subject: str,
+        client_id: str,
+        token_id: str,
+        byte_range: str | None,
+    ) -> tuple[Path, BundleInfo]:
+        """A bundle's file for a reader, recorded in the locker before any byte of it is served."""
+        path, info = self.bundle_file(name, engagement)
+        self.record_download(subject=subject, client_id=client_id, token_id=token_id, info=info, byte_range=byte_range)
+        return path, info
+
     def _audit(self, query: str, content: dict[str, object], parameters: dict[str, object]) -> EvidenceItem:
         now = datetime.now(UTC)
         return self.locker.append(

@@ -87,13 +87,13 @@ def create_router(guard: Guard, archive: EvidenceArchive) -> APIRouter:
         """The bundle's bytes (`Range: bytes=...` honoured); the download is recorded in the locker first."""
         try:
             engagement = _engagement(principal)
-            path, info = await run_in_threadpool(archive.bundle_file, name, engagement)
-            await run_in_threadpool(
-                lambda: archive.record_download(
+            path, info = await run_in_threadpool(
+                lambda: archive.download(
+                    name,
+                    engagement,
                     subject=principal.subject,
                     client_id=principal.client_id,
                     token_id=principal.token_id,
-                    info=info,
                     byte_range=request.headers.get("range"),
                 )
             )

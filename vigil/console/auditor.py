@@ -111,13 +111,13 @@ def create_auditor_router(
     async def download(name: str, principal: EvidenceReader, request: Request) -> FileResponse:
         engagement = current_engagement(principal)
         with translated():
-            path, info = await run_in_threadpool(archive.bundle_file, name, engagement)
-            await run_in_threadpool(
-                lambda: archive.record_download(
+            path, info = await run_in_threadpool(
+                lambda: archive.download(
+                    name,
+                    engagement,
                     subject=principal.subject,
                     client_id=principal.client_id,
                     token_id=principal.token_id,
-                    info=info,
                     byte_range=request.headers.get("range"),
                 )
             )
