@@ -35,12 +35,26 @@ from vigil.settings import VigilSettings, load_settings
 def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAPI:
     """`guard` protects every API router; by default an edge verifier built from settings (tests pass their own)."""
     app = FastAPI(title="Vigil", version="0.1.0")
+    siem_pipeline = Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)
+    # One decision path: the guard, the console, /verify and the issuer all hand their decisions to one bounded,
+    # non-blocking buffer draining into siem's `auth` dataset, so an attack on our own APIs is as visible as one
+    # on the edge.
+    decisions: DecisionBuffer
     if guard is None:
-        edge = EdgeRuntime(settings.edgeauth, redis_client(settings))
+        edge = EdgeRuntime(settings.edgeauth, redis_client(settings), AuthDecisionSink(siem_pipeline))
         app.router.add_event_handler("startup", edge.start)
         app.router.add_event_handler("shutdown", edge.stop)
         guard = Guard(edge.verifier)
-    siem_pipeline = Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)
+        decisions = edge.decisions
+    else:
+        # An injected guard (tests) brings its own verifier and buffer; the issuer still reports to siem.
+        decisions = DecisionBuffer(
+            AuthDecisionSink(siem_pipeline),
+            capacity=settings.edgeauth.decision_buffer_size,
+            batch_size=settings.edgeauth.decision_batch_size,
+        )
+        app.router.add_event_handler("startup", decisions.start)
+        app.router.add_event_handler("shutdown", decisions.stop)
     # siem's counters live in Redis (shared by every worker); a private registry keeps one collector per app.
     siem_registry = CollectorRegistry(auto_describe=False)
     siem_registry.register(PipelineCollector(siem_pipeline))
@@ -48,15 +62,8 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     app.include_router(create_siem_router(guard, siem_pipeline))
     app.add_middleware(RequestIdMiddleware)
     # The OAuth 2.0 issuer (token, revocation, introspection, metadata, JWKS); edgeauth errors become RFC 6749 JSON.
-    # Its decisions (token grants, failed client authentication, ...) reach siem through a bounded buffer.
-    issuer_decisions = DecisionBuffer(
-        AuthDecisionSink(siem_pipeline),
-        capacity=settings.edgeauth.decision_buffer_size,
-        batch_size=settings.edgeauth.decision_batch_size,
-    )
-    app.router.add_event_handler("startup", issuer_decisions.start)
-    app.router.add_event_handler("shutdown", issuer_decisions.stop)
-    issuer = build_issuer(settings.edgeauth, redis_client(settings), decisions=issuer_decisions)
+    # Its decisions (token grants, failed client authentication, ...) join the same buffer.
+    issuer = build_issuer(settings.edgeauth, redis_client(settings), decisions=decisions)
     app.include_router(create_issuer_router(issuer))
     install_error_handler(app)
     evidence_archive = EvidenceArchive(elasticsearch_client(settings), redis_client(settings), settings.evidence)
