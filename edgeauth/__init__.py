@@ -1,5 +1,6 @@
 """edgeauth: access-token issuance and edge verification (RFC 9068 JWTs checked the RFC 8725 way)."""
 
+from edgeauth.audit import AuditBuffer, AuditCategory, AuditEvent, AuditSink, CollectingAuditSink
 from edgeauth.decisions import CollectingSink, DecisionBuffer, DecisionSink
 from edgeauth.edge import (
     EdgeAuthMiddleware,
@@ -27,6 +28,11 @@ from edgeauth.rfc9068 import mint_access_token
 from edgeauth.settings import EdgeAuthSettings, RoutePolicy, ScopeRule
 
 __all__ = [
+    "AuditBuffer",
+    "AuditCategory",
+    "AuditEvent",
+    "AuditSink",
+    "CollectingAuditSink",
     "CollectingSink",
     "DecisionBuffer",
     "DecisionEvent",

@@ -19,6 +19,7 @@ from siem.errors import (
     TailError,
     UnknownDatasetError,
 )
+from siem.inputs.audit import AuditRecordSink
 from siem.inputs.decisions import AuthDecisionSink
 from siem.inputs.loghandler import VigilHandler, exception_record, http_sender
 from siem.inputs.tail import FileTail, TailReport
@@ -34,6 +35,7 @@ from siem.templates import IndexLayout
 __all__ = [
     "DATASETS",
     "FORMATS",
+    "AuditRecordSink",
     "AuthDecisionSink",
     "BackpressureError",
     "BatchReport",

@@ -19,8 +19,8 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
-Dataset = Literal["access", "exception", "auth"]
-DATASETS: tuple[Dataset, ...] = ("access", "exception", "auth")
+Dataset = Literal["access", "exception", "auth", "audit"]
+DATASETS: tuple[Dataset, ...] = ("access", "exception", "auth", "audit")
 
 
 def _utc_iso(value: datetime) -> str:
@@ -53,6 +53,7 @@ class EventFields(TypedDict, total=False):
     outcome: Literal["success", "failure", "unknown"]
     action: str
     reason: str
+    provider: str
     duration: Count  # nanoseconds
     original: str
     ingested: Timestamp
@@ -133,9 +134,32 @@ class AuthFields(TypedDict, total=False):
 
 
 @with_config(_STRICT)
+class AuditFields(TypedDict, total=False):
+    target: str
+    trigger: str
+    added: list[str]
+    removed: list[str]
+    retention_days: Count
+    before: str  # JSON text, for people: the searchable facts are `added`, `removed` and the fields above
+    after: str
+
+
+@with_config(_STRICT)
+class IngestFields(TypedDict, total=False):
+    client: str
+
+
+@with_config(_STRICT)
+class ClientFields(TypedDict, total=False):
+    id: str
+
+
+@with_config(_STRICT)
 class VigilFields(TypedDict, total=False):
     rails: RailsFields
     auth: AuthFields
+    audit: AuditFields
+    ingest: IngestFields
 
 
 # One ECS document; `@timestamp` is not an identifier, hence the functional form.
@@ -150,6 +174,7 @@ EcsDocument = TypedDict(
         "url": UrlFields,
         "user_agent": OriginalFields,
         "user": NameFields,
+        "client": ClientFields,
         "service": NameFields,
         "error": ErrorFields,
         "log": LogFields,

@@ -37,6 +37,12 @@ def event_id(entry_id: str, position: int) -> str:
     return hashlib.blake2b(f"{entry_id}/{position}".encode(), digest_size=16).hexdigest()
 
 
+def sender_of(source: str) -> str:
+    """The principal behind a stream entry's source: the token's client for `http:<client_id>`, else the
+    in-process producer's own name (`edgeauth`, `vigil-audit`, `file:<path>`)."""
+    return source.removeprefix("http:")
+
+
 class Pipeline:
     def __init__(self, es: Elasticsearch, redis_client: redis.Redis, settings: SiemSettings) -> None:
         self.es = es
@@ -128,6 +134,7 @@ class Pipeline:
         for entry in entries:
             received = datetime.fromtimestamp(entry.queued_ms / 1000, UTC)
             poisoned = entry.deliveries > self.settings.max_deliveries
+            sender = sender_of(entry.source)
             for position, record in enumerate(entry.records):
                 eid = (entry.ids[position] if entry.ids else None) or event_id(entry.entry_id, position)
                 if poisoned:
@@ -135,7 +142,9 @@ class Pipeline:
                     dead.append(dead_letter_doc(self.layout, entry, record, eid, received, "max_deliveries", reason))
                     continue
                 try:
-                    document = parse_record(resolve_format(entry.fmt), record, event_id=eid, received=received)
+                    document = parse_record(
+                        resolve_format(entry.fmt), record, event_id=eid, received=received, sender=sender
+                    )
                 except SiemError as exc:
                     dead.append(dead_letter_doc(self.layout, entry, record, eid, received, "parse_error", str(exc)))
                     continue

@@ -43,6 +43,7 @@ ECS_PROPERTIES: dict[str, Any] = {
         outcome=_keyword(),
         action=_keyword(),
         reason=_keyword(),
+        provider=_keyword(),
         duration={"type": "long"},
         original={"type": "keyword", "index": False, "doc_values": False},
         ingested={"type": "date"},
@@ -55,12 +56,23 @@ ECS_PROPERTIES: dict[str, Any] = {
     "url": _object(original=_keyword(8191), path=_keyword(8191), query=_keyword(8191), domain=_keyword()),
     "user_agent": _object(original=_keyword(8191)),
     "user": _object(name=_keyword()),
+    "client": _object(id=_keyword()),
     "service": _object(name=_keyword()),
     "error": _object(type=_keyword(), message=_text(), stack_trace={"type": "text", "fields": _CASELESS}),
     "log": _object(level=_keyword()),
     "vigil": _object(
         rails=_object(controller=_keyword(), action=_keyword()),
         auth=_object(client_id=_keyword(), scopes=_keyword(), jti=_keyword(), kid=_keyword(), alg=_keyword()),
+        audit=_object(
+            target=_keyword(),
+            trigger=_keyword(),
+            added=_keyword(),
+            removed=_keyword(),
+            retention_days={"type": "long"},
+            before={"type": "keyword", "index": False, "doc_values": False},
+            after={"type": "keyword", "index": False, "doc_values": False},
+        ),
+        ingest=_object(client=_keyword()),
     ),
 }
 

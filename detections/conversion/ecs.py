@@ -32,6 +32,7 @@ ECS_FIELDS: dict[str, FieldKind] = {
     "http.response.status_code": "long",
     "http.response.body.bytes": "long",
     "source.ip": "ip",
+    "vigil.audit.retention_days": "long",
     **dict.fromkeys(
         (
             "event.dataset",
@@ -62,6 +63,13 @@ ECS_FIELDS: dict[str, FieldKind] = {
             "vigil.auth.jti",
             "vigil.auth.kid",
             "vigil.auth.alg",
+            "event.provider",
+            "client.id",
+            "vigil.audit.target",
+            "vigil.audit.trigger",
+            "vigil.audit.added",
+            "vigil.audit.removed",
+            "vigil.ingest.client",
             "message",
         ),
         "keyword",
@@ -90,6 +98,7 @@ KEYWORD_FIELDS: dict[str, list[str]] = {
     "access": ["url.original", "user_agent.original", "http.request.referrer"],
     "exception": ["error.type", "error.message", "error.stack_trace", "message"],
     "auth": ["event.reason", "url.path", "user.name", "vigil.auth.client_id"],
+    "audit": ["event.action", "event.reason", "user.name", "client.id", "vigil.audit.target"],
 }
 
 

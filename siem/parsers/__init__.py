@@ -15,11 +15,12 @@ from pydantic import ValidationError
 from siem.ecs import ECS_DOCUMENT, Dataset
 from siem.errors import ParseError, UnknownDatasetError
 from siem.parsers.access import parse_combined, parse_lograge
+from siem.parsers.audit import parse_audit
 from siem.parsers.auth import parse_decision
 from siem.parsers.exceptions import parse_exception_json, parse_python_traceback
 from siem.parsers.records import Parser
 
-RecordFormat = Literal["nginx", "json", "rails", "python", "exception", "auth"]
+RecordFormat = Literal["nginx", "json", "rails", "python", "exception", "auth", "audit"]
 FORMATS: tuple[RecordFormat, ...] = get_args(RecordFormat)
 
 PARSERS: dict[RecordFormat, tuple[Dataset, Parser]] = {
@@ -29,9 +30,15 @@ PARSERS: dict[RecordFormat, tuple[Dataset, Parser]] = {
     "exception": ("exception", parse_exception_json),
     "python": ("exception", parse_python_traceback),
     "auth": ("auth", parse_decision),
+    "audit": ("audit", parse_audit),
 }
 
-DEFAULT_FORMAT: dict[Dataset, RecordFormat] = {"access": "nginx", "exception": "exception", "auth": "auth"}
+DEFAULT_FORMAT: dict[Dataset, RecordFormat] = {
+    "access": "nginx",
+    "exception": "exception",
+    "auth": "auth",
+    "audit": "audit",
+}
 
 __all__ = [
     "DEFAULT_FORMAT",
@@ -63,11 +70,14 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_record(fmt: RecordFormat, record: str, *, event_id: str, received: datetime) -> dict[str, Any]:
+def parse_record(
+    fmt: RecordFormat, record: str, *, event_id: str, received: datetime, sender: str | None = None
+) -> dict[str, Any]:
     """Parse one record into a validated ECS document (see `siem.ecs.EcsDocument`) or raise `ParseError`.
 
     `received` (when the record was queued) is both `event.ingested` and the fallback `@timestamp`: it is fixed
-    at enqueue time, so a redelivered record lands in the same daily index with the same `_id`.
+    at enqueue time, so a redelivered record lands in the same daily index with the same `_id`. `sender` (the
+    principal that queued it) becomes `vigil.ingest.client`, replacing anything the record itself claims.
     """
     dataset, parser = PARSERS[fmt]
     if fmt == "nginx" and record.startswith("{"):
@@ -80,6 +90,10 @@ def parse_record(fmt: RecordFormat, record: str, *, event_id: str, received: dat
     event.setdefault("id", event_id)
     event.update(dataset=dataset, original=record, ingested=received)
     fields.setdefault("@timestamp", received)
+    if sender is not None:
+        vigil = fields.setdefault("vigil", {})
+        if isinstance(vigil, dict):
+            vigil["ingest"] = {"client": sender}
     try:
         return ECS_DOCUMENT.validate_python(fields)
     except ValidationError as exc:
