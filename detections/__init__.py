@@ -3,6 +3,8 @@
 The public API other packages (and `vigil`) use; everything else is private.
 """
 
+from detections.analyst.moments import parse_moment
+from detections.analyst.moments import time_range as parse_time_range
 from detections.catalog.loader import RuleSet, load_rules
 from detections.corpus.report import CorpusEntry, CorpusReport, corpus_report
 from detections.corpus.selftest import RuleTest, self_test
@@ -11,15 +13,20 @@ from detections.errors import (
     ConflictError,
     ConversionError,
     DetectionsError,
+    QueryError,
     RuleNotFoundError,
+    SearchRefusedError,
     TriageError,
 )
 from detections.http import create_router
 from detections.models import (
+    DEFAULT_EVENT_FIELDS,
     Alert,
     AlertFilter,
     AlertPage,
     AlertStatus,
+    EventPage,
+    EventSearch,
     Finding,
     Level,
     RuleInfo,
@@ -33,6 +40,7 @@ from detections.settings import DetectionsSettings
 from detections.tasks import register_tasks
 
 __all__ = [
+    "DEFAULT_EVENT_FIELDS",
     "Alert",
     "AlertFilter",
     "AlertNotFoundError",
@@ -45,13 +53,17 @@ __all__ = [
     "Detections",
     "DetectionsError",
     "DetectionsSettings",
+    "EventPage",
+    "EventSearch",
     "Finding",
     "Level",
+    "QueryError",
     "RuleInfo",
     "RuleNotFoundError",
     "RuleRun",
     "RuleSet",
     "RuleTest",
+    "SearchRefusedError",
     "SourceHealth",
     "TriageError",
     "TriageTimes",
@@ -59,6 +71,8 @@ __all__ = [
     "corpus_report",
     "create_router",
     "load_rules",
+    "parse_moment",
+    "parse_time_range",
     "register_tasks",
     "self_test",
 ]

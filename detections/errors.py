@@ -36,3 +36,25 @@ class ConflictError(DetectionsError):
     """Someone else changed the alert at the same time; reload and retry."""
 
     status_code = 409
+
+
+class QueryError(DetectionsError):
+    """An analyst's search query or time range is malformed (the message says where)."""
+
+
+class SearchRefusedError(DetectionsError):
+    """A well-formed search past a limit (window, page, export size, time): narrow it and retry."""
+
+    status_code = 422
+
+
+class HuntNotFoundError(DetectionsError):
+    """No retro-hunt job has this id (or it expired)."""
+
+    status_code = 404
+
+
+class ExceptionNotFoundError(DetectionsError):
+    """No rule exception has this id."""
+
+    status_code = 404

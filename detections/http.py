@@ -5,27 +5,32 @@ Domain errors become JSON answers here and only here.
 """
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from elasticsearch import ApiError, TransportError
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
+from detections.analyst.moments import time_range
 from detections.errors import DetectionsError
 from detections.models import (
+    DEFAULT_EVENT_FIELDS,
     AckRequest,
     AlertFilter,
     AssignRequest,
     BulkAckRequest,
     EnableRequest,
+    EventSearch,
     NoteRequest,
     ResolveRequest,
 )
 from detections.service import Detections
 from edgeauth import Guard, Principal
 
-_CODES = {400: "invalid_request", 404: "not_found", 409: "conflict"}
+_CODES = {400: "invalid_request", 404: "not_found", 409: "conflict", 422: "limit_exceeded"}
+_MEDIA = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
 
 def error_response(exc: Exception) -> JSONResponse:
@@ -124,6 +129,45 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
     @router.post("/alerts/acknowledge", response_model=None)
     def bulk_acknowledge(body: BulkAckRequest, principal: Triager) -> JSONResponse:
         return _answer(lambda: {"results": detections.bulk_acknowledge(body.ids, principal.subject, body.note)})
+
+    @router.get("/events", response_model=None)
+    def search_events(
+        principal: Reader,
+        q: Annotated[str, Query(min_length=1, max_length=100_000)],
+        from_: Annotated[str, Query(alias="from", max_length=100)] = "now-15m",
+        to: Annotated[str, Query(max_length=100)] = "now",
+        field: Annotated[list[str] | None, Query(max_length=200)] = None,
+        dataset: Annotated[list[str] | None, Query(max_length=10)] = None,
+        size: Annotated[str, Query(max_length=20)] = "100",
+        after: Annotated[str | None, Query(max_length=1000)] = None,
+        format: Literal["json", "ndjson", "csv"] = "json",
+    ) -> Response:
+        try:
+            start, end = time_range(from_, to, datetime.now(UTC))
+            search = EventSearch.model_validate(
+                {
+                    "query": q,
+                    "start": start,
+                    "end": end,
+                    "fields": field or list(DEFAULT_EVENT_FIELDS),
+                    "datasets": dataset or [],
+                    "size": size,
+                    "after": after,
+                }
+            )
+            if format == "json":
+                return JSONResponse(_dump(detections.search_events(search, principal.subject)))
+            total, lines = detections.export_events(search, format, principal.subject)
+        except (DetectionsError, ValidationError, ApiError, TransportError) as exc:
+            return error_response(exc)
+        return StreamingResponse(
+            lines,
+            media_type=_MEDIA[format],
+            headers={
+                "Vigil-Total": str(total),
+                "Content-Disposition": f'attachment; filename="events.{format}"',
+            },
+        )
 
     @router.get("/rules", response_model=None)
     def list_rules(principal: Reader) -> JSONResponse:

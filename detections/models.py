@@ -217,3 +217,48 @@ class SourceHealth(BaseModel):
     dataset: str
     last_ingested: datetime | None
     silent: bool
+
+
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z@_][A-Za-z0-9@_.]{0,99}$")]
+DEFAULT_EVENT_FIELDS = (
+    "@timestamp",
+    "event.dataset",
+    "source.ip",
+    "http.request.method",
+    "url.original",
+    "http.response.status_code",
+    "user_agent.original",
+    "http.request.id",
+    "event.action",
+    "event.outcome",
+    "event.reason",
+    "user.name",
+    "error.type",
+)
+
+
+class EventSearch(BaseModel):
+    """One analyst search: a Lucene query over the logs by `@timestamp` in [start, end)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: Annotated[str, StringConstraints(min_length=1, max_length=100_000, strip_whitespace=True)]
+    start: datetime
+    end: datetime
+    fields: list[FieldName] = Field(default_factory=lambda: list(DEFAULT_EVENT_FIELDS))
+    datasets: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = Field(
+        default_factory=list, max_length=10
+    )
+    size: int = Field(default=100, ge=1, le=10_000)
+    after: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+
+
+class EventPage(BaseModel):
+    """A page of matching events (newest first) with the exact total, counts per dataset and the next cursor."""
+
+    total: int
+    took_ms: int
+    fields: list[str]
+    events: list[dict[str, Any]]
+    datasets: dict[str, int]
+    next: str | None = None

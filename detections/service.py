@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import mean
@@ -12,17 +13,20 @@ from elasticsearch import Elasticsearch
 
 from detections.alerts.store import AlertStore, Candidate
 from detections.alerts.triage import Triage
+from detections.analyst.search import EventSearcher, ExportFormat
 from detections.catalog.compiled import CompiledRule
 from detections.catalog.loader import RuleSet, load_rules
 from detections.engine.absence import source_health
 from detections.engine.history import RunHistory
 from detections.engine.runner import CycleReport, Engine
 from detections.engine.state import EngineState
-from detections.errors import AlertNotFoundError, RuleNotFoundError
+from detections.errors import AlertNotFoundError, DetectionsError, RuleNotFoundError
 from detections.models import (
     Alert,
     AlertFilter,
     AlertPage,
+    EventPage,
+    EventSearch,
     EventSnapshot,
     Finding,
     Level,
@@ -55,6 +59,11 @@ class Detections:
         self.state = EngineState(redis_client, settings)
         self.engine = Engine(settings, es, redis_client, self.ruleset.rules, self.store, self.history)
         self.triage = Triage(self.store)
+        self.searcher = EventSearcher(es, settings)
+
+    def _audit(self, actor: str, action: str, target: str, detail: dict[str, Any], *, wait: bool = True) -> None:
+        """The one door for this package's audit events (rule changes, exceptions, hunts, searches)."""
+        self.history.audit(actor, action, target, datetime.now(UTC), detail, wait=wait)
 
     # -- rules -------------------------------------------------------------------------------------------------
 
@@ -89,7 +98,7 @@ class Detections:
     def set_enabled(self, rule_id: str, enabled: bool, actor: str) -> RuleInfo:
         rule = self._compiled(rule_id)
         self.state.set_enabled(rule.id, enabled)
-        self.history.audit(actor, "enable" if enabled else "disable", rule.id, datetime.now(UTC), {"enabled": enabled})
+        self._audit(actor, "enable" if enabled else "disable", rule.id, {"enabled": enabled})
         return self.rule(rule.id)
 
     def source_health(self, now: datetime | None = None) -> list[SourceHealth]:
@@ -109,6 +118,39 @@ class Detections:
 
     def failures(self, since: datetime | None = None, limit: int = 200) -> list[RuleRun]:
         return self.history.runs(since=since, errors_only=True, limit=limit)
+
+    # -- event search ------------------------------------------------------------------------------------------
+
+    def _search_detail(self, search: EventSearch) -> dict[str, Any]:
+        return {
+            "query": search.query[:2000],
+            "from": search.start.isoformat(),
+            "to": search.end.isoformat(),
+            "datasets": search.datasets,
+            "fields": search.fields,
+        }
+
+    def search_events(self, search: EventSearch, actor: str) -> EventPage:
+        """One page of events; every search, answered or refused, is an audit event."""
+        detail = self._search_detail(search) | {"page": bool(search.after)}
+        try:
+            page = self.searcher.page(search)
+        except DetectionsError as exc:
+            self._audit(actor, "event_search", "events", detail | {"refused": str(exc)}, wait=False)
+            raise
+        self._audit(actor, "event_search", "events", detail | {"total": page.total}, wait=False)
+        return page
+
+    def export_events(self, search: EventSearch, fmt: ExportFormat, actor: str) -> tuple[int, Iterator[str]]:
+        """(total, lines) of an export (audited like a search); refused before the first byte if past a limit."""
+        detail = self._search_detail(search) | {"export": fmt}
+        try:
+            total, lines = self.searcher.export(search, fmt)
+        except DetectionsError as exc:
+            self._audit(actor, "event_export", "events", detail | {"refused": str(exc)}, wait=False)
+            raise
+        self._audit(actor, "event_export", "events", detail | {"total": total}, wait=False)
+        return total, lines
 
     # -- alerts ------------------------------------------------------------------------------------------------
 

@@ -41,6 +41,17 @@ class DetectionsSettings(BaseModel):
     absence_minutes: int = Field(default=15, ge=1, description="A source silent this long raises an absence alert.")
     absence_lookback_hours: int = Field(default=168, ge=1, description="How far back a source counts as 'was sending'.")
     new_terms_history_days: int = Field(default=30, ge=1, description="History a new-terms rule compares against.")
+    search_max_window_days: int = Field(default=31, ge=1, le=3660, description="Longest time range of one search.")
+    search_max_page: int = Field(default=500, ge=1, le=10_000, description="Most events one search page returns.")
+    search_max_fields: int = Field(default=40, ge=1, le=200, description="Most columns one search may ask for.")
+    search_max_query_chars: int = Field(default=4000, ge=10, le=100_000, description="Longest search query.")
+    search_timeout_seconds: float = Field(default=10.0, gt=0, le=300, description="A slower search is refused.")
+    search_max_export_rows: int = Field(
+        default=100_000, ge=1, description="An export of more events is refused (narrow the query or the range)."
+    )
+    hunt_window_seconds: int = Field(default=3600, ge=60, description="Width of one retro-hunt window (@timestamp).")
+    hunt_max_span_days: int = Field(default=400, ge=1, description="Longest span one retro-hunt may cover.")
+    hunt_job_ttl_days: int = Field(default=30, ge=1, description="How long a finished hunt job stays readable.")
 
     def index(self, name: str) -> str:
         return f"{self.index_prefix}-{name}"

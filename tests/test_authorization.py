@@ -72,6 +72,7 @@ EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("POST", "/detections/alerts/{alert_id}/notes"): frozenset({"alerts:triage"}),
     ("POST", "/detections/alerts/{alert_id}/resolve"): frozenset({"alerts:triage"}),
     ("PUT", "/detections/alerts/{alert_id}/assignee"): frozenset({"alerts:triage"}),
+    ("GET", "/detections/events"): frozenset({"alerts:read"}),
     ("GET", "/detections/rules"): frozenset({"alerts:read"}),
     ("GET", "/detections/rules/{rule_id}"): frozenset({"alerts:read"}),
     ("PUT", "/detections/rules/{rule_id}/enabled"): frozenset({"rules:admin"}),

@@ -54,7 +54,10 @@ class RunHistory:
             out.append(RuleRun.model_validate(source))
         return out
 
-    def audit(self, actor: str, action: str, rule_id: str, at: datetime, detail: dict[str, Any]) -> None:
+    def audit(
+        self, actor: str, action: str, rule_id: str, at: datetime, detail: dict[str, Any], *, wait: bool = True
+    ) -> None:
+        """`wait=False` for reads audited on an analyst's request path (searches): no refresh wait."""
         ensure_index(self.es, self.audit_index, AUDIT_MAPPINGS)
         self.es.index(
             index=self.audit_index,
@@ -65,5 +68,5 @@ class RunHistory:
                 "rule_id": rule_id,
                 "detail": detail,
             },
-            refresh="wait_for",
+            refresh="wait_for" if wait else None,
         )

@@ -22,6 +22,7 @@ from vigil.commands import (
     demo,
     detections,
     edge,
+    events,
     evidence,
     keys,
     serve,
@@ -53,6 +54,7 @@ app.add_typer(siem.dlq_app, name="dlq")
 app.add_typer(siem.ingest_app, name="ingest")
 app.add_typer(detections.rules_app, name="rules")
 app.add_typer(detections.alerts_app, name="alerts")
+app.add_typer(events.app, name="events")
 
 
 def main() -> None:
