@@ -193,11 +193,11 @@ def main() -> None:
     redis = redis_client(settings)
     prefix = f"benchdet-{uuid.uuid4().hex[:8]}"
     try:
-        pipeline = Pipeline(es, redis, SiemSettings(prefix=prefix))
+        pipeline = Pipeline(es, redis, SiemSettings(namespace=prefix))
         pipeline.setup()
         loaded = load(es, prefix, args.events)
         dsettings = DetectionsSettings(
-            index_prefix=prefix,
+            namespace=prefix,
             rule_paths=[CORPUS],
             initial_lookback_seconds=3600,
             max_window_seconds=7200,

@@ -282,14 +282,13 @@ def measure_http(ctx: Context) -> list[Row]:
     env = {
         **os.environ,
         "VIGIL_EDGEAUTH__ISSUER": ISSUER,
-        "VIGIL_EDGEAUTH__KEY_PREFIX": ctx.namespace,
         "VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY": "bench-kek",
         "VIGIL_EDGEAUTH__SCOPE_RULES": json.dumps([{"path_prefix": "/api/alerts", "scopes": ["alerts:read"]}]),
-        "VIGIL_SIEM__PREFIX": ctx.namespace,
+        "VIGIL_NAMESPACE": ctx.namespace,
     }
     settings = load_settings()
     conn = redis_client(settings)
-    edge = EdgeAuthSettings(issuer=ISSUER, key_prefix=ctx.namespace, key_encryption_key=SecretStr("bench-kek"))
+    edge = EdgeAuthSettings(issuer=ISSUER, namespace=ctx.namespace, key_encryption_key=SecretStr("bench-kek"))
     key = KeyStore(conn, edge).active_signing_key()
     tokens = [
         mint_access_token(
@@ -487,7 +486,7 @@ def measure_revocation(ctx: Context) -> list[Row]:
     base = f"http://127.0.0.1:{port}"
     settings = EdgeAuthSettings(
         issuer=base,
-        key_prefix=namespace,
+        namespace=namespace,
         key_encryption_key=SecretStr(uuid.uuid4().hex),
         oauth=IssuerSettings(rate_limit_per_client=10**6, rate_limit_per_ip=10**6),
     )

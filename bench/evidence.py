@@ -101,7 +101,7 @@ def scratch_archive() -> Iterator[tuple[Elasticsearch, EvidenceArchive, Path]]:
     es, rds = elasticsearch_client(settings, request_timeout=120), redis_client(settings)
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     work = Path(tempfile.mkdtemp(prefix="vigil-bench-evidence-"))
-    cfg = EvidenceSettings(index_prefix=prefix, key_prefix=prefix, data_dir=work / "evidence")
+    cfg = EvidenceSettings(namespace=prefix, data_dir=work / "evidence")
     try:
         yield es, EvidenceArchive(es, rds, cfg), work
     finally:

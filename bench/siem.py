@@ -160,7 +160,7 @@ def serve(port: int, prefix: str, jwks_file: str) -> None:
 
 
 def _siem_settings(prefix: str, high_water_mark: int) -> SiemSettings:
-    return SiemSettings(prefix=prefix, high_water_mark=high_water_mark, chunk_records=1000, batch_max_events=5000)
+    return SiemSettings(namespace=prefix, high_water_mark=high_water_mark, chunk_records=1000, batch_max_events=5000)
 
 
 @dataclass
@@ -187,7 +187,7 @@ def start_services(prefix: str, workdir: Path) -> Services:
         key, issuer=ISSUER, audience=AUDIENCE, client_id="bench", subject="bench", scopes=["ingest:write"], ttl=7200
     )
     port = _free_port()
-    env = {**os.environ, "VIGIL_HOME": str(workdir), "VIGIL_SIEM__PREFIX": prefix,
+    env = {**os.environ, "VIGIL_HOME": str(workdir), "VIGIL_NAMESPACE": prefix,
            "VIGIL_SIEM__CHUNK_RECORDS": "1000", "VIGIL_SIEM__BATCH_MAX_EVENTS": "5000",
            "VIGIL_SIEM__HIGH_WATER_MARK": str(10**9)}  # fmt: skip
     log = (workdir / "services.log").open("ab")

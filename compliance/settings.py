@@ -29,10 +29,12 @@ class Thresholds(BaseModel):
 class ComplianceSettings(BaseModel):
     """Scope, thresholds and where results are kept."""
 
-    index_prefix: str = Field(
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str = Field(
         default="vigil",
         pattern=r"^[a-z0-9][a-z0-9_-]*$",
-        description="Prefix of the status index `{prefix}-compliance-status`.",
+        description="Names the status index `{namespace}-compliance-status`. From VIGIL_NAMESPACE.",
     )
     scope: tuple[str, ...] = Field(
         default=(), description="Control ids the team commits to (e.g. CC6.1,A.8.15); empty: the whole catalog."
@@ -57,4 +59,4 @@ class ComplianceSettings(BaseModel):
 
     @property
     def status_index(self) -> str:
-        return f"{self.index_prefix}-compliance-status"
+        return f"{self.namespace}-compliance-status"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 BUNDLED_RULES = Path(__file__).resolve().parent / "rules"
 
@@ -12,7 +12,13 @@ BUNDLED_RULES = Path(__file__).resolve().parent / "rules"
 class DetectionsSettings(BaseModel):
     """How rules are found, limited, scheduled and where alerts are stored."""
 
-    index_prefix: str = Field(default="vigil", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Index/key prefix.")
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str = Field(
+        default="vigil",
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Names the alerts and runs indices and the Redis keys of detections. From VIGIL_NAMESPACE.",
+    )
     rule_paths: list[Path] = Field(
         default_factory=list, description="Extra folders or files of Sigma rules, read after the bundled ones."
     )
@@ -54,7 +60,7 @@ class DetectionsSettings(BaseModel):
     hunt_job_ttl_days: int = Field(default=30, ge=1, description="How long a finished hunt job stays readable.")
 
     def index(self, name: str) -> str:
-        return f"{self.index_prefix}-{name}"
+        return f"{self.namespace}-{name}"
 
     @property
     def alerts_index(self) -> str:
@@ -68,4 +74,4 @@ class DetectionsSettings(BaseModel):
         return self.index(f"logs-{dataset}-*") if dataset else self.index("logs")
 
     def key(self, name: str) -> str:
-        return f"{self.index_prefix}:detections:{name}"
+        return f"{self.namespace}:detections:{name}"

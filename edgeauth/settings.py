@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 Algorithm = Literal["RS256", "ES256", "EdDSA"]
 FailPolicy = Literal["closed", "open"]
@@ -73,6 +73,8 @@ class IssuerSettings(BaseModel):
 
 
 class EdgeAuthSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     issuer: str = Field(default="http://127.0.0.1:8000", description="Exact `iss` of every token (no suffix match).")
     audiences: tuple[str, ...] = Field(default=("vigil",), min_length=1, description="Accepted `aud` values.")
     signing_algorithm: Algorithm = Field(default="RS256", description="Algorithm of newly generated keys.")
@@ -89,7 +91,11 @@ class EdgeAuthSettings(BaseModel):
     fail_policy: FailPolicy = Field(default="closed", description="Default policy once state is stale.")
     route_policies: tuple[RoutePolicy, ...] = Field(default=(), description="Per path-prefix overrides (longest wins).")
     scope_rules: tuple[ScopeRule, ...] = Field(default=(), description="Scopes `GET /verify` requires per route.")
-    key_prefix: str = Field(default="vigil:edgeauth", min_length=1, description="Prefix of every Redis key.")
+    namespace: str = Field(
+        default="vigil",
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Every Redis key of edgeauth lives under `{namespace}:edgeauth`. From VIGIL_NAMESPACE.",
+    )
     key_encryption_key: SecretStr | None = Field(
         default=None, description="Passphrase encrypting private keys at rest (required by the key store)."
     )
@@ -117,6 +123,11 @@ class EdgeAuthSettings(BaseModel):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
         return value
+
+    @property
+    def key_prefix(self) -> str:
+        """Prefix of every Redis key edgeauth writes, derived from the namespace."""
+        return f"{self.namespace}:edgeauth"
 
     @model_validator(mode="after")
     def _consistent(self) -> EdgeAuthSettings:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class EvidenceSettings(BaseModel):
     """Where the locker lives, how bundles are built and signed."""
 
-    index_prefix: str = Field(
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str = Field(
         default="vigil",
         pattern=r"^[a-z0-9][a-z0-9_-]*$",
-        description="Prefix of the Elasticsearch indices `{prefix}-evidence-locker` and `{prefix}-evidence-bundles`.",
-    )
-    key_prefix: str = Field(
-        default="vigil", min_length=1, description="Prefix of the Redis keys (append lock, chain head anchor)."
+        description="Names `{namespace}-evidence-*` indices and `{namespace}:evidence:*` keys. From VIGIL_NAMESPACE.",
     )
     data_dir: Path = Field(
         default=Path(".vigil/evidence"),
@@ -58,8 +57,8 @@ class EvidenceSettings(BaseModel):
 
     @property
     def locker_index(self) -> str:
-        return f"{self.index_prefix}-evidence-locker"
+        return f"{self.namespace}-evidence-locker"
 
     @property
     def bundle_index(self) -> str:
-        return f"{self.index_prefix}-evidence-bundles"
+        return f"{self.namespace}-evidence-bundles"

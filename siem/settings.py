@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SiemSettings(BaseModel):
     """Limits and names of the ingestion pipeline; every field has a safe default."""
 
-    prefix: str = Field(
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str = Field(
         default="vigil",
         pattern=r"^[a-z0-9][a-z0-9_-]*$",
-        description="Prefix of every index, template, alias and Redis key siem creates.",
+        description="Names every index, template, alias and Redis key siem creates. From VIGIL_NAMESPACE.",
     )
     max_request_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="Largest HTTP body, before and after gzip decompression."
@@ -50,16 +52,16 @@ class SiemSettings(BaseModel):
 
     @property
     def stream_key(self) -> str:
-        return f"{self.prefix}:siem:stream"
+        return f"{self.namespace}:siem:stream"
 
     @property
     def group(self) -> str:
-        return f"{self.prefix}-siem-workers"
+        return f"{self.namespace}-siem-workers"
 
     @property
     def depth_key(self) -> str:
-        return f"{self.prefix}:siem:depth"
+        return f"{self.namespace}:siem:depth"
 
     @property
     def stats_key(self) -> str:
-        return f"{self.prefix}:siem:stats"
+        return f"{self.namespace}:siem:stats"

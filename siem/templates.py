@@ -110,38 +110,38 @@ AUDIT_PROPERTIES: dict[str, Any] = {
 
 
 class IndexLayout:
-    """Names and templates of one prefix (`vigil` in production, a test namespace in tests)."""
+    """Names and templates of one namespace (`vigil` in production, a test namespace in tests)."""
 
     def __init__(self, settings: SiemSettings) -> None:
         self.settings = settings
-        self.prefix = settings.prefix
+        self.namespace = settings.namespace
 
     @property
     def alias(self) -> str:
-        return f"{self.prefix}-logs"
+        return f"{self.namespace}-logs"
 
     @property
     def logs_pattern(self) -> str:
-        return f"{self.prefix}-logs-*"
+        return f"{self.namespace}-logs-*"
 
     @property
     def deadletter_pattern(self) -> str:
-        return f"{self.prefix}-deadletter-*"
+        return f"{self.namespace}-deadletter-*"
 
     @property
     def audit_index(self) -> str:
         """siem's own audit trail (retention deletions); never subject to retention itself."""
-        return f"{self.prefix}-siem-audit"
+        return f"{self.namespace}-siem-audit"
 
     def index_for(self, dataset: Dataset, day: date | datetime) -> str:
-        return f"{self.prefix}-logs-{dataset}-{day:%Y.%m.%d}"
+        return f"{self.namespace}-logs-{dataset}-{day:%Y.%m.%d}"
 
     def index_for_timestamp(self, dataset: Dataset, timestamp: str) -> str:
         """The daily index of a validated document's UTC `@timestamp` (`YYYY-MM-DDTHH:MM:SS...Z`)."""
-        return f"{self.prefix}-logs-{dataset}-{timestamp[0:4]}.{timestamp[5:7]}.{timestamp[8:10]}"
+        return f"{self.namespace}-logs-{dataset}-{timestamp[0:4]}.{timestamp[5:7]}.{timestamp[8:10]}"
 
     def deadletter_for(self, day: date | datetime) -> str:
-        return f"{self.prefix}-deadletter-{day:%Y.%m.%d}"
+        return f"{self.namespace}-deadletter-{day:%Y.%m.%d}"
 
     def _settings(self) -> dict[str, Any]:
         return {
@@ -153,22 +153,22 @@ class IndexLayout:
 
     def install(self, es: Elasticsearch) -> None:
         """Create or update the component and index templates (idempotent)."""
-        component = f"{self.prefix}-ecs-logs"
+        component = f"{self.namespace}-ecs-logs"
         es.cluster.put_component_template(
             name=component,
             template={"settings": self._settings(), "mappings": {"dynamic": False, "properties": ECS_PROPERTIES}},
         )
         for dataset in DATASETS:
             es.indices.put_index_template(
-                name=f"{self.prefix}-logs-{dataset}",
-                index_patterns=[f"{self.prefix}-logs-{dataset}-*"],
+                name=f"{self.namespace}-logs-{dataset}",
+                index_patterns=[f"{self.namespace}-logs-{dataset}-*"],
                 composed_of=[component],
                 template={"aliases": {self.alias: {}}},
                 priority=200,
                 meta={"owner": "siem", "dataset": dataset},
             )
         es.indices.put_index_template(
-            name=f"{self.prefix}-deadletter",
+            name=f"{self.namespace}-deadletter",
             index_patterns=[self.deadletter_pattern],
             template={
                 "settings": self._settings(),
@@ -178,7 +178,7 @@ class IndexLayout:
             meta={"owner": "siem"},
         )
         es.indices.put_index_template(
-            name=f"{self.prefix}-siem-audit",
+            name=f"{self.namespace}-siem-audit",
             index_patterns=[self.audit_index],
             template={
                 "settings": {**self._settings(), "refresh_interval": "1s"},

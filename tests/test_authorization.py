@@ -139,7 +139,7 @@ def app(
     settings: VigilSettings, es: Elasticsearch, edge_auth: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FastAPI]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    evidence = EvidenceSettings(index_prefix=prefix, key_prefix=prefix, data_dir=tmp_path_factory.mktemp("evidence"))
+    evidence = EvidenceSettings(namespace=prefix, data_dir=tmp_path_factory.mktemp("evidence"))
     yield create_app(settings.model_copy(update={"evidence": evidence}), guard=edge_auth.guard)
     for index in (evidence.locker_index, evidence.bundle_index):
         es.options(ignore_status=404).indices.delete(index=index)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from compliance import ComplianceSettings
@@ -23,6 +23,9 @@ from vigil.console.settings import ConsoleSettings
 from vigil.errors import ConfigurationError
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+#: The package settings that derive their names from `namespace`.
+NAMESPACED = ("edgeauth", "siem", "evidence", "detections", "compliance")
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -39,6 +42,11 @@ class VigilSettings(BaseSettings):
     )
 
     home: Path = Field(default=Path(".vigil"), description="Working folder: downloads, data, logs, pids.")
+    namespace: str = Field(
+        default="vigil",
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="The one name every index, alias, template, Redis key and stream of Vigil derives from.",
+    )
 
     es_url: str = Field(
         default="http://127.0.0.1:9200",
@@ -82,6 +90,26 @@ class VigilSettings(BaseSettings):
         description="Extra Sigma rule folders or files for detections, separated by ':' (VIGIL_RULE_PATHS).",
     )
 
+    @model_validator(mode="after")
+    def _one_namespace(self) -> VigilSettings:
+        """Hand the namespace to every package, so their names can never disagree."""
+        for name in NAMESPACED:
+            package = getattr(self, name)
+            if "namespace" in package.model_fields_set and package.namespace != self.namespace:
+                raise ValueError(f"VIGIL_{name.upper()}__NAMESPACE is not a setting: set VIGIL_NAMESPACE")
+        self._spread()
+        return self
+
+    def _spread(self) -> None:
+        for name in NAMESPACED:
+            setattr(self, name, getattr(self, name).model_copy(update={"namespace": self.namespace}))
+
+    def in_namespace(self, namespace: str) -> VigilSettings:
+        """A copy whose every name derives from `namespace`: how tests and drills run beside production data."""
+        copy = self.model_copy(update={"namespace": namespace})
+        copy._spread()
+        return copy
+
     @field_validator("es_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -119,5 +147,8 @@ def load_settings(**overrides: object) -> VigilSettings:
         return VigilSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigurationError(f"VIGIL_{field.upper()}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        if not first["loc"]:
+            raise ConfigurationError(message) from None
+        field = "__".join(str(p) for p in first["loc"])
+        raise ConfigurationError(f"VIGIL_{field.upper()}: {message}") from None

@@ -52,13 +52,13 @@ REGISTRATIONS: list[Registration] = [_siem, _edgeauth, _detections, _compliance,
 
 
 def create_celery(settings: VigilSettings) -> Celery:
-    """One Celery app over the Redis broker; keys live under the siem prefix so test namespaces stay apart."""
+    """One Celery app over the Redis broker; keys live under the namespace so test namespaces stay apart."""
     app = Celery("vigil", broker=settings.redis_url.get_secret_value())
     app.conf.update(
         task_ignore_result=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"global_keyprefix": f"{settings.siem.prefix}:celery:"},
+        broker_transport_options={"global_keyprefix": f"{settings.namespace}:celery:"},
         worker_hijack_root_logger=False,
         beat_schedule={},
     )

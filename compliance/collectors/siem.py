@@ -1,6 +1,6 @@
 """Collectors of siem: ingestion health per source (volume, dead letter) and retention with its deletion log.
 
-They read the index layout siem publishes (`IndexLayout`: `{prefix}-logs-*`, `{prefix}-deadletter-*`) and the
+They read the index layout siem publishes (`IndexLayout`: `{namespace}-logs-*`, `{namespace}-deadletter-*`) and the
 ECS fields agreed between packages (`event.dataset`, `service.name`, `@timestamp`).
 """
 
@@ -27,15 +27,15 @@ class IngestionCollector:
     name: ClassVar[str] = IngestionHealth.kind
     source_system: ClassVar[str] = "siem"
     query: ClassVar[str] = (
-        "terms event.dataset > terms service.name > max @timestamp, count since now-24h over {prefix}-logs-* "
-        "(last lookback_days); count of {prefix}-deadletter-* since now-24h and in total"
+        "terms event.dataset > terms service.name > max @timestamp, count since now-24h over {namespace}-logs-* "
+        "(last lookback_days); count of {namespace}-deadletter-* since now-24h and in total"
     )
     es: Elasticsearch
     layout: IndexLayout
     lookback_days: int
 
     def parameters(self) -> dict[str, Any]:
-        return {"prefix": self.layout.prefix, "lookback_days": self.lookback_days}
+        return {"namespace": self.layout.namespace, "lookback_days": self.lookback_days}
 
     def collect(self, now: datetime) -> IngestionHealth:
         day_ago = rfc3339(now - timedelta(hours=24))
@@ -88,14 +88,14 @@ class IngestionCollector:
 class RetentionCollector:
     name: ClassVar[str] = Retention.kind
     source_system: ClassVar[str] = "siem"
-    query: ClassVar[str] = "siem retention policy(), log(since=now-lookback_days), oldest {prefix}-logs-* index"
+    query: ClassVar[str] = "siem retention policy(), log(since=now-lookback_days), oldest {namespace}-logs-* index"
     es: Elasticsearch
     layout: IndexLayout
     source: RetentionSource
     lookback_days: int
 
     def parameters(self) -> dict[str, Any]:
-        return {"prefix": self.layout.prefix, "lookback_days": self.lookback_days}
+        return {"namespace": self.layout.namespace, "lookback_days": self.lookback_days}
 
     def collect(self, now: datetime) -> Retention:
         policy = self.source.policy()
@@ -128,7 +128,7 @@ class RevocationsCollector:
     name: ClassVar[str] = Revocations.kind
     source_system: ClassVar[str] = "siem"
     query: ClassVar[str] = (
-        "{prefix}-logs-auth-* where event.action=revoke and event.outcome=success, @timestamp in"
+        "{namespace}-logs-auth-* where event.action=revoke and event.outcome=success, @timestamp in"
         " [now-lookback_days, now], oldest first"
     )
     es: Elasticsearch
@@ -136,12 +136,12 @@ class RevocationsCollector:
     lookback_days: int
 
     def parameters(self) -> dict[str, Any]:
-        return {"prefix": self.layout.prefix, "lookback_days": self.lookback_days, "limit": MAX_REVOCATIONS}
+        return {"namespace": self.layout.namespace, "lookback_days": self.lookback_days, "limit": MAX_REVOCATIONS}
 
     def collect(self, now: datetime) -> Revocations:
         window = {"gte": rfc3339(now - timedelta(days=self.lookback_days)), "lte": rfc3339(now)}
         result = self.es.options(ignore_status=404).search(
-            index=f"{self.layout.prefix}-logs-auth-*",
+            index=f"{self.layout.namespace}-logs-auth-*",
             size=MAX_REVOCATIONS,
             allow_no_indices=True,
             ignore_unavailable=True,

@@ -44,8 +44,8 @@ def self_test(
     ruleset: RuleSet, settings: DetectionsSettings, es: Elasticsearch, redis_client: redis.Redis
 ) -> list[RuleTest]:
     prefix = f"vigil-ruletest-{uuid.uuid4().hex[:8]}"
-    scratch = settings.model_copy(update={"index_prefix": prefix, "ingest_delay_seconds": 0})
-    pipeline = Pipeline(es, redis_client, SiemSettings(prefix=prefix))
+    scratch = settings.model_copy(update={"namespace": prefix, "ingest_delay_seconds": 0})
+    pipeline = Pipeline(es, redis_client, SiemSettings(namespace=prefix))
     results: dict[str, RuleTest] = {}
     try:
         pipeline.setup()

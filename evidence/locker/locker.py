@@ -38,8 +38,8 @@ class EvidenceLocker:
         self.settings = settings
         self.index = settings.locker_index
         self.content = ContentStore(settings.content_dir, settings.max_item_bytes)
-        self._lock_key = f"{settings.key_prefix}:evidence:lock"
-        self._head_key = f"{settings.key_prefix}:evidence:head"
+        self._lock_key = f"{settings.namespace}:evidence:lock"
+        self._head_key = f"{settings.namespace}:evidence:head"
         self._ready = False
 
     def ensure_index(self) -> None:

@@ -17,7 +17,7 @@ from evidence import EvidenceLocker, EvidenceSettings
 
 @pytest.fixture
 def evidence_settings(es_namespace: str, redis_namespace: str, tmp_path: Path) -> EvidenceSettings:
-    return EvidenceSettings(index_prefix=es_namespace, key_prefix=redis_namespace, data_dir=tmp_path / "evidence")
+    return EvidenceSettings(namespace=es_namespace, data_dir=tmp_path / "evidence")
 
 
 @pytest.fixture
@@ -58,4 +58,4 @@ def judge(locker: EvidenceLocker) -> Judge:
 
 @pytest.fixture
 def compliance_settings(es_namespace: str) -> ComplianceSettings:
-    return ComplianceSettings(index_prefix=es_namespace)
+    return ComplianceSettings(namespace=es_namespace)

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def detections(es: Elasticsearch, redis_conn: redis.Redis, es_namespace: str, redis_namespace: str) -> Detections:
-    Pipeline(es, redis_conn, SiemSettings(prefix=es_namespace)).setup()
-    return Detections(DetectionsSettings(index_prefix=es_namespace, ingest_delay_seconds=0), es, redis_conn)
+    Pipeline(es, redis_conn, SiemSettings(namespace=es_namespace)).setup()
+    return Detections(DetectionsSettings(namespace=es_namespace, ingest_delay_seconds=0), es, redis_conn)
 
 
 def _sources(settings: ComplianceSettings, es: Elasticsearch, detections: Detections) -> Sources:

@@ -21,7 +21,7 @@ SCOPES = ("admin", "alerts:read", "alerts:triage", "evidence:read", "compliance:
 
 def _edgeauth(namespace: str, **overrides: object) -> EdgeAuthSettings:
     return EdgeAuthSettings(
-        key_prefix=f"{namespace}:edgeauth", key_encryption_key=SecretStr("compliance-test-passphrase"), **overrides
+        namespace=namespace, key_encryption_key=SecretStr("compliance-test-passphrase"), **overrides
     )
 
 

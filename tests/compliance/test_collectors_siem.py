@@ -36,7 +36,7 @@ def _revocation(at: datetime, jti: str) -> str:
 
 @pytest.fixture
 def pipeline(es: Elasticsearch, redis_conn: redis.Redis, es_namespace: str) -> Pipeline:
-    settings = SiemSettings(prefix=es_namespace)
+    settings = SiemSettings(namespace=es_namespace)
     pipe = Pipeline(es, redis_conn, settings)
     pipe.setup()
     return pipe
@@ -69,11 +69,11 @@ def test_sources_active_then_silent_and_dead_letter(
 def test_retention_policy_and_deletion_log(
     pipeline: Pipeline, compliance_settings: ComplianceSettings, es: Elasticsearch, judge: Judge
 ) -> None:
-    kept = SiemSettings(prefix=pipeline.settings.prefix, retention_days=30)
+    kept = SiemSettings(namespace=pipeline.settings.namespace, retention_days=30)
     sources = Sources(settings=compliance_settings, es=es, siem=kept, retention=Retention(es, IndexLayout(kept)))
     assert judge("logging.retention", sources, "siem.retention").outcome is Outcome.PASS
 
-    short = SiemSettings(prefix=pipeline.settings.prefix, retention_days=3)
+    short = SiemSettings(namespace=pipeline.settings.namespace, retention_days=3)
     old_day = datetime.now(UTC) - timedelta(days=5)
     es.indices.create(index=IndexLayout(short).index_for("access", old_day))
     deleted = Retention(es, IndexLayout(short)).apply()
@@ -99,5 +99,5 @@ def test_revocations_are_collected_from_auth_events(
         payload = Revocations.model_validate_json(handle.read())
     assert [r.jti for r in payload.revocations] == ["jti-revoked-1"]
     assert item.source_system == "siem"
-    assert item.parameters["prefix"] == pipeline.settings.prefix
+    assert item.parameters["namespace"] == pipeline.settings.namespace
     assert set(item.control_ids) == {"CC6.2", "A.5.18", "CC4.1", "A.5.28"}

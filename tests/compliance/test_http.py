@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def service(es: Elasticsearch, locker: EvidenceLocker, es_namespace: str) -> Compliance:
-    return Compliance(ComplianceSettings(index_prefix=es_namespace, scope=("CC6.1", "A.8.32")), es, locker)
+    return Compliance(ComplianceSettings(namespace=es_namespace, scope=("CC6.1", "A.8.32")), es, locker)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def detections(es: Elasticsearch, redis_conn: redis.Redis, es_namespace: str) -> Detections:
-    return Detections(DetectionsSettings(index_prefix=es_namespace), es, redis_conn)
+    return Detections(DetectionsSettings(namespace=es_namespace), es, redis_conn)
 
 
 @pytest.fixture
@@ -35,8 +35,8 @@ def archive(es: Elasticsearch, redis_conn: redis.Redis, evidence_settings: Evide
 def _service(
     es: Elasticsearch, redis_conn: redis.Redis, namespace: str, archive: EvidenceArchive, detections: Detections
 ) -> Compliance:
-    settings = ComplianceSettings(index_prefix=namespace, scope=("CC6.1", "A.8.24", "A.5.28"))
-    edge = EdgeAuthSettings(key_prefix=f"{namespace}:edgeauth", key_encryption_key=SecretStr("compliance-test-pass"))
+    settings = ComplianceSettings(namespace=namespace, scope=("CC6.1", "A.8.24", "A.5.28"))
+    edge = EdgeAuthSettings(namespace=namespace, key_encryption_key=SecretStr("compliance-test-pass"))
     keys = KeyStore(redis_conn, edge)
     keys.ensure()
     sources = Sources(settings=settings, es=es, locker=archive.locker, edgeauth=edge, keys=keys)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 def test_cycle_task_collects_evaluates_and_is_scheduled(
     es: Elasticsearch, locker: EvidenceLocker, es_namespace: str, settings: VigilSettings
 ) -> None:
-    service = Compliance(ComplianceSettings(index_prefix=es_namespace, scope=("A.8.32",)), es, locker)
+    service = Compliance(ComplianceSettings(namespace=es_namespace, scope=("A.8.32",)), es, locker)
     app = Celery("compliance-test", broker=settings.redis_url.get_secret_value())
     register_tasks(app, lambda: service, every=900)
     assert app.conf.beat_schedule[CYCLE_TASK]["task"] == CYCLE_TASK

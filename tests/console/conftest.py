@@ -64,10 +64,10 @@ def world(
     data_dir: Path = tmp_path_factory.mktemp("console-evidence")
     scoped = settings.model_copy(
         update={
-            "siem": SiemSettings(prefix=prefix),
-            "detections": DetectionsSettings(index_prefix=prefix, ingest_delay_seconds=0),
-            "evidence": EvidenceSettings(index_prefix=prefix, key_prefix=prefix, data_dir=data_dir),
-            "compliance": ComplianceSettings(index_prefix=prefix),
+            "siem": SiemSettings(namespace=prefix),
+            "detections": DetectionsSettings(namespace=prefix, ingest_delay_seconds=0),
+            "evidence": EvidenceSettings(namespace=prefix, data_dir=data_dir),
+            "compliance": ComplianceSettings(namespace=prefix),
         }
     )
     try:

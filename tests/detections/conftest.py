@@ -24,7 +24,7 @@ def det_prefix(es: Elasticsearch, redis_conn: redis.Redis, namespace: str) -> It
 
 @pytest.fixture
 def pipeline(es: Elasticsearch, redis_conn: redis.Redis, det_prefix: str) -> Pipeline:
-    made = Pipeline(es, redis_conn, SiemSettings(prefix=det_prefix))
+    made = Pipeline(es, redis_conn, SiemSettings(namespace=det_prefix))
     made.setup()
     return made
 
@@ -32,7 +32,7 @@ def pipeline(es: Elasticsearch, redis_conn: redis.Redis, det_prefix: str) -> Pip
 @pytest.fixture
 def make_detections(es: Elasticsearch, redis_conn: redis.Redis, det_prefix: str) -> Callable[..., Detections]:
     def make(**overrides: Any) -> Detections:
-        settings = DetectionsSettings(index_prefix=det_prefix, ingest_delay_seconds=0, **overrides)
+        settings = DetectionsSettings(namespace=det_prefix, ingest_delay_seconds=0, **overrides)
         return Detections(settings, es, redis_conn)
 
     return make

@@ -54,7 +54,7 @@ def test_alerts_commands_triage_through_the_service(
     det = make_detections()
     det.run_cycle(later())
     alert_id = alerts_of(det, SCANNER)[0].id
-    env = {"VIGIL_DETECTIONS__INDEX_PREFIX": det_prefix}
+    env = {"VIGIL_NAMESPACE": det_prefix}
     runner = CliRunner()
     listed = runner.invoke(app, ["alerts", "list", "--status", "new"], env=env)
     assert listed.exit_code == 0
@@ -84,7 +84,7 @@ def test_cli_errors_are_one_line_without_traceback(det_prefix: str) -> None:
         text=True,
         check=False,
         timeout=120,
-        env={"VIGIL_DETECTIONS__INDEX_PREFIX": det_prefix, "PATH": "/usr/bin:/bin"},
+        env={"VIGIL_NAMESPACE": det_prefix, "PATH": "/usr/bin:/bin"},
     )
     assert proc.returncode == 1
     assert proc.stderr.strip() == "vigil: error: no alert with id 'no-such-alert'"

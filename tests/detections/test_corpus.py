@@ -39,7 +39,7 @@ def test_corpus_is_present() -> None:
 def test_every_corpus_rule_converts_generates_and_fires_through_real_ingest(
     es: Elasticsearch, pipeline: Pipeline, make_detections: Callable[..., Detections], det_prefix: str
 ) -> None:
-    settings = DetectionsSettings(index_prefix=det_prefix, include_bundled=False, rule_paths=[CORPUS])
+    settings = DetectionsSettings(namespace=det_prefix, include_bundled=False, rule_paths=[CORPUS])
     ruleset = load_rules(settings)
     samples: dict[str, list[str]] = defaultdict(list)
     expected: dict[str, str] = {}

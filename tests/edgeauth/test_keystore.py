@@ -27,7 +27,7 @@ class Clock:
 
 def _store(redis_conn: redis.Redis, prefix: str, **kw: Any) -> tuple[KeyStore, Clock, EdgeAuthSettings]:
     settings = EdgeAuthSettings(
-        key_prefix=prefix, key_encryption_key=SecretStr("kek-for-tests"), key_publish_lead=60, **kw
+        namespace=prefix, key_encryption_key=SecretStr("kek-for-tests"), key_publish_lead=60, **kw
     )
     clock = Clock()
     return KeyStore(redis_conn, settings, clock=clock), clock, settings
@@ -47,7 +47,7 @@ def test_first_use_makes_an_active_key_and_publishes_its_successor(
 def test_private_keys_are_encrypted_at_rest(redis_conn: redis.Redis, redis_namespace: str) -> None:
     store, _, settings = _store(redis_conn, redis_namespace)
     store.ensure()
-    raw = cast(dict[bytes, bytes], redis_conn.hgetall(f"{redis_namespace}:keys"))
+    raw = cast(dict[bytes, bytes], redis_conn.hgetall(f"{redis_namespace}:edgeauth:keys"))
     for value in raw.values():
         record = json.loads(value)
         sealed = base64.b64decode(record["private"])
@@ -83,7 +83,7 @@ def test_rotation_walks_next_active_retired_removed(redis_conn: redis.Redis, red
     clock.now += 2
     assert store.prune() == [first.kid]
     assert first.kid not in {j["kid"] for j in store.publishable_jwks()["keys"]}
-    removed = json.loads(cast(bytes, redis_conn.hget(f"{redis_namespace}:keys", first.kid)))
+    removed = json.loads(cast(bytes, redis_conn.hget(f"{redis_namespace}:edgeauth:keys", first.kid)))
     assert removed["state"] == "removed"
     assert "private" not in removed
 
@@ -109,6 +109,6 @@ def test_every_rotation_is_in_the_history(redis_conn: redis.Redis, redis_namespa
 
 
 def test_missing_key_encryption_key_is_a_clear_error(redis_conn: redis.Redis, redis_namespace: str) -> None:
-    store = KeyStore(redis_conn, EdgeAuthSettings(key_prefix=redis_namespace))
+    store = KeyStore(redis_conn, EdgeAuthSettings(namespace=redis_namespace))
     with pytest.raises(KeyStoreError, match="KEY_ENCRYPTION_KEY"):
         store.ensure()

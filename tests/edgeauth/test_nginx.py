@@ -75,7 +75,7 @@ class Stack:
 def stack(redis_conn: redis.Redis, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     namespace = f"tnginx{os.getpid()}{int(time.time())}"
     settings = EdgeAuthSettings(
-        issuer=ISSUER, key_prefix=namespace, key_encryption_key=SecretStr("nginx-test-kek"), scope_rules=RULES
+        issuer=ISSUER, namespace=namespace, key_encryption_key=SecretStr("nginx-test-kek"), scope_rules=RULES
     )
     key = KeyStore(redis_conn, settings).active_signing_key()
     verifier_port, upstream_port, listen_port = _free_port(), _free_port(), _free_port()
@@ -95,11 +95,10 @@ def stack(redis_conn: redis.Redis, tmp_path_factory: pytest.TempPathFactory) -> 
     env = {
         **os.environ,
         "VIGIL_EDGEAUTH__ISSUER": ISSUER,
-        "VIGIL_EDGEAUTH__KEY_PREFIX": namespace,
         "VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY": "nginx-test-kek",
         "VIGIL_EDGEAUTH__SCOPE_RULES": json.dumps(RULES),
         "VIGIL_EDGEAUTH__REVOCATION_BLOCK_MS": "100",
-        "VIGIL_SIEM__PREFIX": namespace,
+        "VIGIL_NAMESPACE": namespace,
     }
     bindir = Path(sys.executable).parent
     procs = [

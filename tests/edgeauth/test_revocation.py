@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 def _settings(prefix: str, **kw: Any) -> EdgeAuthSettings:
     return EdgeAuthSettings(
-        key_prefix=prefix,
+        namespace=prefix,
         key_encryption_key=SecretStr("kek"),
         revocation_block_ms=100,
         max_staleness=5,
@@ -74,7 +74,7 @@ def test_a_sequence_gap_reloads_the_snapshot(redis_conn: redis.Redis, redis_name
     publisher.revoke("x", time.time() + 600)
     publisher.revoke("y", time.time() + 600)
     # The stream is trimmed past the replica's position: only the snapshot still knows about "x".
-    redis_conn.xtrim(f"{redis_namespace}:revocations:stream", maxlen=1)
+    redis_conn.xtrim(f"{redis_namespace}:edgeauth:revocations:stream", maxlen=1)
     replica.poll(100)
     assert replica.is_revoked("x")
     assert replica.is_revoked("y")

@@ -17,7 +17,7 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 @pytest.fixture
 def evidence_settings(es_namespace: str, redis_namespace: str, tmp_path: Path) -> EvidenceSettings:
-    return EvidenceSettings(index_prefix=es_namespace, key_prefix=redis_namespace, data_dir=tmp_path / "evidence")
+    return EvidenceSettings(namespace=es_namespace, data_dir=tmp_path / "evidence")
 
 
 @pytest.fixture

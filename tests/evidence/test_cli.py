@@ -29,8 +29,7 @@ def vigil(
     evidence_settings: EvidenceSettings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Callable[..., Result]:
     """The real entry point (`vigil.cli.main`) in this process, with the test's namespace in the environment."""
-    monkeypatch.setenv("VIGIL_EVIDENCE__INDEX_PREFIX", evidence_settings.index_prefix)
-    monkeypatch.setenv("VIGIL_EVIDENCE__KEY_PREFIX", evidence_settings.key_prefix)
+    monkeypatch.setenv("VIGIL_NAMESPACE", evidence_settings.namespace)
     monkeypatch.setenv("VIGIL_EVIDENCE__DATA_DIR", str(evidence_settings.data_dir))
     monkeypatch.delenv("VIGIL_DEBUG", raising=False)
 

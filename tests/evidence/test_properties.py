@@ -30,7 +30,7 @@ def stored_bundle(es: Elasticsearch, redis_conn: redis.Redis) -> Iterator[tuple[
     """A small uncompressed bundle (stored entries: every data byte is content) and its public keys."""
     namespace = f"t{uuid.uuid4().hex[:10]}"
     with tempfile.TemporaryDirectory() as folder:
-        cfg = EvidenceSettings(index_prefix=namespace, key_prefix=namespace, data_dir=Path(folder), compression_level=0)
+        cfg = EvidenceSettings(namespace=namespace, data_dir=Path(folder), compression_level=0)
         archive = EvidenceArchive(es, redis_conn, cfg)
         try:
             for day in range(3):

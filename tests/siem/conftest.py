@@ -38,7 +38,7 @@ def make_pipeline(es: Elasticsearch, redis_conn: redis.Redis, siem_prefix: str) 
     def make(
         es_client: Elasticsearch | None = None, redis_client: redis.Redis | None = None, **overrides: Any
     ) -> Pipeline:
-        settings = SiemSettings(prefix=siem_prefix, **overrides)
+        settings = SiemSettings(namespace=siem_prefix, **overrides)
         pipeline = Pipeline(es_client or es, redis_client or redis_conn, settings)
         pipeline.setup()
         return pipeline

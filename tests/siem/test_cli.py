@@ -17,12 +17,12 @@ pytestmark = pytest.mark.integration
 
 
 def env(prefix: str, tmp_path: Path) -> dict[str, str]:
-    return {"VIGIL_SIEM__PREFIX": prefix, "VIGIL_SIEM__TAIL_STATE_DIR": str(tmp_path / "state")}
+    return {"VIGIL_NAMESPACE": prefix, "VIGIL_SIEM__TAIL_STATE_DIR": str(tmp_path / "state")}
 
 
 def test_ingest_file_then_status_then_dead_letters(pipeline: Pipeline, es: Elasticsearch, tmp_path: Path) -> None:
     runner = CliRunner()
-    variables = env(pipeline.settings.prefix, tmp_path)
+    variables = env(pipeline.settings.namespace, tmp_path)
     log = tmp_path / "access.log"
     log.write_text("\n".join([nginx_line(1), nginx_line(2), "not a log line"]) + "\n", encoding="utf-8")
     done = runner.invoke(app, ["ingest", "file", str(log), "--format", "nginx"], env=variables)
@@ -61,7 +61,7 @@ def test_errors_are_one_line(
     args: list[str],
     message: str,
 ) -> None:
-    for name, value in env(pipeline.settings.prefix, tmp_path).items():
+    for name, value in env(pipeline.settings.namespace, tmp_path).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("sys.argv", ["vigil", *args])
     with pytest.raises(SystemExit) as exited:

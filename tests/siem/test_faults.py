@@ -42,7 +42,7 @@ def start_worker(prefix: str, home: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "VIGIL_HOME": str(home),
-        "VIGIL_SIEM__PREFIX": prefix,
+        "VIGIL_NAMESPACE": prefix,
         "VIGIL_SIEM__CLAIM_IDLE_MS": "1500",
         "VIGIL_SIEM__PUMP_SECONDS": "3",
         "VIGIL_SIEM__CHUNK_RECORDS": "100",
@@ -72,7 +72,7 @@ def test_worker_killed_mid_batch_then_restarted_indexes_every_event_once(
 ) -> None:
     pipeline = make_pipeline(chunk_records=100)
     total = 6000
-    worker = start_worker(pipeline.settings.prefix, tmp_path)
+    worker = start_worker(pipeline.settings.namespace, tmp_path)
     try:
         pipeline.push("nginx", [nginx_line(n) for n in range(total)])
         # Mid-batch: entries delivered and not acked, some events already in Elasticsearch, plenty still queued.
@@ -87,7 +87,7 @@ def test_worker_killed_mid_batch_then_restarted_indexes_every_event_once(
         )
         stop_group(worker, signal.SIGKILL)
         assert pipeline.stream.depth() > 0
-        worker = start_worker(pipeline.settings.prefix, tmp_path)
+        worker = start_worker(pipeline.settings.namespace, tmp_path)
         wait_for(lambda: pipeline.stream.depth() == 0, "the restarted worker to drain the queue")
     finally:
         stop_group(worker, signal.SIGTERM)

@@ -142,7 +142,7 @@ def test_the_assembled_app_mounts_ingest_and_serves_pipeline_metrics(settings, s
     from siem import SiemSettings
     from vigil.app import create_app
 
-    scoped = settings.model_copy(update={"siem": SiemSettings(prefix=siem_prefix)})
+    scoped = settings.model_copy(update={"siem": SiemSettings(namespace=siem_prefix)})
     client = TestClient(create_app(scoped, guard=edge_auth.guard))
     token = edge_auth.token(["ingest:write"])
     response = client.post("/ingest/access", content=nginx_line(1), headers={"Authorization": f"Bearer {token}"})

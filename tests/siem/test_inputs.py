@@ -116,7 +116,7 @@ def test_python_tracebacks_are_joined_into_one_event_each(
     report = pipeline.drain()
     assert (report.indexed, report.dead_lettered) == (2, 1)  # the INFO line is no traceback: dead letter
     query = {"term": {"error.type": "gateway.GatewayError"}}
-    assert count_docs(es, f"{pipeline.settings.prefix}-logs-exception-*", query) == 2
+    assert count_docs(es, f"{pipeline.settings.namespace}-logs-exception-*", query) == 2
 
 
 def test_missing_file_is_a_tail_error(pipeline: Pipeline, tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_logging_handler_ships_exceptions_through_the_ingest_api(
     handler = VigilHandler(
         http_sender(client, lambda: edge_auth.token(["ingest:write"])), service="billing", interval=3600
     )
-    logger = logging.getLogger(f"siem-test-{pipeline.settings.prefix}")
+    logger = logging.getLogger(f"siem-test-{pipeline.settings.namespace}")
     logger.propagate = False
     logger.addHandler(handler)
     try:
@@ -150,7 +150,7 @@ def test_logging_handler_ships_exceptions_through_the_ingest_api(
         handler.close()
     assert handler.dropped == 0
     pipeline.drain()
-    hits = es.search(index=f"{pipeline.settings.prefix}-logs-exception-*")["hits"]["hits"]
+    hits = es.search(index=f"{pipeline.settings.namespace}-logs-exception-*")["hits"]["hits"]
     assert len(hits) == 1
     source = hits[0]["_source"]
     assert source["error"]["type"] == "KeyError"

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_retention_deletes_old_daily_indices_and_logs_each_deletion(pipeline: Pipeline, es: Elasticsearch) -> None:
-    prefix = pipeline.settings.prefix
+    prefix = pipeline.settings.namespace
     old, kept = f"{prefix}-logs-access-2026.09.01", f"{prefix}-logs-auth-2026.11.20"
     old_dead = f"{prefix}-deadletter-2026.01.01"
     for index in (old, kept, old_dead):
@@ -54,7 +54,7 @@ def test_status_and_metrics_report_the_shared_counters(pipeline: Pipeline) -> No
 
 def test_register_tasks_adds_tasks_and_beat_entries_next_to_existing_ones(make_pipeline, settings, redis_conn) -> None:
     pipeline = make_pipeline(pump_seconds=0.3)
-    prefix = pipeline.settings.prefix
+    prefix = pipeline.settings.namespace
     app = Celery("test", set_as_current=False, broker=settings.redis_url.get_secret_value())
     app.conf.broker_transport_options = {"global_keyprefix": f"{prefix}:celery:"}
     app.conf.beat_schedule = {"other-package": {"task": "other.task", "schedule": 60}}

@@ -28,7 +28,7 @@ def test_pushed_records_are_indexed_once_and_searchable_through_the_alias(
     report = pipeline.drain()
     assert (report.indexed, report.duplicates, report.dead_lettered) == (230, 0, 0)
     assert count_docs(es, pipeline.layout.alias) == 230
-    assert count_docs(es, f"{pipeline.settings.prefix}-logs-access-2026.11.29") == 230
+    assert count_docs(es, f"{pipeline.settings.namespace}-logs-access-2026.11.29") == 230
     assert pipeline.stream.depth() == 0
     assert pipeline.stream.pending() == 0
     stats = pipeline.stream.stats()
@@ -163,7 +163,7 @@ def test_auth_decisions_arrive_as_authentication_events(pipeline: Pipeline, es: 
         ]
     )
     pipeline.drain()
-    hits = es.search(index=f"{pipeline.settings.prefix}-logs-auth-*", query={"match_all": {}})["hits"]["hits"]
+    hits = es.search(index=f"{pipeline.settings.namespace}-logs-auth-*", query={"match_all": {}})["hits"]["hits"]
     assert len(hits) == 1
     source = hits[0]["_source"]
     assert source["event"]["category"] == ["authentication"]

@@ -38,13 +38,8 @@ def namespace_env(namespace: str, home: Path) -> dict[str, str]:
     return {
         **os.environ,
         "VIGIL_HOME": str(home),
-        "VIGIL_EDGEAUTH__KEY_PREFIX": namespace,
+        "VIGIL_NAMESPACE": namespace,
         "VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY": KEK,
-        "VIGIL_SIEM__PREFIX": namespace,
-        "VIGIL_DETECTIONS__INDEX_PREFIX": namespace,
-        "VIGIL_EVIDENCE__INDEX_PREFIX": namespace,
-        "VIGIL_EVIDENCE__KEY_PREFIX": namespace,
-        "VIGIL_COMPLIANCE__INDEX_PREFIX": namespace,
         "VIGIL_SIEM__PUMP_SECONDS": "1",
     }
 

@@ -26,12 +26,9 @@ def canary_settings(es_namespace: str, redis_namespace: str, tmp_path: Path) -> 
     ns = es_namespace
     return load_settings(
         home=tmp_path,
-        siem={"prefix": ns},
-        detections={"index_prefix": ns},
-        compliance={"index_prefix": ns},
-        evidence={"index_prefix": ns, "key_prefix": ns, "data_dir": tmp_path / "evidence"},
+        namespace=ns,
+        evidence={"data_dir": tmp_path / "evidence"},
         edgeauth={
-            "key_prefix": f"{ns}:edgeauth",
             "oauth": {"scopes_supported": ["orders:read", "ingest:write"]},
         },
         canary={"issuer_url": CLOSED, "proxy_url": CLOSED, "probes": 2, "interval_seconds": 60},
@@ -69,7 +66,7 @@ def test_a_canary_that_was_not_run_for_three_intervals_alerts(
     canary_settings: VigilSettings, redis_conn: redis.Redis
 ) -> None:
     long_ago = datetime.now(UTC) - timedelta(hours=1)
-    redis_conn.set(f"{canary_settings.siem.prefix}:canary:last_run", long_ago.isoformat())
+    redis_conn.set(f"{canary_settings.namespace}:canary:last_run", long_ago.isoformat())
     report = run_canary(canary_settings)
     assert report.silent_seconds is not None
     assert report.silent_seconds > 3000

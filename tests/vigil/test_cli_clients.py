@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def env(redis_namespace: str) -> dict[str, str]:
     return {
-        "VIGIL_EDGEAUTH__KEY_PREFIX": redis_namespace,
+        "VIGIL_NAMESPACE": redis_namespace,
         "VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY": "cli-test-kek",
         "VIGIL_EDGEAUTH__OAUTH__SECRET_SCRYPT_N": "1024",
         "VIGIL_EDGEAUTH__KEY_PUBLISH_LEAD": "0",

@@ -80,7 +80,7 @@ def test_a_refused_token_on_every_surface_reaches_elasticsearch_and_the_forgery_
         expected = {303} if name == "console" else {401}
         assert response.status_code in expected, (name, response.status_code)
 
-    layout = IndexLayout(SiemSettings(prefix=vigil_run.namespace))
+    layout = IndexLayout(SiemSettings(namespace=vigil_run.namespace))
 
     def indexed() -> list[dict[str, Any]]:
         try:
@@ -105,9 +105,7 @@ def test_a_refused_token_on_every_surface_reaches_elasticsearch_and_the_forgery_
         assert event["event"]["reason"] == "alg_not_allowed", name
         assert event["source"]["ip"] == "127.0.0.1", name
 
-    detections = Detections(
-        DetectionsSettings(index_prefix=vigil_run.namespace, ingest_delay_seconds=0), es, redis_conn
-    )
+    detections = Detections(DetectionsSettings(namespace=vigil_run.namespace, ingest_delay_seconds=0), es, redis_conn)
     report = detections.run_cycle(datetime.now(UTC) + timedelta(milliseconds=1), force=True)
     assert not report.errors
     bursts = detections.alerts(AlertFilter(rule_id=FORGERY_BURST, limit=50)).alerts

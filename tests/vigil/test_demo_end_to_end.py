@@ -23,14 +23,9 @@ def _namespace_env(namespace: str, home: Path) -> dict[str, str]:
     return {
         **os.environ,
         "VIGIL_HOME": str(home),
-        "VIGIL_SIEM__PREFIX": namespace,
+        "VIGIL_NAMESPACE": namespace,
         "VIGIL_SIEM__TAIL_STATE_DIR": str(home / "tail"),
-        "VIGIL_DETECTIONS__INDEX_PREFIX": namespace,
-        "VIGIL_EVIDENCE__INDEX_PREFIX": namespace,
-        "VIGIL_EVIDENCE__KEY_PREFIX": namespace,
         "VIGIL_EVIDENCE__DATA_DIR": str(home / "evidence"),
-        "VIGIL_COMPLIANCE__INDEX_PREFIX": namespace,
-        "VIGIL_EDGEAUTH__KEY_PREFIX": f"{namespace}:edgeauth",
         "COLUMNS": "160",
     }
 
@@ -93,7 +88,7 @@ def test_the_demo_tells_the_whole_story(demo_run: tuple[Any, str, dict[str, str]
     # One request id joins the edge decision, nginx's and the storefront's access lines and the exception.
     request_id = result["featured_alert"]["group_key"].removeprefix("http.request.id=")
     found = es.search(
-        index=f"{env['VIGIL_SIEM__PREFIX']}-logs-*", query={"term": {"http.request.id": request_id}}, size=20
+        index=f"{env['VIGIL_NAMESPACE']}-logs-*", query={"term": {"http.request.id": request_id}}, size=20
     )
     datasets = sorted(hit["_source"]["event"]["dataset"] for hit in found["hits"]["hits"])
     assert datasets == ["access", "access", "auth", "exception"], datasets

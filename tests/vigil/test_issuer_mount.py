@@ -13,9 +13,7 @@ pytestmark = pytest.mark.integration
 
 def test_issuer_routes_are_mounted(settings: VigilSettings, redis_namespace: str) -> None:
     # Keys, counters and the decision events this test causes all stay under the test's namespace.
-    edge = settings.edgeauth.model_copy(update={"key_prefix": redis_namespace})
-    siem = settings.siem.model_copy(update={"prefix": redis_namespace})
-    with TestClient(create_app(settings.model_copy(update={"edgeauth": edge, "siem": siem}))) as client:
+    with TestClient(create_app(settings.in_namespace(redis_namespace))) as client:
         metadata = client.get("/.well-known/oauth-authorization-server")
         assert metadata.status_code == 200
         assert metadata.json()["token_endpoint"].endswith("/oauth/token")

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from siem import IndexLayout
 from vigil.errors import ConfigurationError, JavaNotFoundError
 from vigil.services.java import find_java
 from vigil.settings import load_settings
@@ -43,6 +44,40 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("VIGIL_ES_URL", "https://es.internal:9243/")
     assert load_settings().es_url == "https://es.internal:9243"
     assert load_settings().es_port == 9243
+
+
+def test_one_namespace_names_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_NAMESPACE", "acme")
+    settings = load_settings()
+    names = [
+        settings.siem.stream_key,
+        settings.siem.group,
+        IndexLayout(settings.siem).alias,
+        settings.detections.alerts_index,
+        settings.detections.key("checkpoints"),
+        settings.evidence.locker_index,
+        settings.compliance.status_index,
+        settings.edgeauth.key_prefix,
+    ]
+    assert all(name.startswith("acme") for name in names), names
+    moved = settings.in_namespace("t1")
+    assert {p.namespace for p in (moved.siem, moved.detections, moved.evidence, moved.compliance, moved.edgeauth)} == {
+        "t1"
+    }
+    assert settings.siem.namespace == "acme"  # the copy leaves the original alone
+
+
+@pytest.mark.parametrize("old", ["VIGIL_SIEM__PREFIX", "VIGIL_DETECTIONS__INDEX_PREFIX", "VIGIL_EDGEAUTH__KEY_PREFIX"])
+def test_an_old_per_package_prefix_is_refused_by_name(monkeypatch: pytest.MonkeyPatch, old: str) -> None:
+    monkeypatch.setenv(old, "acme")
+    with pytest.raises(ConfigurationError, match=f"^{old}: "):
+        load_settings()
+
+
+def test_a_package_namespace_cannot_disagree(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_SIEM__NAMESPACE", "other")
+    with pytest.raises(ConfigurationError, match="set VIGIL_NAMESPACE"):
+        load_settings()
 
 
 def test_redis_address_never_shows_the_password() -> None:

@@ -64,7 +64,7 @@ class CanaryReport(BaseModel):
 
 
 def _keys(settings: VigilSettings) -> tuple[str, str]:
-    base = f"{settings.siem.prefix}:canary"
+    base = f"{settings.namespace}:canary"
     return f"{base}:last_run", f"{base}:last_marker"
 
 
@@ -174,7 +174,7 @@ def _marker_indexed(settings: VigilSettings, marker: str) -> bool:
         dict[str, Any],
         elasticsearch_client(settings)
         .search(
-            index=f"{settings.siem.prefix}-logs-access-*",
+            index=f"{settings.namespace}-logs-access-*",
             ignore_unavailable=True,
             allow_no_indices=True,
             size=0,

@@ -45,7 +45,7 @@ def worker(
     """Run the Celery worker (and beat) that drains the stream into Elasticsearch."""
     settings = load_settings()
     build_pipeline(settings)
-    schedule = settings.home / f"celerybeat-{settings.siem.prefix}"
+    schedule = settings.home / f"celerybeat-{settings.namespace}"
     schedule.parent.mkdir(parents=True, exist_ok=True)
     # One process more than cores: while one parses a batch, the others keep bulk requests in flight.
     processes = concurrency or (os.cpu_count() or 1) + 1

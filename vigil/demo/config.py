@@ -1,6 +1,6 @@
 """What a demo run is made of: ports, traffic volume, folders, and the environment every demo process shares.
 
-The demo runs in the namespace the settings name (`VIGIL_SIEM__PREFIX` and friends, `vigil` by default) so the
+The demo runs in the namespace the settings name (`VIGIL_NAMESPACE`, `vigil` by default) so the
 CLI (`vigil alerts list`, `vigil compliance status`, ...) sees its data afterwards without extra variables.
 """
 

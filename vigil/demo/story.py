@@ -67,22 +67,21 @@ def reset(settings: VigilSettings, paths: DemoPaths) -> None:
     """Remove the demo namespace's indices, Redis keys and log files (the secrets and signing keys stay)."""
     es = elasticsearch_client(settings)
     patterns = [
-        f"{settings.siem.prefix}-logs-*",
-        f"{settings.siem.prefix}-deadletter-*",
-        f"{settings.detections.index_prefix}-alerts*",
-        f"{settings.detections.index_prefix}-detections-*",
-        f"{settings.evidence.index_prefix}-evidence-*",
-        f"{settings.compliance.index_prefix}-compliance-*",
+        f"{settings.namespace}-logs-*",
+        f"{settings.namespace}-deadletter-*",
+        f"{settings.namespace}-alerts*",
+        f"{settings.namespace}-detections-*",
+        f"{settings.namespace}-evidence-*",
+        f"{settings.namespace}-compliance-*",
     ]
     for pattern in patterns:
         names = list(es.options(ignore_status=404).indices.get(index=pattern, expand_wildcards="all"))
         if names:
             es.options(ignore_status=404).indices.delete(index=",".join(names))
     redis = redis_client(settings)
-    for prefix in {settings.siem.prefix, settings.edgeauth.key_prefix, settings.evidence.key_prefix}:
-        keys = list(redis.scan_iter(match=f"{prefix}:*", count=1000))
-        for start in range(0, len(keys), 1000):
-            redis.delete(*keys[start : start + 1000])
+    keys = list(redis.scan_iter(match=f"{settings.namespace}:*", count=1000))
+    for start in range(0, len(keys), 1000):
+        redis.delete(*keys[start : start + 1000])
     for stale in (paths.nginx_access_log, paths.api_access_log, paths.api_exception_log, secret_path(settings)):
         stale.unlink(missing_ok=True)
 
@@ -149,7 +148,7 @@ def edge_decisions(es: Elasticsearch, settings: VigilSettings, since: datetime) 
     response = cast(
         dict[str, Any],
         es.search(
-            index=f"{settings.siem.prefix}-logs-auth-*",
+            index=f"{settings.namespace}-logs-auth-*",
             ignore_unavailable=True,
             allow_no_indices=True,
             size=0,

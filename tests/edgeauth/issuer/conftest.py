@@ -67,7 +67,7 @@ def make_settings(namespace: str, **oauth: Any) -> EdgeAuthSettings:
     return EdgeAuthSettings(
         issuer=ISSUER_URL,
         audiences=("vigil",),
-        key_prefix=namespace,
+        namespace=namespace,
         key_encryption_key=SecretStr("kek-for-tests"),
         oauth=IssuerSettings(secret_scrypt_n=2**10, **oauth),
     )
