@@ -184,5 +184,5 @@ EcsDocument = TypedDict(
 )
 EcsDocument.__pydantic_config__ = _STRICT  # type: ignore[attr-defined]
 
-# Validates one document of a `{prefix}-logs-<dataset>-YYYY.MM.DD` index into the JSON body sent to Elasticsearch.
+# Validates one document of a `{namespace}-logs-<dataset>-YYYY.MM.DD` index into the JSON body sent to Elasticsearch.
 ECS_DOCUMENT = cast("TypeAdapter[dict[str, Any]]", TypeAdapter(EcsDocument))

@@ -1,6 +1,6 @@
 """Retention: delete daily indices past their age and record each deletion as an audit event.
 
-The audit trail lives in `{prefix}-siem-audit` (never subject to retention), one document per deleted index,
+The audit trail lives in `{namespace}-siem-audit` (never subject to retention), one document per deleted index,
 written before the deletion so that a crash in between leaves a record of intent rather than a silent gap.
 """
 

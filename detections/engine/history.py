@@ -1,4 +1,4 @@
-"""Run history per rule in `{prefix}-detections-runs`, plus the rule-change audit trail."""
+"""Run history per rule in `{namespace}-detections-runs`, plus the rule-change audit trail."""
 
 from __future__ import annotations
 

@@ -201,7 +201,7 @@ def test_api_search_export_and_errors(api: TestClient, edge_auth) -> None:
 
 @pytest.mark.integration
 def test_cli_search_prints_a_table_json_and_refusals(seeded: Detections) -> None:
-    env = {"VIGIL_DETECTIONS__INDEX_PREFIX": seeded.settings.index_prefix}
+    env = {"VIGIL_NAMESPACE": seeded.settings.namespace}
     span = [
         "--from",
         (WEEK_AGO - timedelta(minutes=1)).isoformat(),

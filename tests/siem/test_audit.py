@@ -35,7 +35,7 @@ def test_audit_events_are_indexed_once_as_ecs(pipeline: Pipeline, es: Elasticsea
     sink.emit([scopes_widened()])  # a retried flush: the same document, not a second one
     report = pipeline.drain()
     assert (report.indexed, report.duplicates, report.dead_lettered) == (1, 1, 0)
-    hits = es.search(index=f"{pipeline.settings.prefix}-logs-audit-*", query={"match_all": {}})["hits"]["hits"]
+    hits = es.search(index=f"{pipeline.settings.namespace}-logs-audit-*", query={"match_all": {}})["hits"]["hits"]
     assert len(hits) == 1
     doc = hits[0]["_source"]
     assert hits[0]["_id"] == scopes_widened().id
