@@ -1,8 +1,9 @@
 """edgeauth: access-token issuance and edge verification (RFC 9068 JWTs checked the RFC 8725 way)."""
 
 from edgeauth.audit import AuditBuffer, AuditCategory, AuditEvent, AuditSink, CollectingAuditSink
-from edgeauth.decisions import CollectingSink, DecisionBuffer, DecisionSink
+from edgeauth.decisions import CollectingSink, DecisionBuffer, DecisionRecord, DecisionSink
 from edgeauth.edge import (
+    ClientAddress,
     EdgeAuthMiddleware,
     EdgeRuntime,
     Guard,
@@ -32,10 +33,12 @@ __all__ = [
     "AuditCategory",
     "AuditEvent",
     "AuditSink",
+    "ClientAddress",
     "CollectingAuditSink",
     "CollectingSink",
     "DecisionBuffer",
     "DecisionEvent",
+    "DecisionRecord",
     "DecisionSink",
     "EdgeAuthConfigurationError",
     "EdgeAuthError",

@@ -126,6 +126,14 @@ class StaleState(VerificationError):
     reason = "stale"
 
 
+class OddRequest(VerificationError):
+    """The original request's method or path has no single form a scope rule could match (`GET /verify`)."""
+
+    reason = "odd_request"
+    error = "invalid_request"
+    status_code = 400
+
+
 class InsufficientScope(VerificationError):
     reason = "insufficient_scope"
     error = "insufficient_scope"

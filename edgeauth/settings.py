@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 
 Algorithm = Literal["RS256", "ES256", "EdDSA"]
 FailPolicy = Literal["closed", "open"]
@@ -17,6 +17,20 @@ class ScopeRule(BaseModel):
     method: HttpMethod = "*"
     path_prefix: str = Field(default="/", pattern=r"^/")
     scopes: tuple[str, ...] = ()
+    case_sensitive: bool = Field(
+        default=False,
+        description="Match the path prefix by exact case; the default folds case, so `/ADMIN` meets an `/admin` "
+        "rule (set true only when the upstream itself routes by exact case).",
+    )
+
+    def matches(self, method: str, path: str, folded: str) -> bool:
+        if self.method not in ("*", method):
+            return False
+        return path.startswith(self.path_prefix) if self.case_sensitive else folded.startswith(self._folded_prefix)
+
+    @property
+    def _folded_prefix(self) -> str:
+        return self.path_prefix.casefold()
 
 
 class RoutePolicy(BaseModel):
@@ -112,6 +126,11 @@ class EdgeAuthSettings(BaseModel):
     decision_buffer_size: int = Field(default=10_000, ge=1, description="Pending decision events before dropping.")
     decision_batch_size: int = Field(default=500, ge=1)
     realm: str = Field(default="vigil", pattern=r"^[\x20-\x21\x23-\x5b\x5d-\x7e]+$")
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = Field(
+        default=(),
+        description="Networks of the proxies whose `X-Real-IP` / `X-Forwarded-For` name the client; anyone else's "
+        "are ignored and the socket peer is the client (empty: never read them).",
+    )
     oauth: IssuerSettings = Field(
         default_factory=IssuerSettings,
         description="The issuer: token endpoint, clients, limits (`VIGIL_EDGEAUTH__OAUTH__*`).",
@@ -150,7 +169,9 @@ class EdgeAuthSettings(BaseModel):
         return best.fail if best else self.fail_policy
 
     def scopes_for(self, method: str, path: str) -> tuple[str, ...]:
+        """The scopes of the first rule matching a normalised method and path (`edgeauth.edge.request`)."""
+        method, folded = method.upper(), path.casefold()
         for rule in self.scope_rules:
-            if rule.method in ("*", method.upper()) and path.startswith(rule.path_prefix):
+            if rule.matches(method, path, folded):
                 return rule.scopes
         return ()

@@ -5,9 +5,6 @@ Each package hands over its routers; nothing here is domain logic.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -112,49 +109,3 @@ def app_from_environment() -> FastAPI:
     """Factory for `vigil serve` (uvicorn `--factory`): settings from `VIGIL_*`, JSON logs with request ids."""
     configure_logging()
     return create_app(load_settings())
-
-
-def create_edge_app(settings: VigilSettings | None = None) -> FastAPI:
-    """The standalone edge verifier behind nginx `auth_request` (`vigil edge serve`): `GET /verify` only.
-
-    It keeps local copies of the JWKS and revocations (refreshed in the background) and hands every decision to
-    siem's queue through edgeauth's bounded buffer.
-    """
-    settings = settings or load_settings()
-    redis = redis_client(settings)
-    sink = AuthDecisionSink(Pipeline(elasticsearch_client(settings), redis, settings.siem))
-    runtime = EdgeRuntime(settings.edgeauth, redis, sink)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        runtime.start()
-        try:
-            yield
-        finally:
-            runtime.stop()
-
-    app = FastAPI(title="Vigil edge verifier", version="0.1.0", lifespan=lifespan)
-    app.include_router(create_verify_router(runtime.verifier))
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz(response: Response) -> dict[str, object]:
-        staleness = runtime.verifier.state_staleness()
-        fresh = staleness <= settings.edgeauth.max_staleness
-        response.status_code = 200 if fresh else 503
-        return {"status": "ok" if fresh else "stale", "staleness_seconds": min(staleness, 1e9)}
-
-    # Ready means the same as healthy here: a verifier with stale keys or revocations must leave the pool.
-    app.add_api_route("/readyz", healthz, methods=["GET"], include_in_schema=False)
-    app.add_middleware(RequestIdMiddleware)
-
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return app
-
-
-def edge_app_from_environment() -> FastAPI:
-    """Factory for `vigil edge serve`: JSON logs with request ids, then the edge verifier app."""
-    configure_logging("WARNING")
-    return create_edge_app()

@@ -4,6 +4,8 @@ Order of checks: size and shape, header (RFC 8725), key by kid from the local JW
 (RFC 9068), revocation, staleness policy, scopes. A verified token is cached by its SHA-256 digest until it
 expires, so a hot token skips parsing and signature work; the cache hit still checks expiry, revocation,
 staleness and scopes. Every call records one decision event.
+
+A cached entry (`Verified`) also carries the identity headers `GET /verify` answers with, built once per token.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from edgeauth import rfc8725
-from edgeauth.decisions import DecisionBuffer
+from edgeauth.decisions import DecisionBuffer, DecisionRecord
 from edgeauth.edge import rfc6750
 from edgeauth.edge.jwks import JwksCache
+from edgeauth.edge.request import header_value
 from edgeauth.errors import (
     AlgorithmNotAllowed,
     BadSignature,
@@ -39,9 +42,8 @@ class RevocationView(Protocol):
     def staleness(self) -> float: ...
 
 
-@dataclass(frozen=True, slots=True)
-class RequestContext:
-    """Where a verification came from; copied into its decision event."""
+class RequestContext(NamedTuple):
+    """Where a verification came from; copied into its decision event (a tuple: built on every request)."""
 
     source_ip: str | None = None
     method: str | None = None
@@ -53,12 +55,24 @@ _NO_CONTEXT = RequestContext()
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class Verified:
+    """A verified token as the cache keeps it, with the `X-Auth-*` answer of `GET /verify` ready to send."""
+
     principal: Principal
     expires: float
     kid: str
     alg: str
     scopes: tuple[str, ...]
+    identity_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+def _identity_headers(principal: Principal, scopes: tuple[str, ...]) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"x-auth-subject", header_value(principal.subject).encode()),
+        (b"x-auth-client", header_value(principal.client_id).encode()),
+        (b"x-auth-scopes", header_value(" ".join(scopes)).encode()),
+        (b"x-auth-token-id", header_value(principal.token_id).encode()),
+    ]
 
 
 class Verifier:
@@ -76,7 +90,7 @@ class Verifier:
         self.decisions = decisions
         self._allowed = frozenset(settings.allowed_algorithms)
         self._audiences = frozenset(settings.audiences)
-        self._cache: dict[bytes, _Entry] = {}
+        self._cache: dict[bytes, Verified] = {}
         self._cache_lock = threading.Lock()
         self._cache_size = settings.token_cache_size
         self._leeway = settings.leeway
@@ -86,9 +100,32 @@ class Verifier:
         self, token: str, required_scopes: Iterable[str] = (), *, context: RequestContext | None = None
     ) -> Principal:
         """The principal of a valid token holding every required scope, else a `VerificationError`."""
+        return self._admit(token, required_scopes, context or _NO_CONTEXT).principal
+
+    def verify_authorization(
+        self, authorization: str | None, required_scopes: Iterable[str] = (), *, context: RequestContext | None = None
+    ) -> Principal:
+        """`verify` for a raw `Authorization` header; a missing or non-Bearer header is a recorded refusal too."""
+        return self.admit(authorization, required_scopes, context=context).principal
+
+    def admit(
+        self, authorization: str | None, required_scopes: Iterable[str] = (), *, context: RequestContext | None = None
+    ) -> Verified:
+        """`verify_authorization` returning the cached entry itself (its principal and its ready answer)."""
+        try:
+            token = rfc6750.bearer_token(authorization)
+        except VerificationError as exc:
+            self.refused(exc, context)
+            raise
+        return self._admit(token, required_scopes, context or _NO_CONTEXT)
+
+    def refused(self, exc: VerificationError, context: RequestContext | None) -> None:
+        """Record a refusal decided before any token was read (no bearer token, a request no rule can match)."""
+        self._record(time.perf_counter_ns(), "failure", exc.reason, None, context or _NO_CONTEXT)
+
+    def _admit(self, token: str, required_scopes: Iterable[str], ctx: RequestContext) -> Verified:
         started = time.perf_counter_ns()
-        ctx = context or _NO_CONTEXT
-        entry: _Entry | None = None
+        entry: Verified | None = None
         try:
             entry = self._verified(token)
             # After the signature: a revoked or stale-state refusal still names the (authentic) token it refused.
@@ -101,18 +138,7 @@ class Verifier:
             self._record(started, "failure", exc.reason, entry, ctx)
             raise
         self._record(started, "success", "ok", entry, ctx)
-        return principal
-
-    def verify_authorization(
-        self, authorization: str | None, required_scopes: Iterable[str] = (), *, context: RequestContext | None = None
-    ) -> Principal:
-        """`verify` for a raw `Authorization` header; a missing or non-Bearer header is a recorded refusal too."""
-        try:
-            token = rfc6750.bearer_token(authorization)
-        except VerificationError as exc:
-            self._record(time.perf_counter_ns(), "failure", exc.reason, None, context or _NO_CONTEXT)
-            raise
-        return self.verify(token, required_scopes, context=context)
+        return entry
 
     def state_staleness(self) -> float:
         """Seconds since keys or revocations were last confirmed, whichever is older."""
@@ -127,7 +153,7 @@ class Verifier:
             else:
                 self._cache = {d: e for d, e in self._cache.items() if e.principal.token_id != jti}
 
-    def _verified(self, token: str) -> _Entry:
+    def _verified(self, token: str) -> Verified:
         if len(token) > self.settings.max_token_bytes:
             # Before hashing, so an oversized token costs nothing.
             rfc8725.parse(token, max_bytes=self.settings.max_token_bytes, allowed_algorithms=self._allowed)
@@ -146,7 +172,7 @@ class Verifier:
             raise ExpiredToken("token has expired")
         return entry
 
-    def _check_live(self, entry: _Entry, ctx: RequestContext) -> None:
+    def _check_live(self, entry: Verified, ctx: RequestContext) -> None:
         if self.revocations is not None and self.revocations.is_revoked(entry.principal.token_id):
             raise RevokedToken("token has been revoked")
         if self.state_staleness() > self.settings.max_staleness and (
@@ -154,7 +180,7 @@ class Verifier:
         ):
             raise StaleState("keys or revocations are out of date and this route fails closed")
 
-    def _verify_fully(self, token: str, now: float) -> _Entry:
+    def _verify_fully(self, token: str, now: float) -> Verified:
         parsed = rfc8725.parse(
             token,
             max_bytes=self.settings.max_token_bytes,
@@ -181,9 +207,12 @@ class Verifier:
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             claims=claims,
         )
-        return _Entry(principal, float(claims["exp"]), parsed.kid, parsed.alg, tuple(sorted(principal.scopes)))
+        scopes = tuple(sorted(principal.scopes))
+        return Verified(
+            principal, float(claims["exp"]), parsed.kid, parsed.alg, scopes, _identity_headers(principal, scopes)
+        )
 
-    def _remember(self, digest: bytes, entry: _Entry) -> None:
+    def _remember(self, digest: bytes, entry: Verified) -> None:
         if self._cache_size <= 0:
             return
         with self._cache_lock:
@@ -201,13 +230,13 @@ class Verifier:
             for d in list(self._cache)[:overflow]:
                 del self._cache[d]
 
-    def _record(self, started: int, outcome: str, reason: str, entry: _Entry | None, ctx: RequestContext) -> None:
+    def _record(self, started: int, outcome: str, reason: str, entry: Verified | None, ctx: RequestContext) -> None:
         if self.decisions is None:
             return
         latency_us = (time.perf_counter_ns() - started) // 1000
         p = entry.principal if entry is not None else None
         self.decisions.record(
-            (
+            DecisionRecord(
                 time.time(),
                 "success" if outcome == "success" else "failure",
                 reason,

@@ -19,5 +19,9 @@ class AuthDecisionSink:
         self.pipeline = pipeline
 
     def emit(self, events: Sequence[DecisionEvent]) -> None:
+        self.emit_serialized([event.model_dump_json() for event in events])
+
+    def emit_serialized(self, events: Sequence[str]) -> None:
+        """Events already in `DecisionEvent`'s JSON: edgeauth's buffer serialises them without building models."""
         if events:
-            self.pipeline.push("auth", [event.model_dump_json() for event in events], source="edgeauth")
+            self.pipeline.push("auth", events, source="edgeauth")

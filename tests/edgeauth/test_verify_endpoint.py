@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, unquote
+
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edgeauth import (
     EdgeAuthMiddleware,
@@ -15,8 +19,9 @@ from edgeauth import (
     Verifier,
     create_verify_router,
 )
-from edgeauth.edge.http import header_value, normalized_path
+from edgeauth.edge.request import header_value, normalized_path
 from edgeauth.edge.rfc6750 import bearer_token
+from edgeauth.errors import OddRequest
 from tests.edgeauth.hostile import ISSUER, claims, header, rsa_sign
 
 KEY = SigningKey.generate()
@@ -161,3 +166,74 @@ def test_envoy_style_checks_carry_the_original_method_and_path(client: TestClien
     writer = token("ingest:write")
     assert client.post("/verify/api/ingest/batch", headers={"Authorization": f"Bearer {writer}"}).status_code == 200
     assert client.delete("/verify/api/admin/x", headers={"Authorization": f"Bearer {writer}"}).status_code == 403
+
+
+# -- issue 13 item 8: a rule matches every spelling of its path and method ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["/api/ADMIN/keys", "/API/Admin", "/api/%2561dmin/keys", "/api/%252561dmin", "/api/%41DMIN", "/api/admin%2fkeys"],
+)
+def test_case_and_repeated_encoding_cannot_dodge_a_rule(client: TestClient, uri: str) -> None:
+    response = client.get("/verify", headers={"Authorization": f"Bearer {token('alerts:read')}", "X-Original-URI": uri})
+    assert response.status_code == 403, uri
+    assert 'scope="admin"' in response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("method", ["POST ", " post", "Post", "\tPOST"])
+def test_a_padded_or_lower_case_method_meets_its_rule(client: TestClient, method: str) -> None:
+    response = client.get(
+        "/verify",
+        headers={
+            "Authorization": f"Bearer {token('alerts:read')}",
+            "X-Original-Method": method,
+            "X-Original-URI": "/api/ingest/batch",
+        },
+    )
+    assert response.status_code == 403
+    assert 'scope="ingest:write"' in response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize(
+    ("method", "uri"),
+    [
+        ("GET", "/api/%00admin"),
+        ("GET", "/api\\admin"),
+        ("GET", "/api/%5cadmin"),
+        ("GET", "/api/%ff"),
+        ("GET", "/%25252525252561dmin"),
+        ("PO ST", "/api/ingest"),
+        ("", "/api/alerts"),
+        ("GET1", "/api/alerts"),
+    ],
+)
+def test_odd_requests_are_refused(client: TestClient, method: str, uri: str) -> None:
+    response = client.get(
+        "/verify",
+        headers={"Authorization": f"Bearer {token('admin')}", "X-Original-Method": method, "X-Original-URI": uri},
+    )
+    assert response.status_code == 400
+    assert response.json()["reason"] == "odd_request"
+
+
+def test_a_case_sensitive_rule_keeps_its_case() -> None:
+    settings = EdgeAuthSettings(
+        issuer=ISSUER, scope_rules=[ScopeRule(path_prefix="/Files", scopes=("files",), case_sensitive=True)]
+    )
+    assert settings.scopes_for("GET", "/Files/a") == ("files",)
+    assert settings.scopes_for("GET", "/files/a") == ()
+    folded = EdgeAuthSettings(issuer=ISSUER, scope_rules=[ScopeRule(path_prefix="/Files", scopes=("files",))])
+    assert folded.scopes_for("get", "/FILES/a") == ("files",)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_normalisation_is_a_fixed_point(text: str) -> None:
+    """Whatever a path becomes is what it would become again: no second decoding can reveal another route."""
+    uri = "/" + quote(text, safe="/%")
+    try:
+        once = normalized_path(uri)
+    except OddRequest:
+        return
+    assert normalized_path(quote(once, safe="/")) == once
+    assert unquote(once) == once or "%" not in unquote(once)

@@ -25,7 +25,7 @@ def serve(
 ) -> None:
     """Serve `GET /verify`, `/healthz` and `/metrics` (settings from VIGIL_* variables)."""
     uvicorn.run(
-        "vigil.app:edge_app_from_environment",
+        "vigil.edge:edge_app_from_environment",
         factory=True,
         host=host,
         port=port,

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 
 from fastapi import Request, Response
 
-from edgeauth import Principal, RequestContext, VerificationError, Verifier
+from edgeauth import ClientAddress, Principal, RequestContext, VerificationError, Verifier
+from edgeauth.edge.http import request_context
 from vigil.console.errors import FormRejected, RoleRefused, SignInRequired
 from vigil.console.settings import ConsoleSettings
 
@@ -29,6 +30,7 @@ class Sessions:
 
     def __init__(self, verifier: Verifier, settings: ConsoleSettings) -> None:
         self.verifier = verifier
+        self.clients = ClientAddress(verifier.settings.trusted_proxies)
         self.settings = settings
         secret = settings.csrf_secret.get_secret_value().encode() if settings.csrf_secret else None
         self._key = secret or secrets.token_bytes(32)
@@ -46,7 +48,7 @@ class Sessions:
         if token is None:
             raise SignInRequired("sign in to use the console")
         try:
-            return self.verifier.verify(token, tuple(scopes), context=_context(request))
+            return self.verifier.verify(token, tuple(scopes), context=self._context(request))
         except VerificationError as exc:
             if exc.status_code == 403:
                 raise RoleRefused(f"your role may not open this page ({exc.description})") from None
@@ -57,7 +59,7 @@ class Sessions:
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise FormRejected("paste an access token (a JWT of at most 8192 characters)")
         try:
-            principal = self.verifier.verify(token, (), context=_context(request))
+            principal = self.verifier.verify(token, (), context=self._context(request))
         except VerificationError as exc:
             raise FormRejected(f"that token was refused: {exc.description}") from None
         if not principal.scopes & CONSOLE_SCOPES:
@@ -121,12 +123,5 @@ class Sessions:
         if not isinstance(supplied, str) or not hmac.compare_digest(expected, supplied.encode("utf-8", "replace")):
             raise FormRejected("this form has expired or did not come from the console; reload the page and retry")
 
-
-def _context(request: Request) -> RequestContext:
-    client = request.client.host if request.client else None
-    return RequestContext(
-        source_ip=request.headers.get("x-real-ip") or client,
-        method=request.method,
-        path=request.url.path,
-        request_id=request.headers.get("x-request-id"),
-    )
+    def _context(self, request: Request) -> RequestContext:
+        return request_context(request, self.clients, request.method, request.url.path)
