@@ -72,6 +72,10 @@ class RuleRun(BaseModel):
     hits: int
     alerts: int
     error: str | None = None
+    groups: int = 0  # groups that matched (each got its alert, or all were folded into one storm alert)
+    pages: int = 0  # search requests the window took (composite pages, history lookups)
+    folded_groups: int = 0  # > 0: an alert storm folded this many groups into one alert
+    folded_events: int = 0
 
 
 class AlertStatus(StrEnum):
@@ -134,6 +138,9 @@ class Alert(BaseModel):
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     summary: str = ""
+    detail: str = ""  # what matched (e.g. "event_count 2352 in 1m", "alert storm: ..."); the summary adds the facts
+    counted_until: datetime | None = None  # end of the last span counted, so a span merged twice counts once
+    folded_groups: int = 0  # an alert storm: how many groups this one alert stands for
     transitions: list[Transition] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
 

@@ -54,7 +54,7 @@ class Detections:
         self.settings = settings
         self.es = es
         self.ruleset = ruleset if ruleset is not None else load_rules(settings, extra_rule_paths)
-        self.store = AlertStore(es, settings.alerts_index, max_event_ids=settings.max_event_ids_per_alert)
+        self.store = AlertStore(es, settings.alerts_index, samples=settings.samples_per_alert)
         self.history = RunHistory(es, settings.runs_index, settings.index("detections-audit"))
         self.state = EngineState(redis_client, settings)
         self.engine = Engine(settings, es, redis_client, self.ruleset.rules, self.store, self.history)
@@ -243,9 +243,10 @@ class Detections:
             group_key=group_key,
             first_seen=now,
             last_seen=now,
+            count=1,
             events=[event],
             suppress_seconds=self.settings.suppress_seconds,
-            summary=summary,
+            detail=summary,
             category="compliance",
         )
         self.store.record([candidate], now)

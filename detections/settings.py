@@ -40,8 +40,17 @@ class DetectionsSettings(BaseModel):
     initial_lookback_seconds: int = Field(default=3600, ge=1, description="First window of a rule never run before.")
     max_window_seconds: int = Field(default=3600, ge=1, description="Longest window per run when catching up.")
     max_catch_up_windows: int = Field(default=24, ge=1, description="Windows a rule may run in one cycle.")
-    max_hits_per_rule: int = Field(default=500, ge=1, le=10_000, description="Events fetched per rule and window.")
-    max_event_ids_per_alert: int = Field(default=100, ge=1, description="Matched event ids kept on an alert.")
+    samples_per_alert: int = Field(
+        default=20, ge=1, le=100, description="Representative sample events kept on an alert (facts are exact)."
+    )
+    group_page_size: int = Field(
+        default=1000, ge=1, le=10_000, description="Groups per composite page; pages continue until the last group."
+    )
+    storm_groups: int = Field(
+        default=50_000,
+        ge=1,
+        description="More groups than this in one run of one rule raise one 'alert storm' alert instead.",
+    )
     suppress_seconds: int = Field(default=3600, ge=1, description="Repeat matches in this span update one alert.")
     histogram_seconds: int = Field(default=10, ge=1, description="Bucket size of correlation sliding windows.")
     absence_minutes: int = Field(default=15, ge=1, description="A source silent this long raises an absence alert.")

@@ -8,7 +8,7 @@ Alert ids are derived from the rule, the group key and the first matched event, 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from elasticsearch import ConflictError as EsConflictError
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
 from detections.alerts.index import ALERT_MAPPINGS, LEVEL_RANK, ensure_index
+from detections.engine.samples import SAMPLE_FIELDS, thin
 from detections.errors import AlertNotFoundError, ConflictError
 from detections.models import Alert, AlertFilter, AlertPage, AlertStatus, EventSnapshot, Level, RuleInfo
 
@@ -25,18 +26,38 @@ LOOKUP_CHUNK = 1000
 
 @dataclass
 class Candidate:
-    """What one run found for one rule and one group key."""
+    """What one run found for one rule and one group key: exact facts from aggregations, plus samples.
+
+    `count`, `first_seen` and `last_seen` are exact for the group over the searched span, whatever the number of
+    events; `events` is only a bounded representative sample. `tally` splits the count by the start of the
+    disjoint spans it covers (the run window, or a correlation's histogram buckets) and `counted_until` is where
+    the last of them ends, so merging the same span twice (a retried window, overlapping correlation searches)
+    never counts an event twice. Without a tally the candidate is one span [first_seen, last_seen].
+    """
 
     rule: RuleInfo
     group_key: str
     first_seen: datetime
     last_seen: datetime
+    count: int
     events: list[EventSnapshot]
     suppress_seconds: int
-    summary: str = ""
+    detail: str = ""
     category: str = "detection"
-    extra_count: int = 0  # matches beyond the listed events (hit cap)
     dataset: str = field(default="")
+    tally: dict[datetime, int] | None = None
+    counted_until: datetime | None = None
+    folded_groups: int = 0
+
+    def spans(self) -> tuple[dict[datetime, int], datetime]:
+        if self.tally is None:
+            return {self.first_seen: self.count}, self.counted_until or self.last_seen
+        return self.tally, self.counted_until or self.last_seen
+
+    def uncounted(self, counted_until: datetime | None) -> int:
+        """Events of this candidate in spans starting at or after `counted_until` (all of them when None)."""
+        tally, _ = self.spans()
+        return sum(n for start, n in tally.items() if counted_until is None or start >= counted_until)
 
 
 def alert_id(rule_id: str, group_key: str, anchor: str) -> str:
@@ -55,21 +76,29 @@ def from_hit(hit: dict[str, Any]) -> Alert:
     return Alert.model_validate(source)
 
 
+def summary(alert: Alert) -> str:
+    """ "<what matched>: N events for <group>, <first> to <last>, showing k samples", from the alert's facts."""
+    span = f"{alert.first_seen.isoformat()} to {alert.last_seen.isoformat()}"
+    head = alert.detail or alert.rule_title
+    return f"{head}: {alert.count} events for {alert.group_key}, {span}, showing {len(alert.events)} samples"
+
+
 def _adds_nothing(source: dict[str, Any], c: Candidate) -> bool:
     """The cheap check, before parsing the stored alert, that a candidate only repeats what it holds."""
-    known = set(source.get("event_ids", []))
+    stored = source.get("counted_until")
+    counted = datetime.fromisoformat(stored) if stored else None
     return (
-        all(e.id in known for e in c.events)
+        c.uncounted(counted) == 0
         and datetime.fromisoformat(source["first_seen"]) <= c.first_seen
         and datetime.fromisoformat(source["last_seen"]) >= c.last_seen
     )
 
 
 class AlertStore:
-    def __init__(self, es: Elasticsearch, index: str, *, max_event_ids: int) -> None:
+    def __init__(self, es: Elasticsearch, index: str, *, samples: int) -> None:
         self.es = es
         self.index = index
-        self.max_event_ids = max_event_ids
+        self.samples = samples
 
     def ensure(self) -> None:
         ensure_index(self.es, self.index, ALERT_MAPPINGS)
@@ -112,25 +141,30 @@ class AlertStore:
         return found
 
     def _merge(self, alert: Alert, c: Candidate, now: datetime) -> bool:
-        """Fold the candidate into the alert; False when it adds nothing (an overlapping window)."""
-        known = set(alert.event_ids)
-        fresh = [e for e in c.events if e.id not in known]
-        if not fresh and c.first_seen >= alert.first_seen and c.last_seen <= alert.last_seen:
+        """Fold the candidate into the alert; False when it adds nothing (a span merged before)."""
+        added = c.uncounted(alert.counted_until)
+        if not added and c.first_seen >= alert.first_seen and c.last_seen <= alert.last_seen:
             return False
-        alert.count += len(fresh) + c.extra_count
+        alert.count += added
         alert.first_seen = min(alert.first_seen, c.first_seen)
         alert.last_seen = max(alert.last_seen, c.last_seen)
-        room = self.max_event_ids - len(alert.event_ids)
-        alert.event_ids.extend(e.id for e in fresh[: max(room, 0)])
-        alert.events.extend(fresh[: max(room, 0)])
+        _, until = c.spans()
+        alert.counted_until = until if alert.counted_until is None else max(alert.counted_until, until)
+        alert.folded_groups = max(alert.folded_groups, c.folded_groups)
+        alert.events = thin(alert.events + c.events, self.samples, SAMPLE_FIELDS)
+        alert.event_ids = [e.id for e in alert.events]
+        alert.detail = c.detail or alert.detail
+        alert.summary = summary(alert)
         alert.updated = now
         return True
 
     def _new(self, c: Candidate, now: datetime) -> Alert:
+        # the earliest event anchors the id, so a retro-hunt over the same events finds the same alert
         ordered = sorted(c.events, key=lambda e: (e.timestamp or c.first_seen, e.id))
         anchor = ordered[0].id if ordered else c.first_seen.isoformat()
-        kept = ordered[: self.max_event_ids]
-        return Alert(
+        kept = thin(c.events, self.samples, SAMPLE_FIELDS)
+        _, until = c.spans()
+        alert = Alert(
             id=alert_id(c.rule.id, c.group_key, anchor),
             rule_id=c.rule.id,
             rule_title=c.rule.title,
@@ -144,32 +178,47 @@ class AlertStore:
             last_seen=c.last_seen,
             created=now,
             updated=now,
-            count=len(c.events) + c.extra_count,
+            count=c.count,
             event_ids=[e.id for e in kept],
             events=kept,
-            summary=c.summary,
+            detail=c.detail,
+            counted_until=until,
+            folded_groups=c.folded_groups,
         )
+        alert.summary = summary(alert)
+        return alert
 
     @staticmethod
     def _combine(candidates: list[Candidate]) -> tuple[list[Candidate], list[int]]:
-        """Fold candidates of one rule and group key (catch-up windows of one cycle) into one."""
+        """Fold candidates of one rule and group key (catch-up windows of one cycle) into one.
+
+        Spans seen twice (overlapping correlation searches) keep their larger count, never the sum.
+        """
         merged: dict[tuple[str, str], Candidate] = {}
         slots: list[int] = []
-        order: list[tuple[str, str]] = []
+        order: dict[tuple[str, str], int] = {}
         for c in candidates:
             key = (c.rule.id, c.group_key)
             if key not in merged:
-                merged[key] = Candidate(**{**c.__dict__, "events": list(c.events)})
-                order.append(key)
+                tally, until = c.spans()
+                merged[key] = replace(c, events=list(c.events), tally=dict(tally), counted_until=until)
+                order[key] = len(order)
             else:
                 into = merged[key]
-                known = {e.id for e in into.events}
-                into.events.extend(e for e in c.events if e.id not in known)
+                assert into.tally is not None
+                assert into.counted_until is not None
+                tally, until = c.spans()
+                for start, n in tally.items():
+                    into.tally[start] = max(into.tally.get(start, 0), n)
+                into.count = sum(into.tally.values())
+                into.counted_until = max(into.counted_until, until)
+                into.events.extend(c.events)
                 into.first_seen = min(into.first_seen, c.first_seen)
                 into.last_seen = max(into.last_seen, c.last_seen)
-                into.extra_count += c.extra_count
-            slots.append(order.index(key))
-        return [merged[k] for k in order], slots
+                into.folded_groups = max(into.folded_groups, c.folded_groups)
+                into.detail = c.detail or into.detail
+            slots.append(order[key])
+        return list(merged.values()), slots
 
     def record(self, candidates: list[Candidate], now: datetime) -> list[int]:
         """Create or update one alert per candidate; 1 for each candidate that created or changed an alert."""

@@ -68,7 +68,7 @@ def self_test(
         for fmt, lines in batches.items():
             pipeline.push(fmt, lines)
         pipeline.drain()
-        store = AlertStore(es, scratch.alerts_index, max_event_ids=scratch.max_event_ids_per_alert)
+        store = AlertStore(es, scratch.alerts_index, samples=scratch.samples_per_alert)
         history = RunHistory(es, scratch.runs_index, scratch.index("detections-audit"))
         # rules that only feed a correlation run on their own here, so each can be checked
         alone = {k: replace(r, info=r.info.model_copy(update={"standalone": True})) for k, r in ruleset.rules.items()}

@@ -75,9 +75,10 @@ def absence_candidates(health: list[SourceHealth], settings: DetectionsSettings,
                 group_key=f"event.dataset={source.dataset}",
                 first_seen=source.last_ingested,
                 last_seen=now,
+                count=1,
                 events=[anchor],
                 suppress_seconds=settings.suppress_seconds,
-                summary=f"no {source.dataset} events since {source.last_ingested.isoformat()}",
+                detail=f"no {source.dataset} events since {source.last_ingested.isoformat()}",
                 category="absence",
             )
         )

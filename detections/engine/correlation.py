@@ -1,9 +1,14 @@
-"""Sigma correlation rules (event_count, value_count, temporal) on Elasticsearch aggregations.
+"""Sigma correlation rules (event_count, value_count, temporal) on one paged composite aggregation.
 
-The bundled Elasticsearch has no ES|QL or EQL, so one search per correlation returns, for every group, a
-`date_histogram` of fine buckets (`histogram_seconds`) carrying the event count, the distinct values or the
-referenced rules seen; the sliding window of the rule's timespan then moves over those buckets here. The
-window slides by one bucket, so a burst straddling two fixed windows is still caught.
+The bundled Elasticsearch has no ES|QL or EQL. One composite aggregation keyed on the group-by fields, a
+`date_histogram` of `histogram_seconds` on `@timestamp` (and, for value_count, the value field) returns, page by
+page until exhausted, every (group, time bucket[, value]) with its exact event count, its first and last
+`@timestamp`, the referenced rules seen (temporal) and a few sample events. The rule's timespan then slides over
+each group's buckets here, one bucket at a time, so a burst straddling two fixed windows is still caught. Every
+group and every distinct value is read: no `terms` size and no first page stands between an attacker and an alert.
+
+A firing's `count` is the number of events in its buckets (not the samples), its span the exact first and last
+event time; its tally per bucket lets the alert store count a bucket once when two runs' lookbacks overlap.
 """
 
 from __future__ import annotations
@@ -13,17 +18,28 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from detections.alerts.store import Candidate
 from detections.catalog.compiled import CompiledRule, Correlation, condition_holds
 from detections.engine.events import SNAPSHOT_FIELDS, snapshot
+from detections.engine.grouping import epoch_ms, label
+from detections.engine.samples import SAMPLE_FIELDS, thin
+from detections.engine.storm import StormTally
 from detections.engine.windows import Window
 from detections.models import EventSnapshot
 from detections.settings import DetectionsSettings
+
+# Sample events per (group, time bucket[, value]) key; a firing's samples are thinned from these to the alert's cap.
+HITS_PER_KEY = 3
+_TIME = "t"
+_VALUE = "v"
 
 
 @dataclass
 class Bucket:
     start: datetime
-    count: int
+    count: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
     values: set[str] = field(default_factory=set)
     parts: set[str] = field(default_factory=set)
     hits: list[dict[str, Any]] = field(default_factory=list)
@@ -32,11 +48,25 @@ class Bucket:
 @dataclass
 class Firing:
     group_key: str
-    first_seen: datetime
-    last_seen: datetime
     measure: int
-    events: list[EventSnapshot]
-    buckets: set[tuple[datetime, int]] = field(default_factory=set)
+    end: datetime  # end of the last bucket, for joining overlapping windows
+    members: dict[datetime, Bucket] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return sum(b.count for b in self.members.values())
+
+    @property
+    def first_seen(self) -> datetime:
+        return min(b.first or b.start for b in self.members.values())
+
+    @property
+    def last_seen(self) -> datetime:
+        return max(b.last or b.start for b in self.members.values())
+
+    def events(self, cap: int) -> list[EventSnapshot]:
+        hits = [h for start in sorted(self.members) for h in self.members[start].hits]
+        return thin([snapshot(h) for h in hits], cap, SAMPLE_FIELDS)
 
 
 def _measure(correlation: Correlation, buckets: deque[Bucket]) -> int:
@@ -58,92 +88,125 @@ def slide(correlation: Correlation, group_key: str, buckets: list[Bucket], step:
         while window and window[0].start <= bucket.start - span:
             window.popleft()
         value = _measure(correlation, window)
-        if condition_holds(correlation, value):
-            if current is not None and window[0].start <= current.last_seen:
-                current.last_seen = bucket.start + step
-                current.measure = max(current.measure, value)
-                current.buckets.update((b.start, id(b)) for b in window)
-            else:
-                current = Firing(group_key, window[0].start, bucket.start + step, value, [])
-                current.buckets.update((b.start, id(b)) for b in window)
-                firings.append(current)
-    by_identity = {id(b): b for b in buckets}
-    for firing in firings:  # snapshots only for the events behind a firing, once each
-        seen: set[str] = set()
-        for _, identity in sorted(firing.buckets):
-            for hit in by_identity[identity].hits:
-                if str(hit.get("_id")) not in seen:
-                    seen.add(str(hit.get("_id")))
-                    firing.events.append(snapshot(hit))
+        if not condition_holds(correlation, value):
+            continue
+        if current is None or window[0].start > current.end:
+            current = Firing(group_key, value, bucket.start + step)
+            firings.append(current)
+        current.end = bucket.start + step
+        current.measure = max(current.measure, value)
+        current.members.update((b.start, b) for b in window)
     return firings
 
 
-def search_body(rule: CompiledRule, window: Window, settings: DetectionsSettings) -> dict[str, Any]:
-    correlation = rule.correlation
-    assert correlation is not None
-    lookback = window.start - timedelta(seconds=correlation.timespan)
-    part_filters = {
-        p.name: {"bool": {"filter": [{"query_string": {"query": p.query}}, {"term": {"event.dataset": p.dataset}}]}}
-        for p in correlation.parts
-    }
-    should = list(part_filters.values())
-    histogram_aggs: dict[str, Any] = {
-        "sample": {"top_hits": {"size": 3, "sort": [{"@timestamp": "asc"}], "_source": list(SNAPSHOT_FIELDS)}}
-    }
-    if correlation.type == "value_count" and correlation.value_field:
-        histogram_aggs["values"] = {"terms": {"field": correlation.value_field, "size": 1000}}
-    if correlation.type == "temporal":
-        histogram_aggs["parts"] = {"filters": {"filters": part_filters}}
-    histogram = {
-        "date_histogram": {
-            "field": "@timestamp",
-            "fixed_interval": f"{settings.histogram_seconds}s",
-            "min_doc_count": 1,
-        },
-        "aggs": histogram_aggs,
-    }
-    aggs: dict[str, Any]
-    if correlation.group_by:
-        sources = [{f: {"terms": {"field": f}}} for f in correlation.group_by]
-        aggs = {"groups": {"composite": {"size": 1000, "sources": sources}, "aggs": {"time": histogram}}}
-    else:
-        aggs = {"time": histogram}
-    return {
-        "size": 0,
-        "query": {
-            "bool": {
-                "filter": [{"range": {"event.ingested": {"gte": lookback.isoformat(), "lt": window.end.isoformat()}}}],
-                "should": should,
-                "minimum_should_match": 1,
-            }
-        },
-        "aggs": aggs,
-    }
+@dataclass
+class CorrelationSearch:
+    """A correlation rule over one window (reaching back one timespan), paged to the last composite key."""
 
+    rule: CompiledRule
+    window: Window
+    settings: DetectionsSettings
+    after: dict[str, Any] | None = None
+    done: bool = False
+    pages: int = 0
+    hits: int = 0
+    groups: dict[str, dict[datetime, Bucket]] = field(default_factory=dict)
+    storm: StormTally | None = None  # correlation storms are folded from the candidates by the runner
+    storm_hits: list[dict[str, Any]] = field(default_factory=list)
 
-def _buckets(histogram: dict[str, Any]) -> list[Bucket]:
-    out = []
-    for raw in histogram.get("buckets", []):
-        bucket = Bucket(
-            start=datetime.fromisoformat(raw["key_as_string"].replace("Z", "+00:00")), count=raw["doc_count"]
-        )
-        bucket.values = {str(v["key"]) for v in raw.get("values", {}).get("buckets", [])}
-        bucket.parts = {name for name, b in raw.get("parts", {}).get("buckets", {}).items() if b["doc_count"] > 0}
-        bucket.hits = raw.get("sample", {}).get("hits", {}).get("hits", [])
-        out.append(bucket)
-    return out
+    @property
+    def correlation(self) -> Correlation:
+        assert self.rule.correlation is not None
+        return self.rule.correlation
 
+    def _sources(self) -> list[dict[str, Any]]:
+        c = self.correlation
+        # events without a group value cannot be correlated on it (a shared "missing" group would join strangers)
+        sources: list[dict[str, Any]] = [{f: {"terms": {"field": f}}} for f in c.group_by]
+        interval = f"{self.settings.histogram_seconds}s"
+        sources.append({_TIME: {"date_histogram": {"field": "@timestamp", "fixed_interval": interval}}})
+        if c.type == "value_count" and c.value_field:
+            sources.append({_VALUE: {"terms": {"field": c.value_field}}})
+        return sources
 
-def evaluate(rule: CompiledRule, response: dict[str, Any], settings: DetectionsSettings) -> list[Firing]:
-    correlation = rule.correlation
-    assert correlation is not None
-    step = timedelta(seconds=settings.histogram_seconds)
-    aggs = response.get("aggregations", {})
-    firings: list[Firing] = []
-    if correlation.group_by:
-        for group in aggs.get("groups", {}).get("buckets", []):
-            key = "|".join(f"{k.removesuffix('.caseless')}={v}" for k, v in group["key"].items())
-            firings.extend(slide(correlation, key, _buckets(group["time"]), step))
-    else:
-        firings.extend(slide(correlation, "*", _buckets(aggs.get("time", {})), step))
-    return firings
+    def request(self) -> dict[str, Any] | None:
+        if self.done:
+            return None
+        c = self.correlation
+        part_filters = {
+            p.name: {"bool": {"filter": [{"query_string": {"query": p.query}}, {"term": {"event.dataset": p.dataset}}]}}
+            for p in c.parts
+        }
+        searched = Window(self.window.start - timedelta(seconds=c.timespan), self.window.end, self.window.field)
+        sub: dict[str, Any] = {
+            "f_first": {"min": {"field": "@timestamp"}},
+            "f_last": {"max": {"field": "@timestamp"}},
+            "hit": {"top_hits": {"size": HITS_PER_KEY, "sort": [{"@timestamp": "asc"}], "_source": list(SNAPSHOT_FIELDS)}},
+        }
+        if c.type == "temporal":
+            sub["parts"] = {"filters": {"filters": part_filters}}
+        composite: dict[str, Any] = {"size": self.settings.group_page_size, "sources": self._sources()}
+        if self.after is not None:
+            composite["after"] = self.after
+        return {
+            "size": 0,
+            "track_total_hits": self.pages == 0,
+            "query": {
+                "bool": {
+                    "filter": [searched.range_filter()],
+                    "should": list(part_filters.values()),
+                    "minimum_should_match": 1,
+                }
+            },
+            "aggs": {"keys": {"composite": composite, "aggs": sub}},
+        }
+
+    def take(self, response: dict[str, Any]) -> None:
+        if self.pages == 0:
+            self.hits = int(response.get("hits", {}).get("total", {}).get("value", 0))
+        self.pages += 1
+        composite = response.get("aggregations", {}).get("keys", {})
+        raw = composite.get("buckets", [])
+        group_by = self.correlation.group_by
+        for item in raw:
+            key = item["key"]
+            start = epoch_ms(key[_TIME])
+            bucket = self.groups.setdefault(label(key, group_by), {}).setdefault(start, Bucket(start))
+            bucket.count += int(item["doc_count"])
+            first, last = epoch_ms(item["f_first"]["value"]), epoch_ms(item["f_last"]["value"])
+            bucket.first = first if bucket.first is None else min(bucket.first, first)
+            bucket.last = last if bucket.last is None else max(bucket.last, last)
+            if _VALUE in key:
+                bucket.values.add(str(key[_VALUE]))
+            bucket.parts.update(n for n, b in item.get("parts", {}).get("buckets", {}).items() if b["doc_count"] > 0)
+            bucket.hits.extend(item.get("hit", {}).get("hits", {}).get("hits", []))
+        self.after = composite.get("after_key")
+        self.done = len(raw) < self.settings.group_page_size or self.after is None
+
+    def firings(self) -> list[Firing]:
+        step = timedelta(seconds=self.settings.histogram_seconds)
+        out: list[Firing] = []
+        for key in sorted(self.groups):
+            out.extend(slide(self.correlation, key, list(self.groups[key].values()), step))
+        return out
+
+    def candidates(self) -> list[Candidate]:
+        c = self.correlation
+        step = timedelta(seconds=self.settings.histogram_seconds)
+        out = []
+        for f in self.firings():
+            out.append(
+                Candidate(
+                    rule=self.rule.info,
+                    group_key=f.group_key,
+                    first_seen=f.first_seen,
+                    last_seen=f.last_seen,
+                    count=f.count,
+                    events=f.events(self.settings.samples_per_alert),
+                    suppress_seconds=self.rule.suppress_seconds,
+                    detail=f"{self.rule.info.title}: {c.type} {f.measure} within {c.timespan}s",
+                    tally={start: b.count for start, b in f.members.items()},
+                    counted_until=max(f.members) + step,
+                )
+            )
+        return out

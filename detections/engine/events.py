@@ -19,6 +19,7 @@ SNAPSHOT_FIELDS = (
     "http.request.method",
     "http.response.status_code",
     "url.original",
+    "url.path",
     "user_agent.original",
     "user.name",
     "error.type",

@@ -24,6 +24,7 @@ class EngineState:
         self.last_runs = settings.key("last-run")
         self.disabled_key = settings.key("disabled")
         self.lock_key = settings.key("cycle-lock")
+        self.storms_key = settings.key("storms")
 
     def checkpoint(self, rule_id: str) -> datetime | None:
         return _parse(cast(bytes | None, self.redis.hget(self.checkpoints, rule_id)))
@@ -43,6 +44,18 @@ class EngineState:
         if last_runs:
             pipe.hset(self.last_runs, mapping={k: v.isoformat() for k, v in last_runs.items()})
         pipe.execute()
+
+    def count_storms(self, rule_ids: list[str]) -> None:
+        """Alert storms per rule, kept in Redis so every worker's storms reach one `/metrics` counter."""
+        if rule_ids:
+            pipe = self.redis.pipeline(transaction=False)
+            for rule_id in rule_ids:
+                pipe.hincrby(self.storms_key, rule_id, 1)
+            pipe.execute()
+
+    def storms(self) -> dict[str, int]:
+        raw = cast(dict[bytes, bytes], self.redis.hgetall(self.storms_key))
+        return {k.decode(): int(v) for k, v in raw.items()}
 
     def disabled(self) -> set[str]:
         return {m.decode() for m in cast(set[bytes], self.redis.smembers(self.disabled_key))}

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
+
+TimeField = Literal["event.ingested", "@timestamp"]
 
 
 @dataclass(frozen=True)
 class Window:
+    """The span [start, end) of one run, on `field`: `event.ingested` for the live engine (late events still
+    land in a later window), `@timestamp` for a retro-hunt over data already ingested."""
+
     start: datetime
     end: datetime
+    field: TimeField = "event.ingested"
+
+    def range_filter(self) -> dict[str, object]:
+        return {"range": {self.field: {"gte": self.start.isoformat(), "lt": self.end.isoformat()}}}
 
 
 def plan_windows(

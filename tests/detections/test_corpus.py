@@ -67,7 +67,7 @@ def test_every_corpus_rule_converts_generates_and_fires_through_real_ingest(
     assert report.counts["ran"] == len(report.entries) - len(NOT_RUNNING)
     assert not not_generated, json.dumps(not_generated, indent=1)
 
-    det = make_detections(include_bundled=False, rule_paths=[CORPUS], max_hits_per_rule=1000)
+    det = make_detections(include_bundled=False, rule_paths=[CORPUS])
     cycle = det.run_cycle(later())
     assert not cycle.errors, [r.error for r in cycle.errors]
     silent = {source for rule_id, source in expected.items() if not alerts_of(det, rule_id)}

@@ -73,7 +73,7 @@ def _corr(kind: str, count: int, timespan: int = 60) -> Correlation:
 def _bucket(second: int, count: int = 1, values: set[str] | None = None, parts: set[str] | None = None) -> Bucket:
     start = NOW + timedelta(seconds=second)
     hit = {"_id": f"e{second}", "_source": {"@timestamp": start.isoformat()}}
-    return Bucket(start, count, values or set(), parts or set(), [hit])
+    return Bucket(start, count, start, start, values or set(), parts or set(), [hit])
 
 
 STEP = timedelta(seconds=10)
@@ -95,7 +95,11 @@ def test_overlapping_firing_windows_become_one_firing() -> None:
     buckets = [_bucket(s, 2) for s in range(0, 200, 10)]
     firings = slide(_corr("event_count", 4), "g", buckets, STEP)
     assert len(firings) == 1
-    assert len(firings[0].events) == 20
+    assert firings[0].count == 40  # events, not samples
+    assert len(firings[0].events(100)) == 20
+    assert len(firings[0].events(5)) == 5
+    assert firings[0].first_seen == NOW
+    assert firings[0].last_seen == NOW + timedelta(seconds=190)
 
 
 def test_value_count_counts_distinct_values_across_buckets() -> None:
