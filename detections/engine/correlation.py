@@ -141,7 +141,9 @@ class CorrelationSearch:
         sub: dict[str, Any] = {
             "f_first": {"min": {"field": "@timestamp"}},
             "f_last": {"max": {"field": "@timestamp"}},
-            "hit": {"top_hits": {"size": HITS_PER_KEY, "sort": [{"@timestamp": "asc"}], "_source": list(SNAPSHOT_FIELDS)}},
+            "hit": {
+                "top_hits": {"size": HITS_PER_KEY, "sort": [{"@timestamp": "asc"}], "_source": list(SNAPSHOT_FIELDS)}
+            },
         }
         if c.type == "temporal":
             sub["parts"] = {"filters": {"filters": part_filters}}

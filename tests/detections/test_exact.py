@@ -7,7 +7,7 @@ checked against Elasticsearch's own `_count` for the same query and window.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from elasticsearch import Elasticsearch

@@ -72,7 +72,7 @@ def load(es: Elasticsearch, prefix: str, docs: Iterable[dict[str, Any]]) -> int:
             }
 
     done, errors = bulk(es.options(request_timeout=120), actions(), chunk_size=5000, raise_on_error=False)
-    assert not errors, errors[:3]
+    assert not errors, str(errors)[:2000]
     es.indices.refresh(index=f"{prefix}-logs-*")
     return done
 
