@@ -46,7 +46,7 @@ def test_a_needle_group_behind_a_haystack_group_gets_its_own_exact_alert(
         access(n, "10.0.0.1", at, ingested=at + timedelta(seconds=1))
         for n, at in enumerate(spread(start + timedelta(minutes=11), timedelta(seconds=110), 50))
     ]
-    load(es, pipeline.settings.prefix, haystack + needle)
+    load(es, pipeline.settings.namespace, haystack + needle)
     det = make_detections(initial_lookback_seconds=15 * 60)
     now = later()
     report = det.run_cycle(now, force=True)
