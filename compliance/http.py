@@ -1,34 +1,15 @@
 """HTTP adapter: the control table, status history and OSCAL export for auditors (`compliance:read`)."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ValidationError
 
-from compliance.errors import (
-    CatalogError,
-    ComplianceError,
-    EngagementError,
-    EvidenceFormatError,
-    NoStatusError,
-    PeriodError,
-    ScopeError,
-)
+from compliance.errors import EngagementError, NoStatusError, PeriodError
 from compliance.models import Period, StatusReport
 from compliance.service import Compliance
 from edgeauth import Guard, Principal
-
-_STATUS = {
-    PeriodError: 422,
-    ScopeError: 400,
-    EngagementError: 403,
-    NoStatusError: 404,
-    CatalogError: 500,
-    EvidenceFormatError: 500,
-}
 
 
 class ControlPublic(BaseModel):
@@ -36,15 +17,6 @@ class ControlPublic(BaseModel):
     framework: str
     summary: str
     checks: tuple[str, ...]
-
-
-@contextmanager
-def _mapped() -> Iterator[None]:
-    try:
-        yield
-    except ComplianceError as exc:
-        status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
-        raise HTTPException(status_code=status, detail=str(exc)) from None
 
 
 def period_of(start: datetime | None, end: datetime | None) -> Period:
@@ -86,31 +58,28 @@ def create_router(guard: Guard, service: Compliance) -> APIRouter:
     @router.get("/status")
     def status(principal: Reader, start: From = None, end: To = None) -> StatusReport:
         """The latest stored evaluation, or (with `from` and `to`) an evaluation of that period's evidence."""
-        with _mapped():
-            if start is None and end is None:
-                report = service.latest()
-                if report is None:
-                    raise NoStatusError("no evaluation stored yet; run `vigil compliance status` or the beat")
-                check_engagement(principal, report.period)
-                return report
-            period = period_of(start, end)
-            check_engagement(principal, period)
-            return service.evaluate(period)
+        if start is None and end is None:
+            report = service.latest()
+            if report is None:
+                raise NoStatusError("no evaluation stored yet; run `vigil compliance status` or the beat")
+            check_engagement(principal, report.period)
+            return report
+        period = period_of(start, end)
+        check_engagement(principal, period)
+        return service.evaluate(period)
 
     @router.get("/history")
     def history(principal: Reader, start: From = None, end: To = None) -> list[StatusReport]:
         """Every stored evaluation made inside the period, oldest first."""
-        with _mapped():
-            period = period_of(start, end)
-            check_engagement(principal, period)
-            return service.history(period)
+        period = period_of(start, end)
+        check_engagement(principal, period)
+        return service.history(period)
 
     @router.get("/oscal")
     def oscal(principal: Reader, start: From = None, end: To = None) -> dict[str, Any]:
         """OSCAL assessment-results for the period."""
-        with _mapped():
-            period = period_of(start, end)
-            check_engagement(principal, period)
-            return service.oscal(period)
+        period = period_of(start, end)
+        check_engagement(principal, period)
+        return service.oscal(period)
 
     return router

@@ -1,20 +1,16 @@
 """The analyst API: alerts (list, filter, detail, triage, bulk acknowledge) and rules (history, enable/disable).
 
 Scopes: `alerts:read` to read, `alerts:triage` to change alerts, `rules:admin` to enable or disable rules.
-Domain errors become JSON answers here and only here.
+Routes raise; the app's one error handler (`vigil/problems.py`) answers domain errors from their classes.
 """
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from elasticsearch import ApiError, TransportError
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import ValidationError
 
 from detections.analyst.moments import time_range
-from detections.errors import DetectionsError
 from detections.models import (
     DEFAULT_EVENT_FIELDS,
     AckRequest,
@@ -29,28 +25,7 @@ from detections.models import (
 from detections.service import Detections
 from edgeauth import Guard, Principal
 
-_CODES = {400: "invalid_request", 404: "not_found", 409: "conflict", 422: "limit_exceeded"}
 _MEDIA = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
-
-
-def error_response(exc: Exception) -> JSONResponse:
-    """The one place detections errors become HTTP answers."""
-    if isinstance(exc, DetectionsError):
-        status = exc.status_code
-        return JSONResponse({"error": _CODES.get(status, "invalid_request"), "detail": str(exc)}, status_code=status)
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "query"
-        return JSONResponse({"error": "invalid_filter", "detail": f"{where}: {first['msg']}"}, status_code=422)
-    return JSONResponse({"error": "search_unavailable", "detail": type(exc).__name__}, status_code=503)
-
-
-def _answer(produce: Callable[[], Any], status: int = 200) -> JSONResponse:
-    try:
-        value = produce()
-    except (DetectionsError, ValidationError, ApiError, TransportError) as exc:
-        return error_response(exc)
-    return JSONResponse(value, status_code=status)
 
 
 def _dump(model: Any) -> Any:
@@ -98,7 +73,7 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
             )
             return _dump(detections.alerts(flt))
 
-        return _answer(run)
+        return JSONResponse(run())
 
     @router.get("/alerts/{alert_id}", response_model=None)
     def alert_detail(alert_id: AlertId, principal: Reader) -> JSONResponse:
@@ -106,29 +81,29 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
             alert = detections.alert(alert_id)
             return {"alert": _dump(alert), "events": detections.alert_events(alert)}
 
-        return _answer(run)
+        return JSONResponse(run())
 
     @router.post("/alerts/{alert_id}/acknowledge", response_model=None)
     def acknowledge(alert_id: AlertId, body: AckRequest, principal: Triager) -> JSONResponse:
-        return _answer(
-            lambda: _dump(detections.acknowledge(alert_id, principal.subject, note=body.note, assignee=body.assignee))
+        return JSONResponse(
+            _dump(detections.acknowledge(alert_id, principal.subject, note=body.note, assignee=body.assignee))
         )
 
     @router.post("/alerts/{alert_id}/resolve", response_model=None)
     def resolve(alert_id: AlertId, body: ResolveRequest, principal: Triager) -> JSONResponse:
-        return _answer(lambda: _dump(detections.resolve(alert_id, principal.subject, body.verdict, note=body.note)))
+        return JSONResponse(_dump(detections.resolve(alert_id, principal.subject, body.verdict, note=body.note)))
 
     @router.post("/alerts/{alert_id}/notes", response_model=None)
     def add_note(alert_id: AlertId, body: NoteRequest, principal: Triager) -> JSONResponse:
-        return _answer(lambda: _dump(detections.add_note(alert_id, principal.subject, body.text)), status=201)
+        return JSONResponse(_dump(detections.add_note(alert_id, principal.subject, body.text)), status_code=201)
 
     @router.put("/alerts/{alert_id}/assignee", response_model=None)
     def assign(alert_id: AlertId, body: AssignRequest, principal: Triager) -> JSONResponse:
-        return _answer(lambda: _dump(detections.assign(alert_id, principal.subject, body.assignee)))
+        return JSONResponse(_dump(detections.assign(alert_id, principal.subject, body.assignee)))
 
     @router.post("/alerts/acknowledge", response_model=None)
     def bulk_acknowledge(body: BulkAckRequest, principal: Triager) -> JSONResponse:
-        return _answer(lambda: {"results": detections.bulk_acknowledge(body.ids, principal.subject, body.note)})
+        return JSONResponse({"results": detections.bulk_acknowledge(body.ids, principal.subject, body.note)})
 
     @router.get("/events", response_model=None)
     def search_events(
@@ -142,24 +117,21 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
         after: Annotated[str | None, Query(max_length=1000)] = None,
         format: Literal["json", "ndjson", "csv"] = "json",
     ) -> Response:
-        try:
-            start, end = time_range(from_, to, datetime.now(UTC))
-            search = EventSearch.model_validate(
-                {
-                    "query": q,
-                    "start": start,
-                    "end": end,
-                    "fields": field or list(DEFAULT_EVENT_FIELDS),
-                    "datasets": dataset or [],
-                    "size": size,
-                    "after": after,
-                }
-            )
-            if format == "json":
-                return JSONResponse(_dump(detections.search_events(search, principal.subject)))
-            total, lines = detections.export_events(search, format, principal.subject)
-        except (DetectionsError, ValidationError, ApiError, TransportError) as exc:
-            return error_response(exc)
+        start, end = time_range(from_, to, datetime.now(UTC))
+        search = EventSearch.model_validate(
+            {
+                "query": q,
+                "start": start,
+                "end": end,
+                "fields": field or list(DEFAULT_EVENT_FIELDS),
+                "datasets": dataset or [],
+                "size": size,
+                "after": after,
+            }
+        )
+        if format == "json":
+            return JSONResponse(_dump(detections.search_events(search, principal.subject)))
+        total, lines = detections.export_events(search, format, principal.subject)
         return StreamingResponse(
             lines,
             media_type=_MEDIA[format],
@@ -177,7 +149,7 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
                 "findings": [_dump(f) for f in detections.findings],
             }
 
-        return _answer(run)
+        return JSONResponse(run())
 
     @router.get("/rules/{rule_id}", response_model=None)
     def rule_detail(
@@ -188,13 +160,13 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
             runs = detections.run_history(rule.id, limit=limit)
             return {"rule": _dump(rule), "runs": [_dump(r) for r in runs]}
 
-        return _answer(run)
+        return JSONResponse(run())
 
     @router.put("/rules/{rule_id}/enabled", response_model=None)
     def set_enabled(rule_id: RuleId, body: EnableRequest, principal: Admin) -> JSONResponse:
-        return _answer(lambda: _dump(detections.set_enabled(rule_id, body.enabled, principal.subject)))
+        return JSONResponse(_dump(detections.set_enabled(rule_id, body.enabled, principal.subject)))
 
     return router
 
 
-__all__ = ["create_router", "error_response"]
+__all__ = ["create_router"]

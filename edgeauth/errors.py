@@ -2,14 +2,20 @@
 
 Verification failures carry a stable `reason` code (what decision events and tests key on) and the RFC 6750
 `error` code a bearer-token challenge sends; they render themselves without any web framework.
+
+Every class carries its HTTP status (`status_code`) and public code (`error`, the OAuth 2.0 code of RFC 6749
+section 5.2 or RFC 6750 section 3.1); one error handler per app renders them (`edgeauth.issuer.oauth_error` for
+edgeauth's own apps, `vigil/problems.py` for Vigil's), so routes raise and never build error answers themselves.
 """
 
 from __future__ import annotations
 
 
 class EdgeAuthError(Exception):
-    """Root of every error raised by edgeauth."""
+    """Root of every error raised by edgeauth: a backing store or a setting failed, so the caller retries later."""
 
+    status_code = 503
+    error = "temporarily_unavailable"
     exit_code = 1
 
 

@@ -18,35 +18,10 @@ from edgeauth import Guard, Principal
 from evidence.archive import EvidenceArchive
 from evidence.bundle.keys import load_public_pem
 from evidence.engagement import Engagement, engagement_from_claims
-from evidence.errors import (
-    BundleNotFoundError,
-    EngagementError,
-    EvidenceError,
-    InvalidEvidenceError,
-    KeyStoreError,
-    LockerBusyError,
-    NoEvidenceError,
-)
+from evidence.errors import EngagementError
 from evidence.models import BundleRequest
 
 WELL_KNOWN_KEYS = "/.well-known/vigil-evidence-keys.json"
-
-_STATUS: tuple[tuple[type[EvidenceError], int, str], ...] = (
-    (BundleNotFoundError, 404, "not_found"),
-    (NoEvidenceError, 404, "no_evidence"),
-    (EngagementError, 403, "engagement_closed"),
-    (InvalidEvidenceError, 422, "invalid_request"),
-    (LockerBusyError, 503, "busy"),
-    (KeyStoreError, 503, "signing_unavailable"),
-)
-
-
-def error_response(exc: EvidenceError) -> JSONResponse:
-    """The one place evidence errors become HTTP answers; anything unexpected is a 503 with its one line."""
-    for kind, status, code in _STATUS:
-        if isinstance(exc, kind):
-            return JSONResponse({"error": code, "detail": str(exc)}, status_code=status)
-    return JSONResponse({"error": "evidence_unavailable", "detail": str(exc)}, status_code=503)
 
 
 def _engagement(principal: Principal) -> Engagement | None:
@@ -66,39 +41,30 @@ def create_router(guard: Guard, archive: EvidenceArchive) -> APIRouter:
     @router.get("/bundles", response_model=None)
     def list_bundles(principal: Auditor) -> JSONResponse:
         """Bundles whose period lies inside the caller's engagement (all of them for an unbounded reader)."""
-        try:
-            bundles = archive.bundles_for(_engagement(principal))
-        except EvidenceError as exc:
-            return error_response(exc)
+        bundles = archive.bundles_for(_engagement(principal))
         return JSONResponse({"bundles": [b.model_dump(mode="json") for b in bundles]})
 
     @router.post("/bundles", status_code=201, response_model=None)
     def build(principal: Auditor, request: BundleRequest) -> JSONResponse:
         """Build (or rebuild: same inputs, same bytes) a bundle for a period inside the engagement."""
-        try:
-            archive.check_request(_engagement(principal), request.period_from, request.period_to)
-            built = archive.build_bundle(request.period_from, request.period_to, request.controls)
-        except EvidenceError as exc:
-            return error_response(exc)
+        archive.check_request(_engagement(principal), request.period_from, request.period_to)
+        built = archive.build_bundle(request.period_from, request.period_to, request.controls)
         return JSONResponse(built.info.model_dump(mode="json"), status_code=201)
 
     @router.get("/bundles/{name}", response_model=None)
-    async def download(name: str, principal: Auditor, request: Request) -> FileResponse | JSONResponse:
+    async def download(name: str, principal: Auditor, request: Request) -> FileResponse:
         """The bundle's bytes (`Range: bytes=...` honoured); the download is recorded in the locker first."""
-        try:
-            engagement = _engagement(principal)
-            path, info = await run_in_threadpool(
-                lambda: archive.download(
-                    name,
-                    engagement,
-                    subject=principal.subject,
-                    client_id=principal.client_id,
-                    token_id=principal.token_id,
-                    byte_range=request.headers.get("range"),
-                )
+        engagement = _engagement(principal)
+        path, info = await run_in_threadpool(
+            lambda: archive.download(
+                name,
+                engagement,
+                subject=principal.subject,
+                client_id=principal.client_id,
+                token_id=principal.token_id,
+                byte_range=request.headers.get("range"),
             )
-        except EvidenceError as exc:
-            return error_response(exc)
+        )
         return FileResponse(
             path,
             media_type="application/zip",
@@ -115,10 +81,7 @@ def create_public_router(archive: EvidenceArchive) -> APIRouter:
 
     @router.get(WELL_KNOWN_KEYS, response_model=None)
     def public_keys() -> JSONResponse:
-        try:
-            keys = archive.public_keys()
-        except EvidenceError as exc:
-            return error_response(exc)
+        keys = archive.public_keys()
         return JSONResponse(
             {"keys": [{**k.model_dump(mode="json"), "jwk": _jwk(k.public_key_pem, k.kid)} for k in keys]},
             headers={"Cache-Control": "public, max-age=300"},

@@ -9,15 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from edgeauth import Guard, Principal
 from siem.batch import gunzip, split_records
 from siem.ecs import DATASETS
-from siem.errors import BackpressureError, BatchTooLargeError, InvalidBatchError, SiemError, UnknownDatasetError
+from siem.errors import BatchTooLargeError, InvalidBatchError, UnknownDatasetError
 from siem.parsers import DEFAULT_FORMAT, dataset_of, resolve_format
 from siem.pipeline import Pipeline
-
-
-def error_response(exc: SiemError) -> JSONResponse:
-    """The one place siem errors become HTTP answers."""
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, BackpressureError) else None
-    return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=exc.status_code, headers=headers)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -44,23 +38,20 @@ def create_router(guard: Guard, pipeline: Pipeline) -> APIRouter:
         record_format: Annotated[str | None, Query(alias="format", max_length=32)] = None,
     ) -> JSONResponse:
         """Queue a batch of records (one per line) for `access`, `exception` or `auth`."""
-        try:
-            known = next((d for d in DATASETS if d == dataset), None)
-            if known is None:
-                raise UnknownDatasetError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
-            fmt = resolve_format(record_format) if record_format else DEFAULT_FORMAT[known]
-            if dataset_of(fmt) != known:
-                raise InvalidBatchError(f"format {fmt!r} belongs to dataset {dataset_of(fmt)!r}, not {known!r}")
-            body = await _read_body(request, settings.max_request_bytes)
-            encoding = request.headers.get("content-encoding", "identity").lower()
-            if encoding == "gzip":
-                body = await run_in_threadpool(gunzip, [body], settings.max_request_bytes)
-            elif encoding != "identity":
-                raise InvalidBatchError(f"content-encoding {encoding!r} is not supported; send gzip or identity")
-            records = await run_in_threadpool(split_records, body, settings)
-            receipt = await run_in_threadpool(pipeline.push, fmt, records, source=f"http:{principal.client_id}")
-        except SiemError as exc:
-            return error_response(exc)
+        known = next((d for d in DATASETS if d == dataset), None)
+        if known is None:
+            raise UnknownDatasetError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
+        fmt = resolve_format(record_format) if record_format else DEFAULT_FORMAT[known]
+        if dataset_of(fmt) != known:
+            raise InvalidBatchError(f"format {fmt!r} belongs to dataset {dataset_of(fmt)!r}, not {known!r}")
+        body = await _read_body(request, settings.max_request_bytes)
+        encoding = request.headers.get("content-encoding", "identity").lower()
+        if encoding == "gzip":
+            body = await run_in_threadpool(gunzip, [body], settings.max_request_bytes)
+        elif encoding != "identity":
+            raise InvalidBatchError(f"content-encoding {encoding!r} is not supported; send gzip or identity")
+        records = await run_in_threadpool(split_records, body, settings)
+        receipt = await run_in_threadpool(pipeline.push, fmt, records, source=f"http:{principal.client_id}")
         return JSONResponse(receipt.model_dump(mode="json"), status_code=202)
 
     return router

@@ -12,7 +12,7 @@ from compliance import create_router as create_compliance_router
 from detections import create_router as create_detections_router
 from edgeauth import DecisionBuffer, Guard, create_verify_router
 from edgeauth.edge import EdgeRuntime
-from edgeauth.issuer import build_issuer, create_issuer_router, install_error_handler
+from edgeauth.issuer import build_issuer, create_issuer_router
 from evidence import EvidenceArchive
 from evidence import create_public_router as create_evidence_keys_router
 from evidence import create_router as create_evidence_router
@@ -26,12 +26,15 @@ from vigil.compliance_runtime import build_compliance
 from vigil.console import Overview, install_console
 from vigil.detections_runtime import build_detections
 from vigil.observability import RequestIdMiddleware, configure_logging
+from vigil.problems import install_error_answers
 from vigil.settings import VigilSettings, load_settings
 
 
 def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAPI:
     """`guard` protects every API router; by default an edge verifier built from settings (tests pass their own)."""
     app = FastAPI(title="Vigil", version="0.1.0")
+    # One handler renders every package's errors: problem details for the API, RFC 6749 JSON for OAuth, pages.
+    errors = install_error_answers(app)
     siem_pipeline = Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)
     # One decision path: the guard, the console, /verify and the issuer all hand their decisions to one bounded,
     # non-blocking buffer draining into siem's `auth` dataset, so an attack on our own APIs is as visible as one
@@ -58,11 +61,10 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     # Ingest needs only Redis; the worker installs the index templates and the consumer group at start.
     app.include_router(create_siem_router(guard, siem_pipeline))
     app.add_middleware(RequestIdMiddleware)
-    # The OAuth 2.0 issuer (token, revocation, introspection, metadata, JWKS); edgeauth errors become RFC 6749 JSON.
+    # The OAuth 2.0 issuer (token, revocation, introspection, metadata, JWKS).
     # Its decisions (token grants, failed client authentication, ...) join the same buffer.
     issuer = build_issuer(settings.edgeauth, redis_client(settings), decisions=decisions)
     app.include_router(create_issuer_router(issuer))
-    install_error_handler(app)
     evidence_archive = EvidenceArchive(elasticsearch_client(settings), redis_client(settings), settings.evidence)
     app.include_router(create_evidence_router(guard, evidence_archive))
     app.include_router(create_evidence_keys_router(evidence_archive))
@@ -83,6 +85,7 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
             alerts_index=detections.settings.alerts_index,
             logs_pattern=IndexLayout(settings.siem).logs_pattern,
         ),
+        errors=errors,
     )
     # The same verifier answers reverse proxies (nginx auth_request) on GET /verify.
     app.include_router(create_verify_router(guard.verifier))

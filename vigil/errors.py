@@ -1,12 +1,15 @@
 """Errors of the composition package.
 
-Every message is one line a user can act on; the CLI prints it without a stack trace.
+Every message is one line a user can act on; the CLI prints it without a stack trace. Like every package's
+errors, each class carries its HTTP status (`status_code`) and public code (`error`) for `vigil/problems.py`.
 """
 
 
 class VigilError(Exception):
     """Root of the errors raised by the `vigil` package."""
 
+    status_code = 500
+    error = "internal_error"
     exit_code = 1
 
 
@@ -18,6 +21,9 @@ class ConfigurationError(VigilError):
 
 class ServiceError(VigilError):
     """A local or external service (Elasticsearch, Redis, nginx) cannot be used."""
+
+    status_code = 503
+    error = "service_unavailable"
 
 
 class JavaNotFoundError(ServiceError):

@@ -15,7 +15,7 @@ from edgeauth.issuer.errors import (
     IssuerUnavailable,
     RateLimited,
 )
-from edgeauth.issuer.http import create_issuer_router, install_error_handler
+from edgeauth.issuer.http import create_issuer_router, install_error_handler, oauth_error
 from edgeauth.issuer.models import ROLE_SCOPES, ClientAuditEvent, ClientPublic, ClientRecord, IssuedCredential, Role
 from edgeauth.issuer.registry import ClientRegistry, ClientStore, RedisClientStore
 from edgeauth.issuer.rotation import RotationOutcome, rotate_if_due
@@ -49,6 +49,7 @@ __all__ = [
     "build_issuer",
     "create_issuer_router",
     "install_error_handler",
+    "oauth_error",
     "register_tasks",
     "rotate_if_due",
 ]

@@ -12,6 +12,7 @@ from compliance import Compliance, ComplianceSettings, create_router
 from evidence import EvidenceLocker
 from tests.compliance.oscal_validation import validate_assessment_results
 from tests.fixtures.edgeauth import EdgeAuthHarness
+from vigil.problems import install_error_answers
 
 pytestmark = pytest.mark.integration
 
@@ -24,6 +25,7 @@ def service(es: Elasticsearch, locker: EvidenceLocker, es_namespace: str) -> Com
 @pytest.fixture
 def client(edge_auth: EdgeAuthHarness, service: Compliance) -> TestClient:
     app = FastAPI()
+    install_error_answers(app)
     app.include_router(create_router(edge_auth.guard, service))
     return TestClient(app)
 

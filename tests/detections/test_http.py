@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from detections import Detections
 from detections.http import create_router
 from tests.detections.conftest import Sender, later
+from vigil.problems import install_error_answers
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,7 @@ def api(
     det = make_detections()
     det.run_cycle(later())
     app = FastAPI()
+    install_error_answers(app)
     app.include_router(create_router(edge_auth.guard, det))
     with TestClient(app) as client:
         yield client, det

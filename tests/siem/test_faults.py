@@ -26,6 +26,7 @@ from siem import ElasticsearchUnavailableError, Pipeline, QueueUnavailableError
 from siem.http import create_router
 from tests.siem.conftest import count_docs, nginx_line
 from tests.siem.proxy import TcpProxy
+from vigil.problems import install_error_answers
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +112,7 @@ def test_elasticsearch_away_fills_to_the_high_water_mark_then_everything_arrives
     through_proxy = Elasticsearch(es_proxy.url, request_timeout=2, max_retries=0)
     pipeline = make_pipeline(through_proxy, high_water_mark=100, chunk_records=20, es_retry_seconds=1.0)
     app = FastAPI()
+    install_error_answers(app)
     app.include_router(create_router(edge_auth.guard, pipeline))
     client = TestClient(app)
     auth = {"Authorization": f"Bearer {edge_auth.token(['ingest:write'])}"}

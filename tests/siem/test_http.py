@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from siem import DeadLetterStore, Pipeline
 from siem.http import create_router
 from tests.siem.conftest import count_docs, nginx_line
+from vigil.problems import install_error_answers
 
 pytestmark = pytest.mark.integration
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.integration
 def client_for(edge_auth) -> Callable[[Pipeline], TestClient]:
     def make(pipeline: Pipeline) -> TestClient:
         app = FastAPI()
+        install_error_answers(app)
         app.include_router(create_router(edge_auth.guard, pipeline))
         return TestClient(app, raise_server_exceptions=False)
 

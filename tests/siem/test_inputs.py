@@ -15,6 +15,7 @@ from siem.http import create_router
 from siem.inputs.loghandler import VigilHandler, http_sender
 from siem.inputs.tail import FileTail
 from tests.siem.conftest import count_docs, nginx_line
+from vigil.problems import install_error_answers
 
 pytestmark = pytest.mark.integration
 
@@ -130,6 +131,7 @@ def test_logging_handler_ships_exceptions_through_the_ingest_api(
     pipeline: Pipeline, es: Elasticsearch, edge_auth
 ) -> None:
     app = FastAPI()
+    install_error_answers(app)
     app.include_router(create_router(edge_auth.guard, pipeline))
     client = TestClient(app)
     handler = VigilHandler(

@@ -11,12 +11,13 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from detections import AlertFilter, AlertStatus, Detections, Level, RuleRun, Verdict
 from edgeauth import Principal
 from vigil.console.charts import LEVEL_COLOURS, stacked_bars
-from vigil.console.errors import FormRejected, translated
+from vigil.console.errors import InvalidField, invalid_field
 from vigil.console.overview import Overview
 from vigil.console.pages import Pages, flatten
 from vigil.console.settings import ConsoleSettings
@@ -50,15 +51,15 @@ def moment(text: str | None) -> str | None:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise FormRejected(f"{text!r} is not a date and time (YYYY-MM-DDTHH:MM)", status_code=422) from None
+        raise InvalidField(f"{text!r} is not a date and time (YYYY-MM-DDTHH:MM)") from None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
 
 
 def queue_filter(params: dict[str, Any], page_size: int) -> AlertFilter:
     page = params.get("page") or "1"
     if not str(page).isdigit() or not 1 <= int(page) <= 10_000:
-        raise FormRejected("page must be a whole number from 1", status_code=422)
-    with translated():
+        raise InvalidField("page must be a whole number from 1")
+    try:
         return AlertFilter.model_validate(
             {
                 "status": params.get("status", []),
@@ -73,13 +74,15 @@ def queue_filter(params: dict[str, Any], page_size: int) -> AlertFilter:
                 "offset": min((int(page) - 1) * page_size, 10_000),
             }
         )
+    except ValidationError as exc:
+        raise invalid_field(exc) from None
 
 
 def text_field(form: FormData, name: str, *, required: bool = False) -> str | None:
     value = form.get(name)
     text = value.strip() if isinstance(value, str) else ""
     if required and not text:
-        raise FormRejected(f"{name} must not be empty", status_code=422)
+        raise InvalidField(f"{name} must not be empty")
     return text or None
 
 
@@ -104,13 +107,12 @@ def create_analyst_router(
     @router.get("/overview")
     def overview_page(request: Request, principal: Reader) -> HTMLResponse:
         days = settings.overview_days
-        with translated():
-            alerts = overview.alerts_by_level(days)
-            events = overview.events_by_source(days)
-            open_alerts = {
-                status: detections.alerts(AlertFilter(status=[status], limit=1)).total
-                for status in (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)
-            }
+        alerts = overview.alerts_by_level(days)
+        events = overview.events_by_source(days)
+        open_alerts = {
+            status: detections.alerts(AlertFilter(status=[status], limit=1)).total
+            for status in (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)
+        }
         levels = [level.value for level in Level]
         return pages.render(
             request,
@@ -132,9 +134,8 @@ def create_analyst_router(
         params["status"] = request.query_params.getlist("status")
         params["level"] = request.query_params.getlist("level")
         flt = queue_filter(params, settings.page_size)
-        with translated():
-            page = detections.alerts(flt)
-            rules = detections.rules(health=[])
+        page = detections.alerts(flt)
+        rules = detections.rules(health=[])
         shown = {k: v for k, v in request.query_params.multi_items() if k != "page"}
         return pages.render(
             request,
@@ -158,19 +159,17 @@ def create_analyst_router(
     def bulk_acknowledge(request: Request, principal: Triager, form: Form) -> RedirectResponse:
         ids = [i for i in form.getlist("ids") if isinstance(i, str) and i]
         if not ids:
-            raise FormRejected("select at least one alert to acknowledge", status_code=422)
+            raise InvalidField("select at least one alert to acknowledge")
         if len(ids) > 500:
-            raise FormRejected("acknowledge at most 500 alerts at once", status_code=422)
-        with translated():
-            detections.bulk_acknowledge(ids, principal.subject, text_field(form, "note"))
+            raise InvalidField("acknowledge at most 500 alerts at once")
+        detections.bulk_acknowledge(ids, principal.subject, text_field(form, "note"))
         back = text_field(form, "back") or ""
         return RedirectResponse(f"/console/alerts?{back}&done=bulk" if back else "/console/alerts?done=bulk", 303)
 
     @router.get("/alerts/{alert_id}")
     def alert_page(request: Request, alert_id: str, principal: Reader) -> HTMLResponse:
-        with translated():
-            alert = detections.alert(alert_id)
-            events = detections.alert_events(alert)
+        alert = detections.alert(alert_id)
+        events = detections.alert_events(alert)
         # A note given with a transition is kept on both; the timeline shows it once, with the transition.
         said = {(t.actor, t.at, t.note) for t in alert.transitions if t.note}
         notes = [n for n in alert.notes if (n.actor, n.at, n.text) not in said]
@@ -193,45 +192,40 @@ def create_analyst_router(
 
     @router.post("/alerts/{alert_id}/acknowledge")
     def acknowledge(alert_id: str, principal: Triager, form: Form) -> RedirectResponse:
-        with translated():
-            detections.acknowledge(
-                alert_id, principal.subject, note=text_field(form, "note"), assignee=text_field(form, "assignee")
-            )
+        detections.acknowledge(
+            alert_id, principal.subject, note=text_field(form, "note"), assignee=text_field(form, "assignee")
+        )
         return back_to(alert_id, "acknowledged")
 
     @router.post("/alerts/{alert_id}/resolve")
     def resolve(alert_id: str, principal: Triager, form: Form) -> RedirectResponse:
         verdict = text_field(form, "verdict", required=True)
         if verdict not in {v.value for v in Verdict}:
-            raise FormRejected(f"verdict must be one of {', '.join(v.value for v in Verdict)}", status_code=422)
-        with translated():
-            detections.resolve(alert_id, principal.subject, Verdict(verdict), note=text_field(form, "note"))
+            raise InvalidField(f"verdict must be one of {', '.join(v.value for v in Verdict)}")
+        detections.resolve(alert_id, principal.subject, Verdict(verdict), note=text_field(form, "note"))
         return back_to(alert_id, "resolved")
 
     @router.post("/alerts/{alert_id}/assign")
     def assign(alert_id: str, principal: Triager, form: Form) -> RedirectResponse:
         assignee = text_field(form, "assignee")
         if assignee is not None and len(assignee) > 200:
-            raise FormRejected("assignee: at most 200 characters", status_code=422)
-        with translated():
-            detections.assign(alert_id, principal.subject, assignee)
+            raise InvalidField("assignee: at most 200 characters")
+        detections.assign(alert_id, principal.subject, assignee)
         return back_to(alert_id, "assigned")
 
     @router.post("/alerts/{alert_id}/notes")
     def note(alert_id: str, principal: Triager, form: Form) -> RedirectResponse:
         text = text_field(form, "text", required=True) or ""
         if len(text) > 4000:
-            raise FormRejected("note: at most 4000 characters", status_code=422)
-        with translated():
-            detections.add_note(alert_id, principal.subject, text)
+            raise InvalidField("note: at most 4000 characters")
+        detections.add_note(alert_id, principal.subject, text)
         return back_to(alert_id, "noted")
 
     @router.get("/rules")
     def rules_page(request: Request, principal: Reader) -> HTMLResponse:
-        with translated():
-            health = detections.source_health()
-            rules = detections.rules(health)
-            runs = latest_runs(detections.run_history(limit=500))
+        health = detections.source_health()
+        rules = detections.rules(health)
+        runs = latest_runs(detections.run_history(limit=500))
         return pages.render(
             request,
             "rules.html",
@@ -245,9 +239,8 @@ def create_analyst_router(
 
     @router.get("/rules/{rule_id}")
     def rule_page(request: Request, rule_id: str, principal: Reader) -> HTMLResponse:
-        with translated():
-            rule = detections.rule(rule_id)
-            runs = detections.run_history(rule.id, limit=settings.history_limit)
+        rule = detections.rule(rule_id)
+        runs = detections.run_history(rule.id, limit=settings.history_limit)
         return pages.render(request, "rule.html", principal, rule=rule, runs=runs)
 
     return router

@@ -11,13 +11,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from compliance import Compliance, Period
 from edgeauth import Principal
 from evidence import Engagement, EngagementError, EvidenceArchive, engagement_from_claims
 from vigil.console.downloads import Downloads
-from vigil.console.errors import ConsoleError, FormRejected, NotFound, translated
+from vigil.console.errors import InvalidField, NotFound, OutsideEngagement, invalid_field
 from vigil.console.pages import Pages
 from vigil.console.settings import ConsoleSettings
 
@@ -27,12 +28,11 @@ PREVIEW_BYTES = 64 * 1024
 
 def current_engagement(principal: Principal) -> Engagement | None:
     """The token's engagement, refused when it does not cover the present (as the auditor API refuses it)."""
-    with translated():
-        engagement = engagement_from_claims(principal.claims)
-        if engagement is not None and not engagement.covers_now(datetime.now(UTC)):
-            raise EngagementError(
-                f"your engagement period {engagement.start:%Y-%m-%d} .. {engagement.end:%Y-%m-%d} is not current"
-            )
+    engagement = engagement_from_claims(principal.claims)
+    if engagement is not None and not engagement.covers_now(datetime.now(UTC)):
+        raise EngagementError(
+            f"your engagement period {engagement.start:%Y-%m-%d} .. {engagement.end:%Y-%m-%d} is not current"
+        )
     return engagement
 
 
@@ -42,7 +42,7 @@ def day(text: str | None, name: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise FormRejected(f"{name}: {text!r} is not a date (YYYY-MM-DD)", status_code=422) from None
+        raise InvalidField(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -53,10 +53,12 @@ def control_period(engagement: Engagement | None, start: datetime | None, end: d
     else:
         now = datetime.now(UTC)
         start, end = start or now - DEFAULT_PERIOD, end or now
-    with translated():
+    try:
         period = Period(start=start, end=end)
+    except ValidationError as exc:
+        raise invalid_field(exc) from None
     if engagement is not None and not engagement.covers_period(period.start, period.end):
-        raise ConsoleError("the requested period lies outside your engagement period", status_code=403)
+        raise OutsideEngagement("the requested period lies outside your engagement period")
     return period
 
 
@@ -74,15 +76,13 @@ def create_auditor_router(
     ) -> HTMLResponse:
         engagement = current_engagement(principal)
         period = control_period(engagement, day(start, "from"), day(end, "to"))
-        with translated():
-            report = compliance.evaluate(period)
+        report = compliance.evaluate(period)
         return pages.render(request, "controls.html", principal, report=report, period=period, engagement=engagement)
 
     @router.get("/evidence/{sequence}")
     def evidence_item(request: Request, sequence: int, principal: EvidenceReader) -> HTMLResponse:
         engagement = current_engagement(principal)
-        with translated():
-            docs = list(archive.locker.entries(first=sequence, last=sequence)) if sequence > 0 else []
+        docs = list(archive.locker.entries(first=sequence, last=sequence)) if sequence > 0 else []
         if not docs:
             raise NotFound(f"no evidence item with sequence {sequence}")
         doc = docs[0]
@@ -92,17 +92,16 @@ def create_auditor_router(
             raise NotFound(f"no evidence item with sequence {sequence}")
         preview = None
         if doc["size"] <= PREVIEW_BYTES and doc["media_type"].startswith(("application/json", "text/")):
-            with translated(), archive.locker.open_content(doc["sha256"]) as content:
+            with archive.locker.open_content(doc["sha256"]) as content:
                 preview = content.read(PREVIEW_BYTES).decode("utf-8", errors="replace")
         return pages.render(request, "evidence.html", principal, doc=doc, record=record, preview=preview)
 
     @router.get("/bundles")
     def bundles(request: Request, principal: EvidenceReader) -> HTMLResponse:
         engagement = current_engagement(principal)
-        with translated():
-            listed = archive.bundles_for(engagement)
-            keys = {k.kid: k for k in archive.public_keys()}
-            history = downloads.of(principal.subject, settings.history_limit)
+        listed = archive.bundles_for(engagement)
+        keys = {k.kid: k for k in archive.public_keys()}
+        history = downloads.of(principal.subject, settings.history_limit)
         return pages.render(
             request, "bundles.html", principal, bundles=listed, keys=keys, history=history, engagement=engagement
         )
@@ -110,17 +109,16 @@ def create_auditor_router(
     @router.get("/bundles/{name}")
     async def download(name: str, principal: EvidenceReader, request: Request) -> FileResponse:
         engagement = current_engagement(principal)
-        with translated():
-            path, info = await run_in_threadpool(
-                lambda: archive.download(
-                    name,
-                    engagement,
-                    subject=principal.subject,
-                    client_id=principal.client_id,
-                    token_id=principal.token_id,
-                    byte_range=request.headers.get("range"),
-                )
+        path, info = await run_in_threadpool(
+            lambda: archive.download(
+                name,
+                engagement,
+                subject=principal.subject,
+                client_id=principal.client_id,
+                token_id=principal.token_id,
+                byte_range=request.headers.get("range"),
             )
+        )
         return FileResponse(path, media_type="application/zip", filename=info.name)
 
     return router

@@ -1,77 +1,66 @@
-"""Console errors: each names what the person should do next; `http.py` turns them into pages or redirects."""
+"""Console errors: each names what the person should do next.
+
+Like every package's errors they carry their HTTP status (`status_code`) and public code (`error`); the app's one
+error handler (`vigil/problems.py`) renders them, and the packages' own errors, as the console's error page (or,
+for `SignInRequired`, a redirect to sign-in) with the same status the API answers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from elasticsearch import ApiError, TransportError
 from pydantic import ValidationError
 
-from compliance import ComplianceError, PeriodError, ScopeError
-from detections import DetectionsError
-from evidence import BundleNotFoundError, EngagementError, EvidenceError, InvalidEvidenceError, NoEvidenceError
+from vigil.errors import VigilError
 
 
-class ConsoleError(Exception):
-    """Root of the console's errors; `status_code` is the status of the page that explains it."""
+class ConsoleError(VigilError):
+    """Root of the console's errors."""
 
     status_code = 400
-
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
-        super().__init__(message)
-        if status_code is not None:
-            self.status_code = status_code
+    error = "invalid_request"
 
 
 class SignInRequired(ConsoleError):
     """No session, or its token no longer verifies (expired, revoked, key rotated away)."""
 
     status_code = 401
+    error = "sign_in_required"
 
 
 class RoleRefused(ConsoleError):
     """The signed-in principal lacks a scope the page needs."""
 
     status_code = 403
+    error = "insufficient_scope"
+
+
+class OutsideEngagement(ConsoleError):
+    """The requested period lies outside the auditor's engagement period."""
+
+    status_code = 403
+    error = "engagement_closed"
 
 
 class FormRejected(ConsoleError):
-    """A form post without a valid CSRF token or with invalid fields."""
+    """A form post without a valid CSRF token, or a form that cannot be read."""
 
     status_code = 400
+    error = "invalid_form"
+
+
+class InvalidField(FormRejected):
+    """A form or query field holds a value the page cannot use (not a date, out of range, too long)."""
+
+    status_code = 422
+    error = "invalid_field"
 
 
 class NotFound(ConsoleError):
     status_code = 404
+    error = "not_found"
 
 
-_EVIDENCE_STATUS: tuple[tuple[type[EvidenceError], int], ...] = (
-    (BundleNotFoundError, 404),
-    (NoEvidenceError, 404),
-    (EngagementError, 403),
-    (InvalidEvidenceError, 422),
-)
-
-
-@contextmanager
-def translated() -> Iterator[None]:
-    """The packages' errors as console errors with the status their own APIs would answer."""
-    try:
-        yield
-    except DetectionsError as exc:
-        raise ConsoleError(str(exc), status_code=exc.status_code) from None
-    except EvidenceError as exc:
-        status = next((code for kind, code in _EVIDENCE_STATUS if isinstance(exc, kind)), 503)
-        raise ConsoleError(str(exc), status_code=status) from None
-    except ComplianceError as exc:
-        status = 422 if isinstance(exc, PeriodError) else 400 if isinstance(exc, ScopeError) else 503
-        raise ConsoleError(str(exc), status_code=status) from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "form"
-        raise FormRejected(f"{where}: {first['msg']}", status_code=422) from None
-    except (ApiError, TransportError) as exc:
-        raise ConsoleError(
-            f"the search cluster did not answer ({type(exc).__name__}); retry", status_code=503
-        ) from None
+def invalid_field(exc: ValidationError) -> InvalidField:
+    """The first complaint of a form's validation as one line naming the field (never repeating its value)."""
+    first = exc.errors(include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "form"
+    return InvalidField(f"{where}: {first['msg']}")

@@ -18,11 +18,12 @@ from edgeauth import Principal, Verifier
 from evidence import EvidenceArchive
 from vigil.console.analyst import create_analyst_router
 from vigil.console.auditor import create_auditor_router
-from vigil.console.errors import ConsoleError, FormRejected, SignInRequired
+from vigil.console.errors import FormRejected, SignInRequired
 from vigil.console.overview import Overview
 from vigil.console.pages import FORM_ERRORS, HERE, NAV, Pages
 from vigil.console.session import Sessions
 from vigil.console.settings import ConsoleSettings
+from vigil.problems import ErrorAnswers, Problem
 
 PREFIX = "/console"
 
@@ -43,8 +44,9 @@ def install_console(
     archive: EvidenceArchive,
     compliance: Compliance,
     overview: Overview,
+    errors: ErrorAnswers,
 ) -> None:
-    """Mount the console under `/console` on `app`."""
+    """Mount the console under `/console` on `app`; the app's error handler draws its errors as console pages."""
     sessions = Sessions(verifier, settings)
     pages = Pages(sessions)
     app.include_router(_create_entry_router(sessions, pages))
@@ -52,8 +54,7 @@ def install_console(
     app.include_router(create_auditor_router(pages, archive, compliance, settings))
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
-    @app.exception_handler(ConsoleError)
-    async def console_error(request: Request, exc: ConsoleError) -> Response:
+    def error_page(request: Request, problem: Problem, exc: Exception) -> Response:
         if isinstance(exc, SignInRequired):
             target = f"{PREFIX}/login?next={quote(safe_next(request.url.path))}"
             if sessions.token(request) is not None:
@@ -62,7 +63,11 @@ def install_console(
             sessions.forget(redirect)
             return redirect
         principal: Principal | None = getattr(request.state, "console_principal", None)
-        return pages.render(request, "error.html", principal, status=exc.status_code, message=str(exc))
+        page = pages.render(request, "error.html", principal, status=problem.status, message=problem.detail)
+        page.headers.update(problem.headers)
+        return page
+
+    errors.render_pages_under(PREFIX, error_page)
 
 
 def _create_entry_router(sessions: Sessions, pages: Pages) -> APIRouter:
