@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: setup system-deps services lint test test-fast demo bench clean
+.PHONY: setup system-deps services lint test test-fast demo bench screenshots clean
 
 setup: system-deps $(STAMP)
 
@@ -36,6 +36,10 @@ demo: services
 
 bench: services
 	$(BIN)/vigil bench all
+
+# Tests write screenshots to a temporary folder; this refreshes the committed ones in docs/screenshots/.
+screenshots: services
+	VIGIL_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/console/test_browser.py
 
 clean:
 	-$(BIN)/vigil services down

@@ -30,9 +30,9 @@ from elasticsearch.helpers import parallel_bulk
 
 from bench.report import percentile, write_section
 from detections import AlertFilter, Detections, DetectionsSettings
-from detections.corpus.scratch import remove_prefix
 from detections.engine.runner import Engine, PagedSearch
 from detections.engine.searches import header
+from detections.selftest.scratch import remove_prefix
 from siem import Pipeline, SiemSettings
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.settings import load_settings

@@ -6,8 +6,6 @@ The public API other packages (and `vigil`) use; everything else is private.
 from detections.analyst.moments import parse_moment
 from detections.analyst.moments import time_range as parse_time_range
 from detections.catalog.loader import RuleSet, load_rules
-from detections.corpus.report import CorpusEntry, CorpusReport, corpus_report
-from detections.corpus.selftest import RuleTest, self_test
 from detections.errors import (
     AlertNotFoundError,
     ConflictError,
@@ -35,6 +33,8 @@ from detections.models import (
     TriageTimes,
     Verdict,
 )
+from detections.selftest.report import CorpusEntry, CorpusReport, corpus_report
+from detections.selftest.selftest import RuleTest, self_test
 from detections.service import Detections
 from detections.settings import DetectionsSettings
 from detections.tasks import register_tasks

@@ -3,6 +3,7 @@
 Lucene compiles a regular expression into an automaton; a pattern with nested unbounded repetition
 (`(a+)+`, `(x*)*`) or huge bounded repeats explodes during determinisation, and the same shapes backtrack
 catastrophically in Python when events are generated or checked locally. Such patterns are refused at load.
+This is the one module that reads the stdlib's parse tree of a pattern (the safety walk and `regex_example`).
 """
 
 from __future__ import annotations
@@ -77,3 +78,44 @@ def check_regex(pattern: str, *, max_length: int, max_repeat: int) -> None:
     except (re.error, OverflowError, RecursionError) as exc:
         raise UnsafeRegexError(f"invalid pattern: {exc}") from None
     _walk(list(parsed), inside_unbounded=False, max_repeat=max_repeat)
+
+
+def regex_example(pattern: str) -> str:
+    """A short string the (already safety-checked) regex matches in full, for generated test events."""
+    return _emit(list(sre_parse.parse(pattern)))
+
+
+def _emit(items: Any) -> str:
+    out = []
+    for op, arg in items:
+        if op is sre_parse.LITERAL:
+            out.append(chr(arg))
+        elif op is sre_parse.ANY:
+            out.append("a")
+        elif op is sre_parse.IN:
+            out.append(_in(arg))
+        elif op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT):
+            low, _high, sub = arg
+            out.append(_emit(sub) * max(low, 1))
+        elif op is sre_parse.SUBPATTERN:
+            out.append(_emit(arg[-1]))
+        elif op is sre_parse.BRANCH:
+            out.append(_emit(arg[1][0]))
+        elif op is sre_parse.AT:
+            continue
+        else:
+            raise UnsafeRegexError(f"regex construct {op} has no generated example")
+    return "".join(out)
+
+
+def _in(items: Any) -> str:
+    for op, arg in items:
+        if op is sre_parse.LITERAL:
+            return chr(arg)
+        if op is sre_parse.RANGE:
+            return chr(arg[0])
+        if op is sre_parse.CATEGORY:
+            return {"CATEGORY_DIGIT": "1", "CATEGORY_SPACE": " "}.get(str(arg), "a")
+        if op is sre_parse.NEGATE:
+            return "~"
+    return "a"

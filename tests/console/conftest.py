@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from compliance import ComplianceSettings
 from detections import AlertFilter, Detections, DetectionsSettings
-from detections.corpus.scratch import remove_prefix
+from detections.selftest.scratch import remove_prefix
 from evidence import BuiltBundle, EvidenceArchive, EvidenceSettings
 from siem import Pipeline, SiemSettings
 from tests.fixtures.edgeauth import EdgeAuthHarness

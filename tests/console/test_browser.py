@@ -1,12 +1,13 @@
 """The console in a real browser: headless Debian Chromium driven by Playwright against a real uvicorn server.
 
 The server is the whole Vigil app on loopback over the real Elasticsearch and Redis; the alerts come from events
-ingested through siem's pipeline and a detections run (see conftest). Screenshots of the main pages are written to
-docs/screenshots/ on every run.
+ingested through siem's pipeline and a detections run (see conftest). Screenshots of the main pages go to a
+temporary folder; `make screenshots` points VIGIL_SCREENSHOTS at docs/screenshots/ to refresh the committed ones.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -28,7 +29,6 @@ from tests.fixtures.edgeauth import EdgeAuthHarness
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -92,18 +92,26 @@ def sign_in(page: Page, base_url: str, token: str, start: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temporary folder, so a test run never dirties the tree; VIGIL_SCREENSHOTS names the folder to refresh."""
+    chosen = os.environ.get("VIGIL_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def shot(page: Page, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def test_analyst_triages_a_real_alert(
-    world: World, base_url: str, playwright: Playwright, edge_auth: EdgeAuthHarness, tmp_path: Path
+    world: World, base_url: str, playwright: Playwright, edge_auth: EdgeAuthHarness, tmp_path: Path, shots: Path
 ) -> None:
     context = browser(playwright, tmp_path / "analyst-profile")
     page = context.pages[0] if context.pages else context.new_page()
     page.goto(f"{base_url}/console/login")
-    shot(page, "console-login")
+    shot(page, shots, "console-login")
     sign_in(page, base_url, edge_auth.token(ANALYST, subject="ana"), "/console/alerts")
     expect(page).to_have_url(f"{base_url}/console/alerts")
     expect(page.get_by_test_id("subject")).to_have_text("ana")
@@ -111,7 +119,7 @@ def test_analyst_triages_a_real_alert(
     # Keyboard first: the first Tab reaches the skip link, which moves focus to the content.
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
-    shot(page, "console-alerts")
+    shot(page, shots, "console-alerts")
 
     page.get_by_role("group", name="Severity").get_by_label("high").check()
     page.get_by_role("button", name="Apply filters").click()
@@ -129,7 +137,7 @@ def test_analyst_triages_a_real_alert(
     expect(page.get_by_test_id("status")).to_have_text("resolved")
     expect(page.get_by_test_id("verdict")).to_have_text("true positive")
     expect(page.get_by_test_id("timeline")).to_contain_text("replayed revoked token")
-    shot(page, "console-alert")
+    shot(page, shots, "console-alert")
 
     # The transition is what the analyst API reports, with the signed-in subject as the actor.
     alert_id = page.url.rsplit("/", 1)[1].split("?")[0]
@@ -152,15 +160,15 @@ def test_analyst_triages_a_real_alert(
 
     page.goto(f"{base_url}/console/overview")
     expect(page.locator("svg.chart").first).to_be_visible()
-    shot(page, "console-overview")
+    shot(page, shots, "console-overview")
     page.goto(f"{base_url}/console/rules")
     expect(page.get_by_role("heading", name="Rules", exact=True)).to_be_visible()
-    shot(page, "console-rules")
+    shot(page, shots, "console-rules")
     context.close()
 
 
 def test_auditor_downloads_and_verifies_a_bundle(
-    world: World, base_url: str, playwright: Playwright, edge_auth: EdgeAuthHarness, tmp_path: Path
+    world: World, base_url: str, playwright: Playwright, edge_auth: EdgeAuthHarness, tmp_path: Path, shots: Path
 ) -> None:
     context = browser(playwright, tmp_path / "auditor-profile")
     page = context.pages[0] if context.pages else context.new_page()
@@ -168,7 +176,7 @@ def test_auditor_downloads_and_verifies_a_bundle(
     sign_in(page, base_url, token, "/console")
     expect(page).to_have_url(f"{base_url}/console/controls")
     expect(page.get_by_test_id("controls")).to_contain_text("CC6.1")
-    shot(page, "console-controls")
+    shot(page, shots, "console-controls")
 
     page.get_by_role("link", name="Evidence bundles").click()
     name = world.bundle.info.name
@@ -196,7 +204,7 @@ def test_auditor_downloads_and_verifies_a_bundle(
 
     page.reload()
     expect(page.get_by_test_id("downloads")).to_contain_text(world.bundle.info.sha256)
-    shot(page, "console-bundles")
+    shot(page, shots, "console-bundles")
 
     # An auditor reaches no analyst page: none is offered, and typing the address is refused.
     expect(page.get_by_role("link", name="Alert queue")).to_have_count(0)

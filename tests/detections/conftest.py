@@ -12,7 +12,7 @@ import redis
 from elasticsearch import Elasticsearch
 
 from detections import Alert, AlertFilter, Detections, DetectionsSettings
-from detections.corpus.scratch import remove_prefix
+from detections.selftest.scratch import remove_prefix
 from siem import Pipeline, SiemSettings
 
 

@@ -15,9 +15,9 @@ from sigma.collection import SigmaCollection
 from sigma.rule import SigmaRule
 
 from detections import Detections, DetectionsSettings, load_rules
-from detections.corpus.generate import generate
-from detections.corpus.match import Unsupported
-from detections.corpus.report import corpus_report
+from detections.selftest.generate import generate
+from detections.selftest.match import Unsupported
+from detections.selftest.report import corpus_report
 from siem import Pipeline
 from tests.detections.conftest import alerts_of, later
 

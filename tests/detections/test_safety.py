@@ -10,9 +10,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detections.catalog.regex import UnsafeRegexError, check_regex
+from detections.catalog.regex import UnsafeRegexError, check_regex, regex_example
 from detections.catalog.yamlsafe import UnsafeYamlError, load_documents
-from detections.corpus.match import regex_example
 
 LIMITS = {"max_length": 1000, "max_repeat": 1000}
 

@@ -18,7 +18,7 @@ import redis
 from elasticsearch import ApiError, Elasticsearch
 
 from detections import AlertFilter, Detections, DetectionsSettings
-from detections.corpus.scratch import remove_prefix
+from detections.selftest.scratch import remove_prefix
 from siem import IndexLayout, SiemSettings
 from tests.vigil.running import RunningVigil, wait_for
 

@@ -2,7 +2,8 @@
 
 Each benchmark is a module `bench/<name>.py` that measures ours and its baseline back to back and writes its own
 section of docs/benchmarks.md; this command runs them one at a time (each in a fresh process, so one's memory and
-threads never colour the next) and prints the resulting table.
+threads never colour the next) and prints the resulting table. Benchmarks are not in the wheel: the command runs
+from a checkout, where it also rewrites docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def run(
     quick: Annotated[bool, typer.Option(help="Smaller workloads for a smoke run (figures not for docs).")] = False,
 ) -> None:
     """Run benchmarks; each writes its table (ratios against its same-run baseline) to docs/benchmarks.md."""
+    if not Path("bench/report.py").is_file():
+        raise BenchmarkError("run `vigil bench` from the root of a Vigil checkout (benchmarks are not installed)")
     names = [s.value for s in Suite if s is not Suite.all] if suite is Suite.all else [suite.value]
     env = {**os.environ, "VIGIL_BENCH_QUICK": "1" if quick else ""}
     failed: list[str] = []

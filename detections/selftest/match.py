@@ -7,7 +7,6 @@ case-insensitive glob patterns, field-less keywords match anywhere in the keywor
 from __future__ import annotations
 
 import re
-from re import _parser as sre_parse  # type: ignore[attr-defined]  # to build a string a regex accepts
 from typing import Any
 
 from sigma.conditions import (
@@ -105,44 +104,3 @@ def matches(node: Any, doc: Doc, dataset: str) -> bool:
             value = value + SpecialChars.WILDCARD_MULTI
         return any(value_matches(lookup(doc, f), value) for f in KEYWORD_FIELDS[dataset])
     raise Unsupported(f"condition node {type(node).__name__}")
-
-
-def regex_example(pattern: str) -> str:
-    """A short string the (already safety-checked) regex matches in full."""
-    return _emit(list(sre_parse.parse(pattern)))
-
-
-def _emit(items: Any) -> str:
-    out = []
-    for op, arg in items:
-        if op is sre_parse.LITERAL:
-            out.append(chr(arg))
-        elif op is sre_parse.ANY:
-            out.append("a")
-        elif op is sre_parse.IN:
-            out.append(_in(arg))
-        elif op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT):
-            low, _high, sub = arg
-            out.append(_emit(sub) * max(low, 1))
-        elif op is sre_parse.SUBPATTERN:
-            out.append(_emit(arg[-1]))
-        elif op is sre_parse.BRANCH:
-            out.append(_emit(arg[1][0]))
-        elif op is sre_parse.AT:
-            continue
-        else:
-            raise Unsupported(f"regex construct {op}")
-    return "".join(out)
-
-
-def _in(items: Any) -> str:
-    for op, arg in items:
-        if op is sre_parse.LITERAL:
-            return chr(arg)
-        if op is sre_parse.RANGE:
-            return chr(arg[0])
-        if op is sre_parse.CATEGORY:
-            return {"CATEGORY_DIGIT": "1", "CATEGORY_SPACE": " "}.get(str(arg), "a")
-        if op is sre_parse.NEGATE:
-            return "~"
-    return "a"

@@ -25,8 +25,9 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 from sigma.types import SigmaExists, SigmaNull, SigmaNumber, SigmaRegularExpression, SigmaString, SpecialChars
 
+from detections.catalog.regex import UnsafeRegexError, regex_example
 from detections.conversion.ecs import dataset_for
-from detections.corpus.match import Doc, Unsupported, matches, regex_example
+from detections.selftest.match import Doc, Unsupported, matches
 
 MAX_TERMS = 64
 Literal_ = tuple[str | None, Any, bool]  # field (None: keyword), value, positive
@@ -88,7 +89,10 @@ def _combine(values: list[Any]) -> Any:
     exact, starts, middles, ends = [], [], [], []
     for value in values:
         if isinstance(value, SigmaRegularExpression):
-            exact.append(regex_example(value.regexp.to_plain()))
+            try:
+                exact.append(regex_example(value.regexp.to_plain()))
+            except UnsafeRegexError as exc:
+                raise Unsupported(str(exc)) from None
         elif isinstance(value, SigmaExists | SigmaNull):
             continue
         elif isinstance(value, SigmaString):

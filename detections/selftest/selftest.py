@@ -16,11 +16,11 @@ from sigma.rule import SigmaRule
 
 from detections.alerts.store import AlertStore
 from detections.catalog.loader import RuleSet
-from detections.corpus.generate import generate
-from detections.corpus.match import Unsupported
-from detections.corpus.scratch import remove_prefix
 from detections.engine.history import RunHistory
 from detections.engine.runner import Engine
+from detections.selftest.generate import generate
+from detections.selftest.match import Unsupported
+from detections.selftest.scratch import remove_prefix
 from detections.settings import DetectionsSettings
 from siem import Pipeline, SiemSettings
 
