@@ -31,7 +31,7 @@ class Session:
     scopes: frozenset[str] = frozenset()
 
 
-PUBLIC = "public"  # no credentials needed (health, metrics scrape, docs, published public keys)
+PUBLIC = "public"  # no credentials needed (health, metrics scrape, the OpenAPI schema, published public keys)
 CLIENT_AUTH = "client-auth"  # OAuth endpoints authenticating the client itself (RFC 6749 2.3), not a bearer token
 
 ROLES: dict[str, frozenset[str] | None] = {
@@ -49,9 +49,6 @@ READ_EVIDENCE, READ_CONTROLS = Session(frozenset({"evidence:read"})), Session(fr
 # (method, path) -> PUBLIC, CLIENT_AUTH, a console Session, or the scopes a bearer token must all carry.
 EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("GET", "/openapi.json"): PUBLIC,
-    ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
-    ("GET", "/redoc"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,

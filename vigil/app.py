@@ -32,7 +32,8 @@ from vigil.settings import VigilSettings, load_settings
 
 def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAPI:
     """`guard` protects every API router; by default an edge verifier built from settings (tests pass their own)."""
-    app = FastAPI(title="Vigil", version="0.1.0")
+    # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN. The schema stays at /openapi.json.
+    app = FastAPI(title="Vigil", version="0.1.0", docs_url=None, redoc_url=None)
     # One handler renders every package's errors: problem details for the API, RFC 6749 JSON for OAuth, pages.
     errors = install_error_answers(app)
     siem_pipeline = Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)

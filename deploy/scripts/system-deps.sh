@@ -4,6 +4,8 @@ set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+# The nginx template clears every client-sent X-Auth-* header with headers-more's wildcard.
+[ -f /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so ] || need+=(libnginx-mod-http-headers-more-filter)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)

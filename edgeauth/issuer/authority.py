@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 import redis
-from authlib.oauth2.rfc6749.errors import InvalidClientError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
 from edgeauth.decisions import DecisionBuffer
@@ -79,6 +79,21 @@ def claimed_client_id(request: IssuerRequest) -> str | None:
         return sub[:64] if isinstance(sub, str) else None
     client_id = request.form.get("client_id")
     return client_id[:64] if client_id else None
+
+
+def client_auth_methods(request: IssuerRequest) -> list[str]:
+    """The client-authentication methods a request presents; RFC 6749 section 2.3 allows at most one.
+
+    authlib tries its methods in turn and takes the first that succeeds, so a request carrying a wrong Basic
+    secret and a right assertion (or the reverse) would pass on whichever was checked first.
+    """
+    scheme = (request.headers.get("authorization") or "").strip().partition(" ")[0].lower()
+    presented = {
+        "client_secret_basic": scheme == "basic",
+        "client_secret_post": "client_secret" in request.form,
+        "private_key_jwt": "client_assertion" in request.form or "client_assertion_type" in request.form,
+    }
+    return [method for method, used in presented.items() if used]
 
 
 class Issuer:
@@ -164,6 +179,11 @@ class Issuer:
         oauth_request: OAuthRequest | None = None
         try:
             claimed = claimed_client_id(request)
+            methods = client_auth_methods(request)
+            if len(methods) > 1:
+                raise InvalidRequestError(
+                    description=f"one client authentication method per request, got {' and '.join(methods)}"
+                )
             if rate_limited:
                 self._limit(request, claimed, started)
             oauth_request = self.server.create_oauth2_request(request)

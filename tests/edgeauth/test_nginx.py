@@ -54,6 +54,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
 @dataclass
 class Stack:
     url: str
+    prefix: Path
     key: SigningKey
     settings: EdgeAuthSettings
     redis: redis.Redis
@@ -124,7 +125,7 @@ def stack(redis_conn: redis.Redis, tmp_path_factory: pytest.TempPathFactory) -> 
         _wait(f"http://127.0.0.1:{verifier_port}/healthz", procs[0])
         _wait(f"http://127.0.0.1:{upstream_port}/x", procs[1])
         _wait(f"http://127.0.0.1:{listen_port}/", procs[2])
-        yield Stack(f"http://127.0.0.1:{listen_port}", key, settings, redis_conn)
+        yield Stack(f"http://127.0.0.1:{listen_port}", prefix, key, settings, redis_conn)
     finally:
         for proc in procs:
             proc.terminate()
@@ -139,7 +140,7 @@ def stack(redis_conn: redis.Redis, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_allowed_request_reaches_the_upstream_with_identity(stack: Stack) -> None:
-    token = stack.token(["alerts:read", "alerts:triage"], subject="ana")
+    token = stack.token(["alerts:read", "alerts:triage"], subject="ana", jti="nginx-allowed")
     response = httpx.get(f"{stack.url}/api/alerts/7", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert response.json() == {
@@ -148,18 +149,37 @@ def test_allowed_request_reaches_the_upstream_with_identity(stack: Stack) -> Non
         "subject": "ana",
         "client": "nginx-client",
         "scopes": "alerts:read alerts:triage",
+        "x_auth": {
+            "x-auth-subject": ["ana"],
+            "x-auth-client": ["nginx-client"],
+            "x-auth-scopes": ["alerts:read alerts:triage"],
+            "x-auth-token-id": ["nginx-allowed"],
+        },
     }
 
 
-def test_client_sent_identity_headers_are_overwritten(stack: Stack) -> None:
-    token = stack.token(["alerts:read"], subject="ana")
+def test_client_sent_identity_headers_are_cleared(stack: Stack) -> None:
+    token = stack.token(["alerts:read"], subject="ana", jti="nginx-real-jti")
     response = httpx.get(
         f"{stack.url}/api/alerts",
-        headers={"Authorization": f"Bearer {token}", "X-Auth-Subject": "root", "X-Auth-Scopes": "admin"},
+        headers=[
+            ("Authorization", f"Bearer {token}"),
+            ("X-Auth-Subject", "root"),
+            ("X-Auth-Scopes", "admin"),
+            ("X-Auth-Token-Id", "forged-jti"),
+            ("X-Auth-Token-Id", "forged-again"),
+            ("X-Auth-Role", "admin"),
+            ("x-auth-tenant", "other"),
+        ],
     )
     assert response.status_code == 200
-    assert response.json()["subject"] == "ana"
-    assert response.json()["scopes"] == "alerts:read"
+    # Only the verifier's four headers arrive, once each: no client value, known or unknown, gets through.
+    assert response.json()["x_auth"] == {
+        "x-auth-subject": ["ana"],
+        "x-auth-client": ["nginx-client"],
+        "x-auth-scopes": ["alerts:read"],
+        "x-auth-token-id": ["nginx-real-jti"],
+    }
 
 
 def test_missing_and_bad_tokens_are_denied_with_a_challenge(stack: Stack) -> None:
@@ -207,3 +227,21 @@ def test_a_revocation_reaches_the_edge(stack: Stack) -> None:
         time.sleep(0.05)
         status = httpx.get(f"{stack.url}/api/alerts", headers={"Authorization": f"Bearer {token}"}).status_code
     assert status == 401
+
+
+def test_credentials_in_a_query_string_never_reach_the_access_log(stack: Stack) -> None:
+    token = stack.token(["alerts:read"])
+    secret = "QuerySecret-" + "x" * 30
+    for query in (f"client_secret={secret}&client_id=c1", f"a=1&access_token={token}", f"KEY={secret}"):
+        httpx.get(f"{stack.url}/api/alerts?{query}", headers={"Authorization": f"Bearer {token}"})
+    httpx.get(f"{stack.url}/api/alerts/%2e%2e/x?id=1%27%20OR%201=1", headers={"Authorization": f"Bearer {token}"})
+    logs = stack.prefix / "logs"
+    deadline = time.monotonic() + 10
+    while "%2e%2e" not in (logs / "access.log").read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    text = "".join(path.read_text(errors="replace") for path in logs.iterdir())
+    assert secret not in text
+    assert token not in text
+    assert text.count('"GET /api/alerts?[redacted] HTTP/1.1"') == 3
+    # Queries without a credential stay as sent (the SIEM's injection rules read them), the path still encoded.
+    assert '"GET /api/alerts/%2e%2e/x?id=1%27%20OR%201=1 HTTP/1.1"' in text

@@ -7,9 +7,7 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +16,6 @@ import redis
 from elasticsearch import ApiError, Elasticsearch
 
 from detections import AlertFilter, Detections, DetectionsSettings
-from detections.selftest.scratch import remove_prefix
 from siem import IndexLayout, SiemSettings
 from tests.vigil.running import RunningVigil, wait_for
 
@@ -45,16 +42,6 @@ def alg_none_token() -> str:
         "jti": uuid.uuid4().hex,
     }
     return f"{_b64({'alg': 'none', 'typ': 'at+jwt'})}.{_b64(claims)}."
-
-
-@pytest.fixture
-def vigil_run(es: Elasticsearch, redis_conn: redis.Redis, namespace: str, tmp_path: Path) -> Iterator[RunningVigil]:
-    run = RunningVigil(namespace, tmp_path)
-    try:
-        yield run
-    finally:
-        run.stop()
-        remove_prefix(es, redis_conn, namespace)
 
 
 def test_a_refused_token_on_every_surface_reaches_elasticsearch_and_the_forgery_rule(

@@ -23,7 +23,8 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "nginx.con
 # joins it to edge decisions and app exceptions, and the client address taken from X-Forwarded-For on loopback
 # (the traffic generator plays thousands of source addresses from one machine).
 _HTTP_ADDITIONS = """
-    log_format vigil '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+    log_format vigil '$remote_addr - $remote_user [$time_local] '
+                     '"$request_method $vigil_raw_path$vigil_logged_args $server_protocol" $status $body_bytes_sent '
                      '"$http_referer" "$http_user_agent" rt=$request_time rid=$request_id';
     set_real_ip_from 127.0.0.1;
     real_ip_header X-Forwarded-For;
@@ -41,7 +42,7 @@ def render_nginx(template: str, config: DemoConfig) -> str:
         UPSTREAM=f"{config.host}:{config.api_port}",
     )
     anchors = {
-        "    access_log logs/access.log;\n": _HTTP_ADDITIONS + "    access_log logs/access.log vigil;\n",
+        "    access_log logs/access.log vigil_combined;\n": _HTTP_ADDITIONS + "    access_log logs/access.log vigil;\n",
         "            proxy_set_header X-Auth-Scopes $auth_scopes;\n": (
             "            proxy_set_header X-Auth-Scopes $auth_scopes;\n" + _UPSTREAM_ADDITIONS
         ),

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, hmac, serialization
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from tests.edgeauth.issuer.conftest import TOKEN_URL, IssuerHarness
+from tests.edgeauth.issuer.conftest import TOKEN_URL, IssuerHarness, basic
 
 pytestmark = pytest.mark.integration
 
@@ -185,3 +185,38 @@ def test_oversized_and_many_segment_assertions_are_refused_cheaply(harness: Issu
     assert _post(harness, dotted).json()["error"] == "invalid_client"
     not_json = f"{_b64(b'not json')}.{_b64(b'[1,2]')}.{_b64(b'sig')}"
     assert _post(harness, not_json).json()["error"] == "invalid_client"
+
+
+def test_two_client_authentication_methods_in_one_request_are_refused(harness: IssuerHarness, es_key: ECKey) -> None:
+    """RFC 6749 2.3: one method per request. authlib alone would accept whichever method it tried first."""
+    _register(harness, es_key)
+    secret = harness.client("svc-secret")
+    assertion = jose_jwt.encode({"alg": "ES256"}, _claims(), es_key)
+    assert _post(harness, assertion).status_code == 200  # the assertion alone is good
+    both = harness.http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": jose_jwt.encode({"alg": "ES256"}, _claims(), es_key),
+        },
+        headers=basic("svc-secret", secret),
+    )
+    assert both.status_code == 400
+    assert both.json()["error"] == "invalid_request"
+    post_and_basic = harness.http.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "svc-secret", "client_secret": secret},
+        headers=basic("svc-secret", secret),
+    )
+    assert post_and_basic.status_code == 400
+    assert post_and_basic.json()["error"] == "invalid_request"
+    for path in ("/oauth/revoke", "/oauth/introspect"):
+        doubled = harness.http.post(
+            path,
+            data={"token": "x", "client_id": "svc-secret", "client_secret": secret},
+            headers=basic("svc-secret", secret),
+        )
+        assert doubled.status_code == 400, path
+    events = [e for e in harness.events() if e.reason == "invalid_request"]
+    assert len(events) == 4

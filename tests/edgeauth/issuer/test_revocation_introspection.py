@@ -76,6 +76,7 @@ def test_revocation_rules(harness: IssuerHarness) -> None:
         "/oauth/revoke", data={"token": access_a, "token_type_hint": "id_token"}, headers=basic("a", secret_a)
     )
     assert bad_hint.json()["error"] == "unsupported_token_type"
+    assert bad_hint.status_code == 400  # RFC 7009 2.2.1 with RFC 6749 5.2: a 400, not authlib's 401
     harness.replica.load_snapshot()
     harness.verifier.verify(access_a)
 
