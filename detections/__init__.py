@@ -37,9 +37,10 @@ from detections.selftest.report import CorpusEntry, CorpusReport, corpus_report
 from detections.selftest.selftest import RuleTest, self_test
 from detections.service import Detections
 from detections.settings import DetectionsSettings
-from detections.tasks import register_tasks
+from detections.tasks import CYCLE_QUEUE, register_tasks
 
 __all__ = [
+    "CYCLE_QUEUE",
     "DEFAULT_EVENT_FIELDS",
     "Alert",
     "AlertFilter",

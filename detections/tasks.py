@@ -13,6 +13,9 @@ from typing import Any
 from detections.service import Detections
 
 CYCLE_TASK = "detections.cycle"
+# Cycles have their own queue, consumed by a worker node of their own (`vigil worker` starts one), so no ingest
+# backlog or long task on the default queue can hold a cycle past its interval.
+CYCLE_QUEUE = "detections"
 
 
 def register_tasks(celery_app: Any, factory: Callable[[], Detections], *, every: float) -> None:
@@ -22,7 +25,7 @@ def register_tasks(celery_app: Any, factory: Callable[[], Detections], *, every:
     """
     service = cache(factory)
 
-    @celery_app.task(name=CYCLE_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    @celery_app.task(name=CYCLE_TASK, ignore_result=True, queue=CYCLE_QUEUE)  # type: ignore[untyped-decorator]
     def cycle() -> dict[str, Any]:
         report = service().run_cycle()
         return {
@@ -32,7 +35,13 @@ def register_tasks(celery_app: Any, factory: Callable[[], Detections], *, every:
             "alerts_changed": report.alerts_changed,
         }
 
+    celery_app.conf.task_routes = {**(celery_app.conf.task_routes or {}), CYCLE_TASK: {"queue": CYCLE_QUEUE}}
     celery_app.conf.beat_schedule = {
         **(celery_app.conf.beat_schedule or {}),
-        "detections-cycle": {"task": CYCLE_TASK, "schedule": timedelta(seconds=every), "options": {"expires": every}},
+        # a tick not started within `every` is dropped: the next one runs the same due rules from their checkpoints
+        "detections-cycle": {
+            "task": CYCLE_TASK,
+            "schedule": timedelta(seconds=every),
+            "options": {"expires": every, "queue": CYCLE_QUEUE},
+        },
     }

@@ -184,7 +184,8 @@ class Pipeline:
         )
 
     def pump(self, seconds: float, consumer: str | None = None) -> BatchReport:
-        """Drain for up to `seconds` (the Celery task body); stops early when Elasticsearch is unavailable."""
+        """Drain for up to `seconds` (the Celery task body); stops early when the stream is empty (a blocking
+        read returned nothing) or Elasticsearch is unavailable, so an idle pump frees its process."""
         name = consumer or default_consumer()
         total = BatchReport()
         stop = time.monotonic() + seconds
@@ -196,6 +197,8 @@ class Pipeline:
                 time.sleep(min(1.0, max(0.0, stop - time.monotonic())))
                 break
             total = total + report
+            if not report.entries:
+                break
         return total
 
     def drain(self, consumer: str | None = None, *, refresh: bool = True) -> BatchReport:

@@ -31,9 +31,11 @@ def register_tasks(
     def pump() -> dict[str, Any]:
         current = pipeline()
         report = current.pump(current.settings.pump_seconds)
-        # Hand over to the next pump at once so a process never idles until the next beat tick; beat only
-        # (re)starts chains, and a surplus chain's task expires unstarted.
-        pump.apply_async(expires=pump_every * 2)
+        # While there is work, hand over to the next pump at once so a process never idles until the next beat
+        # tick; on an empty stream stop the chain (beat restarts one every `pump_every`), so idle pumps never keep
+        # the pool busy re-queueing themselves. A surplus chain's task expires unstarted.
+        if report.entries:
+            pump.apply_async(expires=pump_every * 2)
         return report.model_dump()
 
     @celery_app.task(name=RETENTION_TASK, ignore_result=True)  # type: ignore[untyped-decorator]

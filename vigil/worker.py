@@ -47,6 +47,9 @@ def _compliance(app: Celery, settings: VigilSettings) -> None:
     )
 
 
+# Every task but the detection cycle (which has its own queue, `detections.tasks.CYCLE_QUEUE`).
+DEFAULT_QUEUE = "celery"
+
 Registration = Callable[[Celery, VigilSettings], None]
 REGISTRATIONS: list[Registration] = [_siem, _edgeauth, _detections, _compliance, register_canary_tasks]
 
@@ -60,6 +63,7 @@ def create_celery(settings: VigilSettings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"global_keyprefix": f"{settings.namespace}:celery:"},
         worker_hijack_root_logger=False,
+        task_default_queue=DEFAULT_QUEUE,
         beat_schedule={},
     )
     for register in REGISTRATIONS:

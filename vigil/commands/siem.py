@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from enum import StrEnum
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from detections import CYCLE_QUEUE
 from siem import DeadLetterStore, Pipeline
 from siem.inputs.tail import FileTail
 from siem.metrics import status
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.settings import VigilSettings, load_settings
-from vigil.worker import create_celery
+from vigil.worker import DEFAULT_QUEUE, create_celery
 
 pipeline_app = typer.Typer(help="The ingestion pipeline.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead letters: records that could not be parsed or indexed.", no_args_is_help=True)
@@ -40,19 +43,55 @@ def worker(
         int | None, typer.Option(min=1, help="Worker processes, each a stream consumer [default: cores + 1].")
     ] = None,
     beat: Annotated[bool, typer.Option(help="Also run the beat scheduler (pumps, retention, others' tasks).")] = True,
+    detections: Annotated[
+        bool, typer.Option(help="Also run detection cycles, in a worker node of their own beside the pool.")
+    ] = True,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
 ) -> None:
-    """Run the Celery worker (and beat) that drains the stream into Elasticsearch."""
+    """Run the Celery worker (and beat) that drains the stream into Elasticsearch, and the detection cycles."""
     settings = load_settings()
     build_pipeline(settings)
     schedule = settings.home / f"celerybeat-{settings.namespace}"
     schedule.parent.mkdir(parents=True, exist_ok=True)
     # One process more than cores: while one parses a batch, the others keep bulk requests in flight.
     processes = concurrency or (os.cpu_count() or 1) + 1
-    argv = ["worker", f"--concurrency={processes}", f"--loglevel={loglevel}", f"--hostname=vigil-{os.getpid()}@%h"]
+    argv = [
+        "worker",
+        f"--concurrency={processes}",
+        f"--loglevel={loglevel}",
+        f"--hostname=vigil-{os.getpid()}@%h",
+        f"--queues={DEFAULT_QUEUE}",
+    ]
     if beat:
         argv += ["--beat", f"--schedule={schedule}"]
+    companion = _start_detections_node(settings, loglevel) if detections else None
+    try:
+        create_celery(settings).worker_main(argv)
+    finally:
+        if companion is not None:
+            companion.terminate()
+            companion.join(timeout=30)
+
+
+def _detections_node(settings: VigilSettings, loglevel: str) -> None:
+    argv = [
+        "worker",
+        "--pool=solo",  # one cycle at a time in the node's own process: nothing else ever runs there
+        f"--loglevel={loglevel}",
+        f"--hostname=vigil-detections-{os.getpid()}@%h",
+        f"--queues={CYCLE_QUEUE}",
+    ]
     create_celery(settings).worker_main(argv)
+
+
+def _start_detections_node(settings: VigilSettings, loglevel: str) -> BaseProcess:
+    """The worker node of the detections queue, in a child process: however busy the ingest pool is (even
+    `--concurrency 1` behind a backlog), a cycle due every `tick_seconds` finds a free consumer."""
+    node = multiprocessing.get_context("fork").Process(
+        target=_detections_node, args=(settings, loglevel), name="vigil-detections", daemon=True
+    )
+    node.start()
+    return node
 
 
 @pipeline_app.command("status")
