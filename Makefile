@@ -2,16 +2,31 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | sha256sum | cut -c1-12)
+LOCK   := $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --custom-compile-command "make lock"
 
-.PHONY: setup system-deps services lint test test-fast demo bench screenshots clean
+.PHONY: setup system-deps services lint test test-fast demo bench screenshots lock lock-upgrade clean
 
 setup: system-deps $(STAMP)
 
-$(STAMP): pyproject.toml
+# Exactly the pinned, hashed versions of requirements-dev.lock, then Vigil itself without resolving anything.
+$(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# After adding or changing a dependency in pyproject.toml (and pip-installing it): re-pin both lock files. Versions
+# already installed in the venv are kept when they satisfy the ranges, so the locks name what the tests ran with;
+# `make lock-upgrade` moves every pin to the newest version the ranges allow.
+lock:
+	$(BIN)/pip freeze --exclude-editable | grep -v ' @ ' > $(VENV)/installed-constraints.txt
+	$(LOCK) -c $(VENV)/installed-constraints.txt -o requirements.lock
+	$(LOCK) --extra dev --extra oscal -c requirements.lock -c $(VENV)/installed-constraints.txt -o requirements-dev.lock
+
+lock-upgrade:
+	$(LOCK) --upgrade -o requirements.lock
+	$(LOCK) --extra dev --extra oscal -c requirements.lock -o requirements-dev.lock
 
 system-deps:
 	@bash deploy/scripts/system-deps.sh
