@@ -14,7 +14,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from detections.corpus.scratch import remove_prefix
+from detections.selftest.scratch import remove_prefix
 from siem import Pipeline, SiemSettings
 from tests.vigil.running import RunningVigil, wait_for
 
