@@ -52,8 +52,8 @@ class QueryError(DetectionsError):
     """An analyst's search query or time range is malformed (the message says where)."""
 
 
-class SearchRefusedError(DetectionsError):
-    """A well-formed search past a limit (window, page, export size, time): narrow it and retry."""
+class LimitExceededError(DetectionsError):
+    """A well-formed request past a limit (search window, page, export size, time; exceptions per rule set)."""
 
     status_code = 422
     error = "limit_exceeded"

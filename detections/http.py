@@ -14,11 +14,13 @@ from detections.analyst.moments import time_range
 from detections.models import (
     DEFAULT_EVENT_FIELDS,
     AckRequest,
+    AlertExceptionCreate,
     AlertFilter,
     AssignRequest,
     BulkAckRequest,
     EnableRequest,
     EventSearch,
+    ExceptionCreate,
     NoteRequest,
     ResolveRequest,
 )
@@ -158,13 +160,34 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
         def run() -> Any:
             rule = detections.rule(rule_id)
             runs = detections.run_history(rule.id, limit=limit)
-            return {"rule": _dump(rule), "runs": [_dump(r) for r in runs]}
+            filters = detections.rule_filters(rule.id, runs)
+            return {"rule": _dump(rule), "runs": [_dump(r) for r in runs], "filters": [_dump(f) for f in filters]}
 
         return JSONResponse(run())
 
     @router.put("/rules/{rule_id}/enabled", response_model=None)
     def set_enabled(rule_id: RuleId, body: EnableRequest, principal: Admin) -> JSONResponse:
         return JSONResponse(_dump(detections.set_enabled(rule_id, body.enabled, principal.subject)))
+
+    ExceptionId = Annotated[str, Path(min_length=1, max_length=64)]
+
+    @router.get("/exceptions", response_model=None)
+    def list_exceptions(
+        principal: Reader, rule_id: Annotated[str | None, Query(min_length=1, max_length=300)] = None
+    ) -> JSONResponse:
+        return _answer(lambda: {"exceptions": [_dump(e) for e in detections.exceptions(rule_id)]})
+
+    @router.post("/exceptions", response_model=None)
+    def add_exception(body: ExceptionCreate, principal: Admin) -> JSONResponse:
+        return _answer(lambda: _dump(detections.add_exception(body, principal.subject)), status=201)
+
+    @router.post("/alerts/{alert_id}/exceptions", response_model=None)
+    def exception_from_alert(alert_id: AlertId, body: AlertExceptionCreate, principal: Admin) -> JSONResponse:
+        return _answer(lambda: _dump(detections.exception_from_alert(alert_id, body, principal.subject)), status=201)
+
+    @router.delete("/exceptions/{exception_id}", response_model=None)
+    def delete_exception(exception_id: ExceptionId, principal: Admin) -> JSONResponse:
+        return _answer(lambda: _dump(detections.delete_exception(exception_id, principal.subject)))
 
     return router
 

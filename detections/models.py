@@ -35,6 +35,21 @@ class Finding(BaseModel):
 RuleKind = Literal["simple", "correlation", "new_terms"]
 
 
+class FilterInfo(BaseModel):
+    """A Sigma meta-filter tuning a rule: from a file among the rule paths, or an analyst's exception."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+    kind: Literal["file", "exception"]
+    source: str
+    author: str | None = None
+    reason: str | None = None
+    expires: datetime | None = None
+    suppressed: int | None = Field(default=None, description="Events it removed over the span of the last runs.")
+
+
 class RuleInfo(BaseModel):
     """A loaded rule as analysts and other packages see it."""
 
@@ -55,6 +70,7 @@ class RuleInfo(BaseModel):
     blind: bool = False
     interval_seconds: int
     warnings: list[str] = Field(default_factory=list)
+    filters: list[FilterInfo] = Field(default_factory=list)
 
     @property
     def attack(self) -> list[str]:
@@ -269,3 +285,50 @@ class EventPage(BaseModel):
     events: list[dict[str, Any]]
     datasets: dict[str, int]
     next: str | None = None
+
+
+ExceptionField = Annotated[str, StringConstraints(pattern=r"^[a-z@_][a-z0-9@_.]{0,99}$")]
+ExceptionValue = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Reason = Annotated[str, StringConstraints(min_length=3, max_length=1000, strip_whitespace=True)]
+
+
+class RuleException(BaseModel):
+    """An analyst's exception to one rule, kept as the Sigma meta-filter (`sigma`) the loader applies."""
+
+    id: str
+    rule_id: str
+    author: str
+    reason: str
+    created: datetime
+    expires: datetime | None = None
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
+    match: dict[str, list[str]]
+    sigma: str
+
+    def active(self, now: datetime) -> bool:
+        return self.deleted_at is None and (self.expires is None or self.expires > now)
+
+
+class ExceptionCreate(BaseModel):
+    """`match`: ECS field -> the values to except (exact, case-insensitive like Sigma); all fields must match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule_id: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    reason: Reason
+    expires: datetime | None = None
+    match: Annotated[
+        dict[ExceptionField, Annotated[list[ExceptionValue], Field(min_length=1, max_length=50)]],
+        Field(min_length=1, max_length=8),
+    ]
+
+
+class AlertExceptionCreate(BaseModel):
+    """An exception from an alert: the values of `fields` are read from the alert (its group, then its sample)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+    expires: datetime | None = None
+    fields: Annotated[list[ExceptionField], Field(max_length=8)] = Field(default_factory=list)

@@ -23,13 +23,17 @@ from detections.engine.state import EngineState
 from detections.errors import AlertNotFoundError, DetectionsError, RuleNotFoundError
 from detections.models import (
     Alert,
+    AlertExceptionCreate,
     AlertFilter,
     AlertPage,
     EventPage,
     EventSearch,
     EventSnapshot,
+    ExceptionCreate,
+    FilterInfo,
     Finding,
     Level,
+    RuleException,
     RuleInfo,
     RuleRun,
     SourceHealth,
@@ -37,6 +41,7 @@ from detections.models import (
     Verdict,
 )
 from detections.settings import DetectionsSettings
+from detections.tuning.tuner import Tuner
 
 
 class Detections:
@@ -60,6 +65,12 @@ class Detections:
         self.engine = Engine(settings, es, redis_client, self.ruleset.rules, self.store, self.history)
         self.triage = Triage(self.store)
         self.searcher = EventSearcher(es, settings)
+        self.tuner = Tuner(settings, es, self.ruleset)
+
+    def _tune(self, now: datetime) -> None:
+        """Apply the analysts' exceptions in force now (re-read at most every `exceptions_refresh_seconds`)."""
+        if self.tuner.refresh(now):
+            self.engine.rules = self.ruleset.rules
 
     def _audit(self, actor: str, action: str, target: str, detail: dict[str, Any], *, wait: bool = True) -> None:
         """The one door for this package's audit events (rule changes, exceptions, hunts, searches)."""
@@ -81,6 +92,7 @@ class Detections:
         return rule
 
     def rules(self, health: list[SourceHealth] | None = None) -> list[RuleInfo]:
+        self._tune(datetime.now(UTC))
         disabled = self.state.disabled()
         silent = {h.dataset for h in (health if health is not None else self.source_health()) if h.silent}
         return [
@@ -107,6 +119,7 @@ class Detections:
     # -- engine ------------------------------------------------------------------------------------------------
 
     def run_cycle(self, now: datetime | None = None, *, force: bool = False) -> CycleReport:
+        self._tune(now or datetime.now(UTC))
         return self.engine.run_cycle(now, force=force)
 
     def run_history(
@@ -118,6 +131,48 @@ class Detections:
 
     def failures(self, since: datetime | None = None, limit: int = 200) -> list[RuleRun]:
         return self.history.runs(since=since, errors_only=True, limit=limit)
+
+    # -- tuning ------------------------------------------------------------------------------------------------
+
+    def _exception_audit(self, actor: str, action: str, exception: RuleException) -> None:
+        detail = {
+            "exception_id": exception.id,
+            "reason": exception.reason,
+            "match": exception.match,
+            "expires": exception.expires.isoformat() if exception.expires else None,
+        }
+        self._audit(actor, action, exception.rule_id, detail)
+
+    def add_exception(self, request: ExceptionCreate, actor: str) -> RuleException:
+        """A Sigma filter for one rule, in force on every replica within `exceptions_refresh_seconds`; audited."""
+        request = request.model_copy(update={"rule_id": self._compiled(request.rule_id).id})
+        exception = self.tuner.add(request, actor, datetime.now(UTC))
+        self.engine.rules = self.ruleset.rules
+        self._exception_audit(actor, "exception_add", exception)
+        return exception
+
+    def exception_from_alert(self, alert_id: str, request: AlertExceptionCreate, actor: str) -> RuleException:
+        exception = self.tuner.from_alert(self.alert(alert_id), request, actor, datetime.now(UTC))
+        self.engine.rules = self.ruleset.rules
+        self._exception_audit(actor, "exception_add", exception)
+        return exception
+
+    def delete_exception(self, exception_id: str, actor: str) -> RuleException:
+        """Soft delete: the exception stops suppressing, its record (and audit trail) stays."""
+        exception = self.tuner.delete(exception_id, actor, datetime.now(UTC))
+        self.engine.rules = self.ruleset.rules
+        self._exception_audit(actor, "exception_delete", exception)
+        return exception
+
+    def exceptions(self, rule_id: str | None = None) -> list[RuleException]:
+        return self.tuner.store.all(self._compiled(rule_id).id if rule_id else None)
+
+    def rule_filters(self, rule_id: str, runs: list[RuleRun]) -> list[FilterInfo]:
+        """The filters tuning a rule, each with the events it suppressed over the span of `runs`."""
+        self._tune(datetime.now(UTC))
+        rule = self._compiled(rule_id)
+        counts = self.tuner.suppressed(rule, runs)
+        return [f.model_copy(update={"suppressed": counts.get(f.id)}) for f in rule.info.filters]
 
     # -- event search ------------------------------------------------------------------------------------------
 

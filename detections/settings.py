@@ -64,6 +64,10 @@ class DetectionsSettings(BaseModel):
     search_max_export_rows: int = Field(
         default=100_000, ge=1, description="An export of more events is refused (narrow the query or the range)."
     )
+    exceptions_refresh_seconds: float = Field(
+        default=10.0, ge=0, description="How often a process re-reads the analysts' exceptions (and expiries)."
+    )
+    max_exceptions: int = Field(default=1000, ge=1, description="Exceptions in force at once; more are refused.")
     hunt_window_seconds: int = Field(default=3600, ge=60, description="Width of one retro-hunt window (@timestamp).")
     hunt_max_span_days: int = Field(default=400, ge=1, description="Longest span one retro-hunt may cover.")
     hunt_job_ttl_days: int = Field(default=30, ge=1, description="How long a finished hunt job stays readable.")

@@ -3,7 +3,7 @@
 Called by the facade (`Detections.search_events`, `export_events`), which audits every search. Every bound is
 checked before Elasticsearch is asked (query length, window, page size, columns), and what Elasticsearch refuses
 (syntax, too many clauses, a regex too complex, a timeout, a failed shard) comes back as one `QueryError` or
-`SearchRefusedError` line, never as partial results.
+`LimitExceededError` line, never as partial results.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Literal
 from elasticsearch import BadRequestError, Elasticsearch
 
 from detections.engine.events import source_value
-from detections.errors import QueryError, SearchRefusedError
+from detections.errors import LimitExceededError, QueryError
 from detections.models import EventPage, EventSearch
 from detections.settings import DetectionsSettings
 from siem import DATASETS
@@ -98,17 +98,17 @@ class EventSearcher:
         """Refuse what is past a limit before Elasticsearch is asked."""
         s = self.settings
         if len(search.query) > s.search_max_query_chars:
-            raise SearchRefusedError(f"query: {len(search.query)} characters, at most {s.search_max_query_chars}")
+            raise LimitExceededError(f"query: {len(search.query)} characters, at most {s.search_max_query_chars}")
         if search.start.tzinfo is None or search.end.tzinfo is None:
             raise QueryError("from and to must carry a time zone")
         if search.start >= search.end:
             raise QueryError("from must be before to")
         if search.end - search.start > timedelta(days=s.search_max_window_days):
-            raise SearchRefusedError(f"the time range is longer than {s.search_max_window_days} days; narrow it")
+            raise LimitExceededError(f"the time range is longer than {s.search_max_window_days} days; narrow it")
         if search.size > s.search_max_page:
-            raise SearchRefusedError(f"size: at most {s.search_max_page} events per page")
+            raise LimitExceededError(f"size: at most {s.search_max_page} events per page")
         if len(search.fields) > s.search_max_fields:
-            raise SearchRefusedError(f"fields: at most {s.search_max_fields} columns")
+            raise LimitExceededError(f"fields: at most {s.search_max_fields} columns")
         unknown = sorted(set(search.datasets) - set(DATASETS))
         if unknown:
             raise QueryError(f"dataset: {', '.join(unknown)} unknown (known: {', '.join(DATASETS)})")
@@ -154,7 +154,7 @@ class EventSearcher:
         except BadRequestError as exc:
             raise QueryError(f"query: {_reason(exc)}") from None
         if response.get("timed_out"):
-            raise SearchRefusedError(f"the search ran past {timeout:g} s; narrow the query or the time range and retry")
+            raise LimitExceededError(f"the search ran past {timeout:g} s; narrow the query or the time range and retry")
         shards = response.get("_shards", {})
         if shards.get("failed"):
             failure = (shards.get("failures") or [{}])[0].get("reason", {})
@@ -196,7 +196,7 @@ class EventSearcher:
         total = int(first["hits"]["total"]["value"])
         limit = self.settings.search_max_export_rows
         if total > limit:
-            raise SearchRefusedError(
+            raise LimitExceededError(
                 f"{total} events match; an export holds at most {limit}: narrow the query or the time range"
             )
         return total, self._lines(search, fmt, first)

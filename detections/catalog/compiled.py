@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,6 +49,15 @@ class Correlation:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """One filter applied to a rule, with the Lucene query of exactly the events it removes from the rule."""
+
+    filter_id: str
+    query: str
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
 class CompiledRule:
     info: RuleInfo
     query: str | None
@@ -56,6 +66,7 @@ class CompiledRule:
     suppress_seconds: int
     correlation: Correlation | None = None
     new_terms: tuple[str, ...] = field(default_factory=tuple)
+    suppressions: tuple[Suppression, ...] = field(default_factory=tuple)
 
     @property
     def id(self) -> str:

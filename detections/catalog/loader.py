@@ -6,6 +6,7 @@ A bad rule never stops the others: every problem is a finding and the rule is le
 from __future__ import annotations
 
 import hashlib
+from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,14 +19,22 @@ from sigma.rule import SigmaRule
 from sigma.validation import SigmaValidator
 from sigma.validators.core import validators
 
-from detections.catalog.compiled import DEFAULT_GROUP_BY, CompiledRule, Correlation, Part, RuleExtension
+from detections.catalog.compiled import (
+    DEFAULT_GROUP_BY,
+    CompiledRule,
+    Correlation,
+    Part,
+    RuleExtension,
+    Suppression,
+)
 from detections.catalog.files import rule_files
-from detections.catalog.parse import ParsedRule, parse_file
+from detections.catalog.parse import Parsed, ParsedRule, parse_file
 from detections.conversion.ecs import caseless, dataset_for, map_field
 from detections.conversion.lucene import backend, to_lucene
 from detections.errors import ConversionError
-from detections.models import Finding, Level, RuleInfo, RuleKind
+from detections.models import FilterInfo, Finding, Level, RuleInfo, RuleKind
 from detections.settings import BUNDLED_RULES, DetectionsSettings
+from detections.tuning.filters import TuningFilter, applies, filtered, names
 
 #: Validators that only judge SigmaHQ's repository conventions, not whether a rule works here, and the two
 #: that download MITRE ATT&CK / D3FEND data at run time (a detection host must not depend on the internet).
@@ -36,6 +45,11 @@ _SKIPPED_VALIDATORS = {"filename_length", "duplicate_filename", "custom_attribut
 class RuleSet:
     rules: dict[str, CompiledRule] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    #: pristine parsed rules and file filters, the findings of reading them, and the validator warnings per
+    #: rule: what `recompile` starts from when the analysts' exceptions change
+    sources: list[Parsed] = field(default_factory=list)
+    read_findings: list[Finding] = field(default_factory=list)
+    warnings: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
@@ -109,22 +123,31 @@ class _Compiler:
             warnings=warnings,
         )
 
-    def simple(self, rule: SigmaRule, warnings: list[str]) -> CompiledRule:
+    def simple(self, rule: SigmaRule, warnings: list[str], tuning: list[TuningFilter]) -> CompiledRule:
         dataset = dataset_for(rule.logsource)
         if dataset is None:
             raise ConversionError(f"log source {rule.logsource.category or rule.logsource.product} is not collected")
-        query = to_lucene(rule, self.lucene)
         ext = _extension(rule)
         group_by = tuple(_ecs(f, dataset) for f in ext.group_by) or DEFAULT_GROUP_BY[dataset]
         new_terms = tuple(_ecs(f, dataset) for f in ext.new_terms)
         kind: RuleKind = "new_terms" if new_terms else "simple"
+        base = to_lucene(deepcopy(rule), self.lucene)
+        query, suppressions = base, []
+        if tuning:
+            query = to_lucene(filtered(rule, tuning), self.lucene)
+            for one in tuning:
+                # (rule) AND NOT (rule and this filter): exactly the events this filter alone removes
+                alone = to_lucene(filtered(rule, [one]), self.lucene)
+                suppressions.append(Suppression(one.id, f"({base}) AND NOT ({alone})", one.since))
+        info = self.info(rule, dataset, kind, [query], warnings)
         return CompiledRule(
-            info=self.info(rule, dataset, kind, [query], warnings),
+            info=info.model_copy(update={"filters": [_filter_info(t) for t in tuning]}),
             query=query,
             datasets=(dataset,),
             group_by=group_by,
             suppress_seconds=ext.suppress or self.settings.suppress_seconds,
             new_terms=new_terms,
+            suppressions=tuple(suppressions),
         )
 
     def correlation(
@@ -172,6 +195,18 @@ class _Compiler:
         )
 
 
+def _filter_info(tuning: TuningFilter) -> FilterInfo:
+    return FilterInfo(
+        id=tuning.id,
+        title=tuning.title,
+        kind="exception" if tuning.kind == "exception" else "file",
+        source=tuning.source,
+        author=tuning.author,
+        reason=tuning.reason,
+        expires=tuning.expires,
+    )
+
+
 def _roots(settings: DetectionsSettings, extra: list[Path] | None) -> list[Path]:
     roots = [BUNDLED_RULES] if settings.include_bundled else []
     return roots + list(settings.rule_paths) + list(extra or [])
@@ -180,10 +215,23 @@ def _roots(settings: DetectionsSettings, extra: list[Path] | None) -> list[Path]
 def load_rules(settings: DetectionsSettings, extra_paths: list[Path] | None = None) -> RuleSet:
     """Load, validate and compile every rule; never raises for a bad rule."""
     result = RuleSet()
-    parsed: list[ParsedRule] = []
+    parsed: list[Parsed] = []
     for path in rule_files(_roots(settings, extra_paths), result.findings):
         parsed.extend(parse_file(path, settings, result.findings))
+    result.sources = deepcopy(parsed)
+    result.read_findings = list(result.findings)
     return compile_rules(parsed, settings, result)
+
+
+def recompile(ruleset: RuleSet, settings: DetectionsSettings, extra: list[TuningFilter]) -> RuleSet:
+    """The rule set again from its pristine sources, with `extra` filters (analysts' exceptions) added."""
+    fresh = RuleSet(
+        findings=list(ruleset.read_findings),
+        sources=ruleset.sources,
+        read_findings=ruleset.read_findings,
+        warnings=ruleset.warnings,
+    )
+    return compile_rules(deepcopy(ruleset.sources), settings, fresh, extra, warnings=ruleset.warnings)
 
 
 def _reference_problem(rule: SigmaCorrelationRule, collection: SigmaCollection) -> str | None:
@@ -194,10 +242,45 @@ def _reference_problem(rule: SigmaCorrelationRule, collection: SigmaCollection) 
     return None
 
 
-def compile_rules(parsed: list[ParsedRule], settings: DetectionsSettings, result: RuleSet) -> RuleSet:
+def _file_filters(parsed: list[Parsed]) -> list[TuningFilter]:
+    return [
+        TuningFilter(p, str(p.source.path) if p.source else "<memory>", author=p.author, reason=p.description or None)
+        for p in parsed
+        if isinstance(p, SigmaFilter)
+    ]
+
+
+def _unused_filters(tuning: list[TuningFilter], rules: list[ParsedRule]) -> list[Finding]:
+    """A filter that tunes no loaded rule is a warning: a typo in `rules:` must not look like a working filter."""
+    detection = [r for r in rules if isinstance(r, SigmaRule)]
+    return [
+        Finding(
+            source=t.source,
+            rule_id=t.id,
+            severity="warning",
+            code="filter_unused",
+            message=f"filter '{t.title}' applies to no loaded rule (rules: {', '.join(names(t))})",
+        )
+        for t in tuning
+        if t.kind == "file" and not any(applies(t, r) for r in detection)
+    ]
+
+
+def compile_rules(
+    parsed: list[Parsed],
+    settings: DetectionsSettings,
+    result: RuleSet,
+    extra: list[TuningFilter] | None = None,
+    *,
+    warnings: dict[str, list[str]] | None = None,
+) -> RuleSet:
+    """Compile every rule with the filters that name it; `warnings` reuses a previous validator run."""
+    tuning = _file_filters(parsed) + list(extra or [])
     unique: list[ParsedRule] = []
     seen: dict[str, str] = {}
     for rule in parsed:
+        if isinstance(rule, SigmaFilter):
+            continue
         key = rule_key(rule)
         if key in seen:
             result.findings.append(
@@ -217,7 +300,9 @@ def compile_rules(parsed: list[ParsedRule], settings: DetectionsSettings, result
     for rule in unique:
         if isinstance(rule, SigmaCorrelationRule):
             referenced.update(ref.reference for ref in rule.rules or [])
-    warnings = _warnings(unique)
+    if warnings is None:
+        warnings = result.warnings = _warnings(unique)
+    result.findings.extend(_unused_filters(tuning, unique))
     for warning_rule, messages in warnings.items():
         for message in messages:
             result.findings.append(
@@ -243,7 +328,7 @@ def compile_rules(parsed: list[ParsedRule], settings: DetectionsSettings, result
                     raise ConversionError(problem)
                 compiled = compiler.correlation(rule, warnings.get(key, []), result.rules)
             else:
-                compiled = compiler.simple(rule, warnings.get(key, []))
+                compiled = compiler.simple(rule, warnings.get(key, []), [t for t in tuning if applies(t, rule)])
         except (ConversionError, ValidationError) as exc:
             message = str(exc).splitlines()[0] if isinstance(exc, ConversionError) else _pydantic_line(exc)
             result.findings.append(

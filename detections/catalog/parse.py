@@ -10,6 +10,7 @@ import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.filters import SigmaFilter
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaRegularExpression
 
@@ -19,6 +20,8 @@ from detections.models import Finding
 from detections.settings import DetectionsSettings
 
 ParsedRule = SigmaRule | SigmaCorrelationRule
+#: What one file yields: rules and Sigma meta-filters (`filter:` documents that name the rules they tune).
+Parsed = ParsedRule | SigmaFilter
 
 
 def _error(source: str, code: str, message: str, rule_id: str | None = None) -> Finding:
@@ -73,8 +76,12 @@ def read_text(path: Path, settings: DetectionsSettings, findings: list[Finding])
         return None
 
 
-def parse_text(text: str, source: str, settings: DetectionsSettings, findings: list[Finding]) -> list[ParsedRule]:
-    """The valid rules of one file; each invalid rule (or the whole file) becomes an error finding."""
+def parse_text(text: str, source: str, settings: DetectionsSettings, findings: list[Finding]) -> list[Parsed]:
+    """The valid rules and filters of one file; each invalid one (or the whole file) becomes an error finding.
+
+    Filters are collected, not applied here: the loader applies every filter to the rules it names, whatever
+    file or folder they came from.
+    """
     try:
         documents: list[Any] = load_documents(
             text, max_nodes=settings.max_yaml_nodes, max_depth=settings.max_yaml_depth
@@ -94,15 +101,25 @@ def parse_text(text: str, source: str, settings: DetectionsSettings, findings: l
         return []
     try:
         collection = SigmaCollection.from_dicts(
-            documents, collect_errors=True, source=SigmaRuleLocation(Path(source)), resolve_references=False
+            documents,
+            collect_errors=True,
+            source=SigmaRuleLocation(Path(source)),
+            resolve_references=False,
+            collect_filters=True,
         )
     except (SigmaError, ValueError, TypeError, AttributeError, KeyError) as exc:
         findings.append(_error(source, "invalid_sigma", f"{type(exc).__name__}: {exc}"))
         return []
     for error in collection.errors:
-        if not any(error in rule.errors for rule in collection.rules):
+        if not any(error in rule.errors for rule in [*collection.rules, *collection.filters]):
             findings.append(_error(source, "invalid_sigma", str(error)))
-    rules: list[ParsedRule] = []
+    rules: list[Parsed] = []
+    for sigma_filter in collection.filters:
+        if sigma_filter.errors:
+            for error in sigma_filter.errors:
+                findings.append(_error(source, "invalid_sigma", str(error), str(sigma_filter.id or "") or None))
+            continue
+        rules.append(sigma_filter)
     for rule in collection.rules:
         rule_id = str(rule.id) if rule.id else None
         if rule.errors:
@@ -119,6 +136,6 @@ def parse_text(text: str, source: str, settings: DetectionsSettings, findings: l
     return rules
 
 
-def parse_file(path: Path, settings: DetectionsSettings, findings: list[Finding]) -> list[ParsedRule]:
+def parse_file(path: Path, settings: DetectionsSettings, findings: list[Finding]) -> list[Parsed]:
     text = read_text(path, settings, findings)
     return [] if text is None else parse_text(text, str(path), settings, findings)

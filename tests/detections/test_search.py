@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from detections import Detections, EventSearch, QueryError, SearchRefusedError, parse_moment
+from detections import Detections, EventSearch, LimitExceededError, QueryError, parse_moment
 from detections.analyst.search import csv_cell, decode_cursor, encode_cursor
 from detections.http import create_router
 from tests.detections.conftest import Sender
@@ -128,15 +128,15 @@ def test_hostile_and_oversized_searches_are_refused_clearly(seeded: Detections) 
         seeded.search_events(_search("url.original:/[/"), "ana")
     with pytest.raises(QueryError, match="query: "):
         seeded.search_events(_search("http.response.status_code:abc"), "ana")
-    with pytest.raises(SearchRefusedError, match="longer than 31 days"):
+    with pytest.raises(LimitExceededError, match="longer than 31 days"):
         seeded.search_events(_search("*", start=WEEK_AGO - timedelta(days=40)), "ana")
-    with pytest.raises(SearchRefusedError, match="at most 500"):
+    with pytest.raises(LimitExceededError, match="at most 500"):
         seeded.search_events(_search("*", size=501), "ana")
-    with pytest.raises(SearchRefusedError, match="characters"):
+    with pytest.raises(LimitExceededError, match="characters"):
         seeded.search_events(_search("a" * 5000), "ana")
     with pytest.raises(QueryError, match="after"):
         seeded.search_events(_search("*", after="bm9wZQ"), "ana")
-    with pytest.raises(SearchRefusedError, match="at most 9"):
+    with pytest.raises(LimitExceededError, match="at most 9"):
         seeded.export_events(_search("*"), "csv", "ana")
 
 

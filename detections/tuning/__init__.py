@@ -1,0 +1,1 @@
+"""Tuning without editing rules: Sigma meta-filters from the rule paths and analysts' exceptions stored as filters."""
