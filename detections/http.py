@@ -175,19 +175,20 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
     def list_exceptions(
         principal: Reader, rule_id: Annotated[str | None, Query(min_length=1, max_length=300)] = None
     ) -> JSONResponse:
-        return _answer(lambda: {"exceptions": [_dump(e) for e in detections.exceptions(rule_id)]})
+        return JSONResponse({"exceptions": [_dump(e) for e in detections.exceptions(rule_id)]})
 
     @router.post("/exceptions", response_model=None)
     def add_exception(body: ExceptionCreate, principal: Admin) -> JSONResponse:
-        return _answer(lambda: _dump(detections.add_exception(body, principal.subject)), status=201)
+        return JSONResponse(_dump(detections.add_exception(body, principal.subject)), status_code=201)
 
     @router.post("/alerts/{alert_id}/exceptions", response_model=None)
     def exception_from_alert(alert_id: AlertId, body: AlertExceptionCreate, principal: Admin) -> JSONResponse:
-        return _answer(lambda: _dump(detections.exception_from_alert(alert_id, body, principal.subject)), status=201)
+        made = detections.exception_from_alert(alert_id, body, principal.subject)
+        return JSONResponse(_dump(made), status_code=201)
 
     @router.delete("/exceptions/{exception_id}", response_model=None)
     def delete_exception(exception_id: ExceptionId, principal: Admin) -> JSONResponse:
-        return _answer(lambda: _dump(detections.delete_exception(exception_id, principal.subject)))
+        return JSONResponse(_dump(detections.delete_exception(exception_id, principal.subject)))
 
     return router
 

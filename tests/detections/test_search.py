@@ -21,6 +21,7 @@ from detections.analyst.search import csv_cell, decode_cursor, encode_cursor
 from detections.http import create_router
 from tests.detections.conftest import Sender
 from vigil.commands import app as cli
+from vigil.problems import install_error_answers
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -157,6 +158,7 @@ def test_every_search_is_audited(seeded: Detections, es: Elasticsearch) -> None:
 @pytest.fixture
 def api(edge_auth, seeded: Detections) -> Iterator[TestClient]:
     app = FastAPI()
+    install_error_answers(app)
     app.include_router(create_router(edge_auth.guard, seeded))
     with TestClient(app) as client:
         yield client

@@ -20,6 +20,7 @@ from detections import AlertExceptionCreate, Detections, ExceptionCreate, QueryE
 from detections.http import create_router
 from tests.detections.conftest import Sender, alerts_of, later
 from tests.detections.test_corpus import CORPUS
+from vigil.problems import install_error_answers
 
 pytestmark = pytest.mark.integration
 
@@ -184,6 +185,7 @@ def test_exceptions_api_scopes_and_errors(
     det.run_cycle(later())
     [alert] = alerts_of(det, SCANNER)
     app = FastAPI()
+    install_error_answers(app)
     app.include_router(create_router(edge_auth.guard, det))
     client = TestClient(app)
     admin = {"Authorization": f"Bearer {edge_auth.token(['rules:admin', 'alerts:read'], subject='root')}"}
