@@ -6,6 +6,7 @@ The public API other packages (and `vigil`) use; everything else is private.
 from detections.analyst.moments import parse_moment
 from detections.analyst.moments import time_range as parse_time_range
 from detections.catalog.loader import RuleSet, load_rules
+from detections.conversion.ecs import vigil_ecs_pipeline
 from detections.errors import (
     AlertNotFoundError,
     ConflictError,
@@ -85,4 +86,5 @@ __all__ = [
     "parse_time_range",
     "register_tasks",
     "self_test",
+    "vigil_ecs_pipeline",
 ]
