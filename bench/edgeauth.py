@@ -496,7 +496,7 @@ def measure_revocation(ctx: Context) -> list[Row]:
         issuer=base,
         namespace=namespace,
         key_encryption_key=SecretStr(uuid.uuid4().hex),
-        oauth=IssuerSettings(rate_limit_per_client=10**6, rate_limit_per_ip=10**6),
+        oauth=IssuerSettings(rate_limit_per_ip=10**6),
     )
     issuer = build_issuer(settings, client)
     app = FastAPI()

@@ -54,6 +54,10 @@ DEFAULT_SCOPES = (
 class IssuerSettings(BaseModel):
     """The issuer (token endpoint, client registry, limits); nested as `EdgeAuthSettings.oauth`."""
 
+    # A mistyped or retired limit (the per-client-id rate limit was removed: anyone could trip it) must not be
+    # silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
     scopes_supported: tuple[str, ...] = Field(
         default=DEFAULT_SCOPES, min_length=1, description="Every scope a client may be granted."
     )
@@ -72,11 +76,24 @@ class IssuerSettings(BaseModel):
         le=86400,
         description="Longest `exp - now` accepted on a private_key_jwt assertion (authlib clients sign for 3600 s).",
     )
-    rate_limit_window: int = Field(default=60, ge=1, le=3600, description="Rate-limit window, seconds.")
-    rate_limit_per_client: int = Field(
-        default=120, ge=1, description="Token-endpoint requests per client id per window."
+    rate_limit_window: int = Field(default=60, ge=1, le=3600, description="Request-rate sliding window, seconds.")
+    rate_limit_per_ip: int = Field(
+        default=600, ge=1, description="Token, revocation and introspection requests per source IP per window."
     )
-    rate_limit_per_ip: int = Field(default=600, ge=1, description="Token-endpoint requests per source IP per window.")
+    failure_window: int = Field(
+        default=300, ge=10, le=86400, description="Sliding window of failed client authentications, seconds."
+    )
+    failures_per_client_address: int = Field(
+        default=10, ge=1, description="Failed authentications of one client id from one address before a lockout."
+    )
+    failures_per_address: int = Field(
+        default=30, ge=1, description="Failed authentications from one address, any client id, before a lockout."
+    )
+    lockout_base: int = Field(default=30, ge=1, le=3600, description="First lockout, seconds; doubles per repeat.")
+    lockout_max: int = Field(default=900, ge=1, le=86400, description="Longest lockout, seconds.")
+    lockout_memory: int = Field(
+        default=3600, ge=60, le=7 * 86400, description="How long a lockout counts towards the next one's doubling."
+    )
     key_rotation_interval: int = Field(
         default=30 * 86400, ge=60, description="Age of the active signing key after which the scheduler rotates."
     )
@@ -84,6 +101,12 @@ class IssuerSettings(BaseModel):
         default=2**14, ge=2**10, le=2**20, description="scrypt cost of new client-secret hashes (power of two)."
     )
     max_form_bytes: int = Field(default=16384, ge=1024, le=1048576, description="Largest accepted request body.")
+
+    @model_validator(mode="after")
+    def _lockouts(self) -> IssuerSettings:
+        if self.lockout_max < self.lockout_base:
+            raise ValueError("lockout_max must be at least lockout_base")
+        return self
 
 
 class EdgeAuthSettings(BaseModel):

@@ -122,13 +122,7 @@ class Issuer:
             family_ttl=issuer_settings.refresh_family_ttl,
             on_family_revoked=ledger.revoke,
         )
-        self.limiter = RateLimiter(
-            client,
-            prefix,
-            window=issuer_settings.rate_limit_window,
-            per_client=issuer_settings.rate_limit_per_client,
-            per_ip=issuer_settings.rate_limit_per_ip,
-        )
+        self.limiter = RateLimiter(client, prefix, issuer_settings)
         base_url = settings.issuer.rstrip("/")
         self.server = IssuerServer(
             base_url=base_url,
@@ -156,7 +150,7 @@ class Issuer:
 
     def token(self, request: IssuerRequest) -> IssuerResponse:
         """RFC 6749 section 3.2. A `RateLimited` error is raised for the web adapter to turn into a 429."""
-        return self._handle("token", request, self.server.create_token_response, rate_limited=True)
+        return self._handle("token", request, self.server.create_token_response)
 
     def revoke(self, request: IssuerRequest) -> IssuerResponse:
         """RFC 7009 section 2."""
@@ -171,9 +165,9 @@ class Issuer:
         action: DecisionAction,
         request: IssuerRequest,
         respond: Callable[[OAuthRequest], IssuerResponse],
-        *,
-        rate_limited: bool = False,
     ) -> IssuerResponse:
+        """Every endpoint authenticates a client, so every one is throttled: revocation and introspection would
+        otherwise be a way round the token endpoint's lockouts."""
         started = time.perf_counter_ns()
         claimed = None
         oauth_request: OAuthRequest | None = None
@@ -184,8 +178,7 @@ class Issuer:
                 raise InvalidRequestError(
                     description=f"one client authentication method per request, got {' and '.join(methods)}"
                 )
-            if rate_limited:
-                self._limit(request, claimed, started)
+            self._limit(action, request, claimed, started)
             oauth_request = self.server.create_oauth2_request(request)
             response = respond(oauth_request)
         except OAuth2Error as error:
@@ -196,15 +189,30 @@ class Issuer:
             response = oauth_error_response(InvalidClientError(description="The request could not be processed."))
         except redis.RedisError as exc:
             raise IssuerUnavailable(f"the issuer's store is unreachable: {type(exc).__name__}") from exc
+        self._count(request, response, claimed, oauth_request)
         self._decide(action, request, response, started, claimed, oauth_request)
         return response
 
-    def _limit(self, request: IssuerRequest, claimed: str | None, started: int) -> None:
+    def _limit(self, action: DecisionAction, request: IssuerRequest, claimed: str | None, started: int) -> None:
         try:
             self.limiter.check(client_id=claimed, source_ip=request.source_ip)
         except RateLimited:
-            self._decide("token", request, IssuerResponse(429, {"error": "rate_limited"}), started, claimed, None)
+            self._decide(action, request, IssuerResponse(429, {"error": "rate_limited"}), started, claimed, None)
             raise
+
+    def _count(
+        self, request: IssuerRequest, response: IssuerResponse, claimed: str | None, oauth_request: OAuthRequest | None
+    ) -> None:
+        """Feed the throttle: a failed client authentication counts against (client id, address) and the address;
+        a successful one clears its pair."""
+        client = oauth_request.client if oauth_request is not None else None
+        try:
+            if response.body.get("error") == "invalid_client":
+                self.limiter.failed(client_id=claimed, source_ip=request.source_ip)
+            elif client is not None:
+                self.limiter.succeeded(client_id=client.get_client_id(), source_ip=request.source_ip)
+        except redis.RedisError as exc:
+            raise IssuerUnavailable(f"the issuer's store is unreachable: {type(exc).__name__}") from exc
 
     def metadata(self) -> dict[str, Any]:
         """RFC 8414 authorization server metadata."""

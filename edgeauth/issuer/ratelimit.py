@@ -1,40 +1,144 @@
-"""Token-endpoint rate limits per client id and per source IP, counted in Redis so every issuer replica shares
-them. Fixed windows: one INCR and one EXPIRE per key in a single round trip."""
+"""Token-endpoint throttling that an attacker cannot turn against a client, shared by every issuer replica.
+
+Three sliding windows in Redis (sorted sets of timestamps, so no boundary lets twice the limit through):
+
+* requests per source address (`rate_limit_per_ip` per `rate_limit_window`): one address cannot flood the
+  endpoint, whatever ids it claims;
+* failed client authentications per (client id, source address): over `failures_per_client_address` within
+  `failure_window` that pair is locked out;
+* failed client authentications per source address, any client id: credential stuffing from one address locks
+  out that address.
+
+A lockout lasts `lockout_base` seconds, doubling with each further lockout of the same pair or address within
+`lockout_memory` (up to `lockout_max`). Nothing is ever counted per client id alone: failures from one address
+never refuse the right secret sent from another address, so knowing a client id is not enough to lock it out.
+A successful authentication clears its pair's failures and backoff. Every check runs before any secret is
+hashed, in one round trip.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import time
+import uuid
+from collections.abc import Callable
 from typing import cast
 
 import redis
 
 from edgeauth.issuer.errors import RateLimited
+from edgeauth.settings import IssuerSettings
+
+# KEYS: address requests, pair lock, address lock. ARGV: now ms, window ms, limit, member.
+# Returns {0, 0} when admitted, {1, ms} when locked out, {2, ms} when over the request rate.
+_ADMIT = """
+local now = tonumber(ARGV[1])
+local locked = math.max(redis.call('PTTL', KEYS[2]), redis.call('PTTL', KEYS[3]))
+if locked > 0 then return {1, locked} end
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {2, math.max(1, tonumber(oldest[2]) + window - now)}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return {0, 0}
+"""
+
+# KEYS: (failures, lock, strikes) for the pair, then for the address.
+# ARGV: now ms, window ms, pair limit, address limit, base ms, max ms, memory ms, member.
+# Returns the lockout (ms, 0 for none) each of the two got.
+_FAIL = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out = {}
+for i = 0, 1 do
+  local failures, lock, strikes = KEYS[3 * i + 1], KEYS[3 * i + 2], KEYS[3 * i + 3]
+  redis.call('ZREMRANGEBYSCORE', failures, '-inf', now - window)
+  redis.call('ZADD', failures, now, ARGV[8])
+  redis.call('PEXPIRE', failures, window)
+  local lockout = 0
+  if redis.call('ZCARD', failures) >= tonumber(ARGV[3 + i]) then
+    local n = redis.call('INCR', strikes)
+    redis.call('PEXPIRE', strikes, ARGV[7])
+    lockout = math.min(tonumber(ARGV[5]) * 2 ^ (n - 1), tonumber(ARGV[6]))
+    redis.call('SET', lock, '1', 'PX', math.floor(lockout))
+    redis.call('DEL', failures)
+  end
+  out[i + 1] = math.floor(lockout)
+end
+return out
+"""
 
 
 class RateLimiter:
-    def __init__(self, client: redis.Redis, prefix: str, *, window: int, per_client: int, per_ip: int) -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str, settings: IssuerSettings, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._redis = client
         self._prefix = f"{prefix}:ratelimit"
-        self._window = window
-        self._limits = {"client": per_client, "ip": per_ip}
+        self._settings = settings
+        self._clock = clock
+        self._admit = client.register_script(_ADMIT)
+        self._fail = client.register_script(_FAIL)
 
-    def _key(self, kind: str, value: str) -> str:
+    def _key(self, kind: str, *parts: str) -> str:
         # Hashed so a hostile client id or address cannot shape our key space.
-        return f"{self._prefix}:{kind}:{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
+        digest = hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return f"{self._prefix}:{kind}:{digest}"
+
+    def _pair(self, client_id: str | None, source_ip: str | None) -> tuple[str, str, str]:
+        # A request claiming no client id is its own pair: it cannot lock out any registered client.
+        who = (client_id or "\x00none", source_ip or "")
+        return self._key("fail", *who), self._key("lock", *who), self._key("strikes", *who)
+
+    def _address(self, source_ip: str | None) -> tuple[str, str, str]:
+        where = source_ip or ""
+        return self._key("ipfail", where), self._key("iplock", where), self._key("ipstrikes", where)
 
     def check(self, *, client_id: str | None, source_ip: str | None) -> None:
-        """Count one request; raise `RateLimited` (with the seconds until the window resets) over a limit."""
-        subjects = [(kind, value) for kind, value in (("client", client_id), ("ip", source_ip)) if value]
-        if not subjects:
-            return
-        with self._redis.pipeline(transaction=True) as pipe:
-            for kind, value in subjects:
-                key = self._key(kind, value)
-                pipe.incr(key)
-                pipe.expire(key, self._window, nx=True)
-                pipe.ttl(key)
-            replies = cast(list[int], pipe.execute())
-        for index, (kind, _value) in enumerate(subjects):
-            count, ttl = replies[3 * index], replies[3 * index + 2]
-            if count > self._limits[kind]:
-                raise RateLimited("client" if kind == "client" else "source address", max(1, ttl))
+        """Admit one request, or raise `RateLimited` with the seconds to wait (a lockout, or the address's rate)."""
+        pair_lock = self._pair(client_id, source_ip)[1]
+        address_lock = self._address(source_ip)[1]
+        settings = self._settings
+        outcome, wait_ms = cast(
+            list[int],
+            self._admit(
+                keys=[self._key("ip", source_ip or ""), pair_lock, address_lock],
+                args=[
+                    int(self._clock() * 1000),
+                    settings.rate_limit_window * 1000,
+                    settings.rate_limit_per_ip,
+                    uuid.uuid4().hex,
+                ],
+            ),
+        )
+        if outcome:
+            what = "client at this source address" if outcome == 1 else "source address"
+            raise RateLimited(what, max(1, -(-int(wait_ms) // 1000)))
+
+    def failed(self, *, client_id: str | None, source_ip: str | None) -> int:
+        """Count a failed client authentication; returns the lockout it caused in seconds (0 for none)."""
+        settings = self._settings
+        lockouts = cast(
+            list[int],
+            self._fail(
+                keys=[*self._pair(client_id, source_ip), *self._address(source_ip)],
+                args=[
+                    int(self._clock() * 1000),
+                    settings.failure_window * 1000,
+                    settings.failures_per_client_address,
+                    settings.failures_per_address,
+                    settings.lockout_base * 1000,
+                    settings.lockout_max * 1000,
+                    settings.lockout_memory * 1000,
+                    uuid.uuid4().hex,
+                ],
+            ),
+        )
+        return max(int(ms) for ms in lockouts) // 1000
+
+    def succeeded(self, *, client_id: str, source_ip: str | None) -> None:
+        """The client proved its secret from this address: its failures and backoff there are forgotten."""
+        failures, _lock, strikes = self._pair(client_id, source_ip)
+        self._redis.delete(failures, strikes)

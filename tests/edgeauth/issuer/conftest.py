@@ -73,12 +73,15 @@ def make_settings(namespace: str, **oauth: Any) -> EdgeAuthSettings:
     )
 
 
-def build(redis_conn: redis.Redis, settings: EdgeAuthSettings) -> IssuerHarness:
+def build(
+    redis_conn: redis.Redis, settings: EdgeAuthSettings, *, decisions: DecisionBuffer | None = None
+) -> IssuerHarness:
+    """The issuer over real Redis; its decisions go to `decisions` (else to an in-memory `sink`)."""
     keystore = KeyStore(redis_conn, settings)
     publisher = RevocationPublisher(redis_conn, settings)
     replica = RevocationReplica(redis_conn, settings)
     sink = CollectingSink()
-    decisions = DecisionBuffer(sink)
+    decisions = DecisionBuffer(sink) if decisions is None else decisions  # an empty buffer is falsy
     issuer = Issuer(settings, redis_conn, keystore, publisher, decisions=decisions)
     app = FastAPI()
     app.include_router(create_issuer_router(issuer))
