@@ -204,10 +204,11 @@ class Issuer:
         self, request: IssuerRequest, response: IssuerResponse, claimed: str | None, oauth_request: OAuthRequest | None
     ) -> None:
         """Feed the throttle: a failed client authentication counts against (client id, address) and the address;
-        a successful one clears its pair."""
+        a successful one clears its pair. A request that presented no credentials guessed nothing: only the
+        address's request rate applies to it."""
         client = oauth_request.client if oauth_request is not None else None
         try:
-            if response.body.get("error") == "invalid_client":
+            if response.body.get("error") == "invalid_client" and client_auth_methods(request):
                 self.limiter.failed(client_id=claimed, source_ip=request.source_ip)
             elif client is not None:
                 self.limiter.succeeded(client_id=client.get_client_id(), source_ip=request.source_ip)
