@@ -56,6 +56,7 @@ EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("POST", "/oauth/revoke"): CLIENT_AUTH,
     ("POST", "/oauth/introspect"): CLIENT_AUTH,
     ("GET", "/.well-known/oauth-authorization-server"): PUBLIC,
+    ("GET", "/.well-known/openid-configuration"): PUBLIC,
     ("GET", "/.well-known/jwks.json"): PUBLIC,
     ("GET", "/.well-known/vigil-evidence-keys.json"): PUBLIC,
     ("GET", "/evidence/bundles"): frozenset({"evidence:read"}),

@@ -42,6 +42,7 @@ REVOCATION_PATH = "/oauth/revoke"
 INTROSPECTION_PATH = "/oauth/introspect"
 JWKS_PATH = "/.well-known/jwks.json"
 METADATA_PATH = "/.well-known/oauth-authorization-server"
+OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
 MAX_ASSERTION_CHARS = 8192
 
 
@@ -237,6 +238,18 @@ class Issuer:
         }
         _Metadata(document).validate()
         return document
+
+    def openid_configuration(self) -> dict[str, Any]:
+        """The same metadata at the OpenID Connect discovery address, for verifiers that only discover there.
+
+        Metadata only: no ID tokens are issued. The two OIDC-required members are filled with what holds for
+        the access tokens those verifiers will check (public subjects, our signing algorithms).
+        """
+        return {
+            **self.metadata(),
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": list(self.settings.allowed_algorithms),
+        }
 
     def jwks(self) -> dict[str, Any]:
         try:

@@ -17,6 +17,7 @@ from edgeauth.issuer.authority import (
     INTROSPECTION_PATH,
     JWKS_PATH,
     METADATA_PATH,
+    OPENID_CONFIGURATION_PATH,
     REVOCATION_PATH,
     TOKEN_PATH,
     Issuer,
@@ -71,6 +72,10 @@ def create_issuer_router(issuer: Issuer) -> APIRouter:
     @router.get(METADATA_PATH, summary="RFC 8414 authorization server metadata")
     def metadata() -> dict[str, Any]:
         return issuer.metadata()
+
+    @router.get(OPENID_CONFIGURATION_PATH, summary="OpenID Connect discovery (metadata only, no ID tokens)")
+    def openid_configuration() -> dict[str, Any]:
+        return issuer.openid_configuration()
 
     @router.get(JWKS_PATH, summary="Public signing keys (RFC 7517)")
     async def jwks() -> Response:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
+
+from vigil.edgeserver import DEFAULT_APP, default_workers, exec_server
 
 app = typer.Typer(help="Run the edge token verifier.", no_args_is_help=True)
 
@@ -17,21 +18,18 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8081,
     workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Processes; each keeps its own key and revocation copy.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Processes sharing the port (SO_REUSEPORT), each with its own key and revocation copy "
+            "[default: one per core this process may use].",
+            show_default=False,
+        ),
+    ] = None,
     backlog: Annotated[
-        int, typer.Option(min=64, help="Listen backlog (raise it for many concurrent connections).")
+        int, typer.Option(min=64, help="Listen backlog per process (raise it for many concurrent connections).")
     ] = 2048,
 ) -> None:
-    """Serve `GET /verify`, `/healthz` and `/metrics` (settings from VIGIL_* variables)."""
-    uvicorn.run(
-        "vigil.edge:edge_app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        backlog=backlog,
-        log_level="warning",
-        log_config=None,
-        access_log=False,
-    )
+    """Serve `GET /verify`, `/healthz`, `/readyz` and `/metrics` (settings from VIGIL_* variables)."""
+    exec_server(DEFAULT_APP, host, port, workers or default_workers(), backlog)

@@ -72,6 +72,14 @@ def test_metadata_and_jwks(harness: IssuerHarness) -> None:
     assert token.claims["client_id"] == "c1"
 
 
+def test_openid_discovery_serves_the_same_metadata(harness: IssuerHarness) -> None:
+    metadata = harness.http.get("/.well-known/oauth-authorization-server").json()
+    discovery = harness.http.get("/.well-known/openid-configuration").json()
+    assert {k: v for k, v in discovery.items() if k in metadata} == metadata
+    assert discovery["subject_types_supported"] == ["public"]
+    assert discovery["id_token_signing_alg_values_supported"] == ["RS256", "ES256", "EdDSA"]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     form=st.dictionaries(
