@@ -38,6 +38,7 @@ from bench.report import write_section
 from evidence import EvidenceArchive, EvidenceSettings, EvidenceSpec, load_public_pem, verify_bundle
 from evidence.locker import chained_document
 from evidence.models import GENESIS_HASH
+from vigil import indices
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.settings import load_settings
 
@@ -102,6 +103,7 @@ def scratch_archive() -> Iterator[tuple[Elasticsearch, EvidenceArchive, Path]]:
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     work = Path(tempfile.mkdtemp(prefix="vigil-bench-evidence-"))
     cfg = EvidenceSettings(namespace=prefix, data_dir=work / "evidence")
+    indices.apply(es, settings.in_namespace(prefix), owners=["evidence"])
     try:
         yield es, EvidenceArchive(es, rds, cfg), work
     finally:
@@ -163,7 +165,6 @@ def run(size_mb: int, file_mb: int) -> list[tuple[str, float, float]]:
 def _seed(es: Elasticsearch, archive: EvidenceArchive, count: int) -> Iterator[int]:
     """Bulk-create `count` chained entries sharing one small content file; yields each record's size."""
     sha, size = archive.locker.content.put(b'{"bench": true}')
-    archive.locker.ensure_index()
     prev = GENESIS_HASH
     sizes: list[int] = []
 

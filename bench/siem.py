@@ -39,8 +39,9 @@ from elasticsearch.helpers import parallel_bulk
 from bench.report import Row, table, write_section
 from edgeauth import DecisionBuffer, EdgeAuthSettings, Guard, JwksCache, SigningKey, Verifier, mint_access_token
 from siem import IndexLayout, Pipeline, SiemSettings, parse_record
+from vigil import indices
 from vigil.clients import elasticsearch_client, redis_client
-from vigil.settings import load_settings
+from vigil.settings import VigilSettings, load_settings
 
 QUICK = bool(os.environ.get("VIGIL_BENCH_QUICK"))
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,10 +118,10 @@ class OrjsonNdjson(NdjsonSerializer):
         return orjson.dumps(data)
 
 
-def measure_ceiling(url: str, settings: SiemSettings, events: int) -> float:
-    es = Elasticsearch(url, request_timeout=120, serializers={"application/x-ndjson": OrjsonNdjson()})
+def measure_ceiling(vigil: VigilSettings, settings: SiemSettings, events: int) -> float:
+    es = Elasticsearch(vigil.es_url, request_timeout=120, serializers={"application/x-ndjson": OrjsonNdjson()})
+    indices.apply(es, vigil.in_namespace(settings.namespace), owners=["siem"])
     layout = IndexLayout(settings)
-    layout.install(es)
     index = layout.index_for("access", DAY)
     template = parse_record("nginx", nginx_line(0), event_id="x", received=DAY)
 
@@ -360,7 +361,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vigil-bench-siem-") as tmp:
         try:
             print(f"siem bench: ceiling, {events:,} pre-built documents ...", file=sys.stderr, flush=True)
-            ceiling = measure_ceiling(vigil.es_url, _siem_settings(f"{prefix}c", 10**9), events)
+            ceiling = measure_ceiling(vigil, _siem_settings(f"{prefix}c", 10**9), events)
             print("siem bench: pipeline through HTTP ingest ...", file=sys.stderr, flush=True)
             layout = IndexLayout(_siem_settings(prefix, 10**9))
             services = start_services(prefix, Path(tmp))

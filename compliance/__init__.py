@@ -37,7 +37,7 @@ from compliance.models import ControlResult, Outcome, Period, StatusReport, Verd
 from compliance.oscal import assessment_results
 from compliance.service import Compliance, Published, StatusUpdate
 from compliance.settings import ComplianceSettings, Thresholds
-from compliance.status import AlertSink
+from compliance.status import AlertSink, index_templates
 
 __all__ = [
     "CHECKS",
@@ -79,6 +79,7 @@ __all__ = [
     "collect",
     "create_router",
     "evaluate",
+    "index_templates",
     "load_catalog",
     "load_evidence",
     "run_check",

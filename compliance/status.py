@@ -44,25 +44,27 @@ class AlertSink(Protocol):
     ) -> object: ...
 
 
+def index_templates(settings: ComplianceSettings) -> list[dict[str, Any]]:
+    """The index compliance owns, as data (an Elasticsearch index template): `vigil` applies it."""
+    name = settings.status_index
+    return [
+        {
+            "name": name,
+            "index_patterns": [name],
+            "template": {"mappings": STATUS_MAPPINGS},
+            "meta": {"owner": "compliance"},
+        }
+    ]
+
+
 class StatusHistory:
     """Evaluations over time, oldest first; the latest one before a new evaluation tells what changed."""
 
     def __init__(self, es: Elasticsearch, settings: ComplianceSettings) -> None:
         self.es = es
         self.index = settings.status_index
-        self._ready = False
-
-    def ensure_index(self) -> None:
-        if self._ready:
-            return
-        if not self.es.indices.exists(index=self.index):
-            self.es.options(ignore_status=400).indices.create(
-                index=self.index, mappings=STATUS_MAPPINGS, settings={"number_of_shards": 1, "number_of_replicas": 0}
-            )
-        self._ready = True
 
     def store(self, report: StatusReport) -> None:
-        self.ensure_index()
         self.es.index(
             index=self.index,
             id=rfc3339(report.evaluated_at),
@@ -88,7 +90,6 @@ class StatusHistory:
         return self._search({"range": {"evaluated_at": window}}, "asc", _HISTORY_LIMIT)
 
     def _search(self, query: dict[str, Any], order: str, size: int) -> list[StatusReport]:
-        self.ensure_index()
         result = self.es.search(index=self.index, query=query, sort=[{"evaluated_at": order}], size=size)
         return [StatusReport.model_validate_json(hit["_source"]["report"]) for hit in result["hits"]["hits"]]
 

@@ -3,6 +3,7 @@
 The public API other packages (and `vigil`) use; everything else is private.
 """
 
+from detections.alerts.index import index_templates
 from detections.analyst.moments import parse_moment
 from detections.analyst.moments import time_range as parse_time_range
 from detections.catalog.loader import RuleSet, load_rules
@@ -81,6 +82,7 @@ __all__ = [
     "Verdict",
     "corpus_report",
     "create_router",
+    "index_templates",
     "load_rules",
     "parse_moment",
     "parse_time_range",

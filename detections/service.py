@@ -60,7 +60,7 @@ class Detections:
         self.es = es
         self.ruleset = ruleset if ruleset is not None else load_rules(settings, extra_rule_paths)
         self.store = AlertStore(es, settings.alerts_index, samples=settings.samples_per_alert)
-        self.history = RunHistory(es, settings.runs_index, settings.index("detections-audit"))
+        self.history = RunHistory(es, settings.runs_index, settings.audit_index)
         self.state = EngineState(redis_client, settings)
         self.engine = Engine(settings, es, redis_client, self.ruleset.rules, self.store, self.history)
         self.triage = Triage(self.store)

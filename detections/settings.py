@@ -83,6 +83,10 @@ class DetectionsSettings(BaseModel):
     def runs_index(self) -> str:
         return self.index("detections-runs")
 
+    @property
+    def audit_index(self) -> str:
+        return self.index("detections-audit")
+
     def logs_index(self, dataset: str | None = None) -> str:
         return self.index(f"logs-{dataset}-*") if dataset else self.index("logs")
 

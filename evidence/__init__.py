@@ -22,6 +22,7 @@ from evidence.errors import (
 )
 from evidence.http import WELL_KNOWN_KEYS, create_public_router, create_router
 from evidence.locker import EvidenceLocker
+from evidence.locker.index import index_templates
 from evidence.models import (
     BundleInfo,
     ChainHead,
@@ -60,6 +61,7 @@ __all__ = [
     "create_public_router",
     "create_router",
     "engagement_from_claims",
+    "index_templates",
     "load_public_pem",
     "verify_bundle",
 ]

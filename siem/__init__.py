@@ -30,7 +30,7 @@ from siem.parsers import FORMATS, RecordFormat, parse_record
 from siem.pipeline import Pipeline, event_id
 from siem.retention import Retention
 from siem.settings import SiemSettings
-from siem.templates import IndexLayout
+from siem.templates import IndexLayout, IndexTemplate, index_templates
 
 __all__ = [
     "DATASETS",
@@ -48,6 +48,7 @@ __all__ = [
     "ElasticsearchUnavailableError",
     "FileTail",
     "IndexLayout",
+    "IndexTemplate",
     "IngestReceipt",
     "InvalidBatchError",
     "ParseError",
@@ -67,6 +68,7 @@ __all__ = [
     "event_id",
     "exception_record",
     "http_sender",
+    "index_templates",
     "parse_record",
     "pipeline_status",
 ]

@@ -52,8 +52,7 @@ class Pipeline:
         self.writer = BulkWriter(es, settings.es_retry_seconds)
 
     def setup(self) -> None:
-        """Install the index templates and create the consumer group (idempotent)."""
-        self.layout.install(self.es)
+        """Create the consumer group (idempotent); the index templates are applied by whoever composes siem."""
         self.stream.ensure_group()
 
     # -- producers -------------------------------------------------------------------------------------------

@@ -40,8 +40,12 @@ class SiemSettings(BaseModel):
     )
     retention_days: int = Field(default=30, ge=1, description="Daily log indices older than this are deleted.")
     deadletter_retention_days: int = Field(default=90, ge=1, description="Dead-letter indices older than this go.")
-    number_of_shards: int = Field(default=1, ge=1)
-    number_of_replicas: int = Field(default=0, ge=0)
+    wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="Replicas that must hold a batch before ingest acknowledges it (Redis WAIT); 0: off.",
+    )
+    wait_timeout_ms: int = Field(default=2000, ge=1, description="How long ingest waits for those replicas.")
     refresh_interval: str = Field(default="1s", pattern=r"^(-1|\d+(ms|s|m))$")
     pump_seconds: float = Field(
         default=5.0, gt=0, description="How long one Celery pump task drains the stream before returning."

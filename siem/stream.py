@@ -135,7 +135,24 @@ class EventStream:
                 f"queue is above its high-water mark of {self.settings.high_water_mark} events; retry later",
                 retry_after=self.settings.retry_after_seconds,
             )
+        self._replicated()
         return [_text(i) for i in result]
+
+    def _replicated(self) -> None:
+        """With replicas, a batch is acknowledged only once `wait_replicas` of them hold it: a failover then loses
+        nothing acknowledged. A shortfall refuses the batch; the producer's retry is deduplicated by event ids."""
+        wanted = self.settings.wait_replicas
+        if wanted == 0:
+            return
+        try:
+            holding = int(cast(int, self.redis.wait(wanted, self.settings.wait_timeout_ms)))
+        except redis.RedisError as exc:
+            raise QueueUnavailableError(f"Redis did not confirm the batch ({type(exc).__name__}: {exc})") from None
+        if holding < wanted:
+            raise QueueUnavailableError(
+                f"the batch reached {holding} of {wanted} Redis replica(s) within {self.settings.wait_timeout_ms} ms; "
+                "retry"
+            )
 
     def read(self, consumer: str, count: int, block_ms: int | None) -> list[Entry]:
         """New entries for `consumer` (`block_ms` None: do not wait)."""

@@ -1,8 +1,9 @@
-"""Elasticsearch layout: composable index templates, daily index names, the search alias.
+"""Elasticsearch layout: index templates declared as data, daily index names, the search alias.
 
-One component template holds the ECS mappings shared by all datasets; one index template per dataset (and one
-for the dead letter) composes it. Every keyword field detections match on carries a `.caseless` sub-field with
-the built-in `lowercase` normalizer, because Sigma matching is case-insensitive. `dynamic: false` keeps fields
+One index template per dataset (and one for the dead letter, one for siem's audit trail), all with the same ECS
+mappings; `vigil` applies them with the shard and replica counts of the deployment. Every keyword field
+detections match on carries a `.caseless` sub-field with the built-in `lowercase` normalizer, because Sigma
+matching is case-insensitive. `dynamic: false` keeps fields
 siem did not model out of the mapping (they stay readable in `event.original`).
 """
 
@@ -11,10 +12,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
 from siem.ecs import DATASETS, Dataset
 from siem.settings import SiemSettings
+
+#: An Elasticsearch composable index template as data: `name`, `index_patterns`, `template` (`settings`,
+#: `mappings`, `aliases`) and `meta` (`owner`). A pattern without `*` names one index, created when applied.
+IndexTemplate = dict[str, Any]
 
 _CASELESS = {"caseless": {"type": "keyword", "normalizer": "lowercase", "ignore_above": 8191}}
 
@@ -145,45 +148,47 @@ class IndexLayout:
 
     def _settings(self) -> dict[str, Any]:
         return {
-            "number_of_shards": self.settings.number_of_shards,
-            "number_of_replicas": self.settings.number_of_replicas,
             "refresh_interval": self.settings.refresh_interval,
             "mapping": {"total_fields": {"limit": 500}, "depth": {"limit": 8}},
         }
 
-    def install(self, es: Elasticsearch) -> None:
-        """Create or update the component and index templates (idempotent)."""
-        component = f"{self.namespace}-ecs-logs"
-        es.cluster.put_component_template(
-            name=component,
-            template={"settings": self._settings(), "mappings": {"dynamic": False, "properties": ECS_PROPERTIES}},
+    def templates(self) -> list[IndexTemplate]:
+        """The index templates siem owns, as data: `vigil` applies them (with shard and replica counts)."""
+        logs = {"dynamic": False, "properties": ECS_PROPERTIES}
+        declared: list[IndexTemplate] = [
+            {
+                "name": f"{self.namespace}-logs-{dataset}",
+                "index_patterns": [f"{self.namespace}-logs-{dataset}-*"],
+                "template": {"settings": self._settings(), "mappings": logs, "aliases": {self.alias: {}}},
+                "meta": {"owner": "siem", "dataset": dataset},
+            }
+            for dataset in DATASETS
+        ]
+        declared.append(
+            {
+                "name": f"{self.namespace}-deadletter",
+                "index_patterns": [self.deadletter_pattern],
+                "template": {
+                    "settings": self._settings(),
+                    "mappings": {"dynamic": False, "properties": DEADLETTER_PROPERTIES},
+                },
+                "meta": {"owner": "siem"},
+            }
         )
-        for dataset in DATASETS:
-            es.indices.put_index_template(
-                name=f"{self.namespace}-logs-{dataset}",
-                index_patterns=[f"{self.namespace}-logs-{dataset}-*"],
-                composed_of=[component],
-                template={"aliases": {self.alias: {}}},
-                priority=200,
-                meta={"owner": "siem", "dataset": dataset},
-            )
-        es.indices.put_index_template(
-            name=f"{self.namespace}-deadletter",
-            index_patterns=[self.deadletter_pattern],
-            template={
-                "settings": self._settings(),
-                "mappings": {"dynamic": False, "properties": DEADLETTER_PROPERTIES},
-            },
-            priority=200,
-            meta={"owner": "siem"},
+        declared.append(
+            {
+                "name": f"{self.namespace}-siem-audit",
+                "index_patterns": [self.audit_index],
+                "template": {
+                    "settings": {**self._settings(), "refresh_interval": "1s"},
+                    "mappings": {"dynamic": False, "properties": AUDIT_PROPERTIES},
+                },
+                "meta": {"owner": "siem"},
+            }
         )
-        es.indices.put_index_template(
-            name=f"{self.namespace}-siem-audit",
-            index_patterns=[self.audit_index],
-            template={
-                "settings": {**self._settings(), "refresh_interval": "1s"},
-                "mappings": {"dynamic": False, "properties": AUDIT_PROPERTIES},
-            },
-            priority=200,
-            meta={"owner": "siem"},
-        )
+        return declared
+
+
+def index_templates(settings: SiemSettings) -> list[IndexTemplate]:
+    """Every index template siem owns in `settings.namespace`."""
+    return IndexLayout(settings).templates()

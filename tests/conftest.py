@@ -6,13 +6,13 @@ There is no skip here: a service that cannot be started fails the run, in CI and
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from vigil import services
+from vigil import indices, services
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.errors import VigilError
 from vigil.settings import VigilSettings, load_settings
@@ -42,6 +42,17 @@ def es(settings: VigilSettings, live_services: list[services.ServiceStatus]) -> 
 @pytest.fixture(scope="session")
 def redis_conn(settings: VigilSettings, live_services: list[services.ServiceStatus]) -> redis.Redis:
     return redis_client(settings)
+
+
+@pytest.fixture(scope="session")
+def apply_indices(es: Elasticsearch, settings: VigilSettings) -> Callable[..., None]:
+    """`apply_indices(namespace, *owners)`: what the app and worker do at start, for the owners a test uses only
+    (each index creation is a cluster-state update, about a second on the busy shared node)."""
+
+    def apply(namespace: str, *owners: str) -> None:
+        indices.apply(es, settings.in_namespace(namespace), owners or indices.OWNERS)
+
+    return apply
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,10 +138,15 @@ def endpoints(app: FastAPI) -> Iterator[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def app(
-    settings: VigilSettings, es: Elasticsearch, edge_auth: Any, tmp_path_factory: pytest.TempPathFactory
+    settings: VigilSettings,
+    es: Elasticsearch,
+    edge_auth: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    apply_indices: Callable[..., None],
 ) -> Iterator[FastAPI]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
     evidence = EvidenceSettings(namespace=prefix, data_dir=tmp_path_factory.mktemp("evidence"))
+    apply_indices(prefix, "evidence")
     yield create_app(settings.model_copy(update={"evidence": evidence}), guard=edge_auth.guard)
     for index in (evidence.locker_index, evidence.bundle_index):
         es.options(ignore_status=404).indices.delete(index=index)

@@ -25,6 +25,7 @@ from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
 from vigil.console import Overview, install_console
 from vigil.detections_runtime import build_detections
+from vigil.indices import ensure_applied
 from vigil.observability import RequestIdMiddleware, configure_logging
 from vigil.problems import install_error_answers
 from vigil.settings import VigilSettings, load_settings
@@ -34,6 +35,7 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     """`guard` protects every API router; by default an edge verifier built from settings (tests pass their own)."""
     # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN. The schema stays at /openapi.json.
     app = FastAPI(title="Vigil", version="0.1.0", docs_url=None, redoc_url=None)
+    ensure_applied(elasticsearch_client(settings), settings)
     # One handler renders every package's errors: problem details for the API, RFC 6749 JSON for OAuth, pages.
     errors = install_error_answers(app)
     siem_pipeline = Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)

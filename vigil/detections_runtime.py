@@ -7,6 +7,7 @@ from pathlib import Path
 
 from detections import Detections, DetectionsSettings
 from vigil.clients import elasticsearch_client, redis_client
+from vigil.indices import ensure_applied
 from vigil.settings import VigilSettings
 
 
@@ -17,4 +18,6 @@ def detections_settings(settings: VigilSettings) -> DetectionsSettings:
 
 
 def build_detections(settings: VigilSettings) -> Detections:
-    return Detections(detections_settings(settings), elasticsearch_client(settings), redis_client(settings))
+    es = elasticsearch_client(settings)
+    ensure_applied(es, settings)
+    return Detections(detections_settings(settings), es, redis_client(settings))

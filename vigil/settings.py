@@ -65,6 +65,21 @@ class VigilSettings(BaseSettings):
         default="vigil-es", description="Unprivileged account that runs Elasticsearch when Vigil runs as root."
     )
     es_start_timeout: float = Field(default=120.0, gt=0)
+    es_nodes: int = Field(
+        default=1, ge=1, le=9, description="Nodes of the local cluster; node i answers HTTP on the URL's port + i."
+    )
+    es_transport_port: Port = Field(
+        default=9300, description="Transport port of the first node of a local multi-node cluster (+ i per node)."
+    )
+    es_node_heap: str = Field(
+        default="1g", pattern=r"^\d+[mg]$", description="JVM heap of each node of a local multi-node cluster."
+    )
+    es_shards: int = Field(default=1, ge=1, description="Primary shards of every index Vigil creates.")
+    es_replicas: int | None = Field(
+        default=None,
+        ge=0,
+        description="Replicas of every index; unset: 1 when the cluster has >= 2 data nodes, else 0.",
+    )
 
     redis_url: SecretStr = Field(
         default=SecretStr("redis://127.0.0.1:6391/0"),
@@ -75,6 +90,20 @@ class VigilSettings(BaseSettings):
         pattern=r"^(always|everysec)$",
         description="AOF fsync policy of the local Redis: `always` loses no acknowledged write, even on kill -9.",
     )
+
+    redis_replicas: int = Field(
+        default=0, ge=0, le=4, description="Local replicas of the Redis primary, on the URL's port + i."
+    )
+    redis_sentinels: int = Field(
+        default=0, ge=0, le=7, description="Local Sentinels watching the primary, on `redis_sentinel_port` + i."
+    )
+    redis_sentinel_port: Port = Field(default=26379, description="Port of the first local Sentinel.")
+    redis_sentinel_hosts: str = Field(
+        default="",
+        pattern=r"^([^,:\s]+:\d+(,[^,:\s]+:\d+)*)?$",
+        description="External Sentinels `host:port,host:port`; clients then ask them for the primary.",
+    )
+    redis_master_name: str = Field(default="vigil", pattern=r"^[A-Za-z0-9_.-]+$", description="Sentinel's name.")
 
     java_home: Path | None = Field(default=None, description="JDK for Elasticsearch (else JAVA_HOME, /usr/lib/jvm).")
 
@@ -98,6 +127,9 @@ class VigilSettings(BaseSettings):
             if "namespace" in package.model_fields_set and package.namespace != self.namespace:
                 raise ValueError(f"VIGIL_{name.upper()}__NAMESPACE is not a setting: set VIGIL_NAMESPACE")
         self._spread()
+        if (self.sentinels or self.redis_replicas) and "wait_replicas" not in self.siem.model_fields_set:
+            # Replicas exist behind Sentinel: acknowledge a batch only once one of them holds it.
+            self.siem = self.siem.model_copy(update={"wait_replicas": 1})
         return self
 
     def _spread(self) -> None:
@@ -133,6 +165,14 @@ class VigilSettings(BaseSettings):
     @property
     def redis_port(self) -> int:
         return urlsplit(self.redis_url.get_secret_value()).port or 6379
+
+    @property
+    def sentinels(self) -> list[tuple[str, int]]:
+        """Where clients ask for the current primary; empty: connect to `redis_url` directly."""
+        if self.redis_sentinel_hosts:
+            pairs = [item.rsplit(":", 1) for item in self.redis_sentinel_hosts.split(",")]
+            return [(host, int(port)) for host, port in pairs]
+        return [("127.0.0.1", self.redis_sentinel_port + i) for i in range(self.redis_sentinels)]
 
     @property
     def redis_address(self) -> str:

@@ -17,7 +17,7 @@ from edgeauth import issuer as edgeauth_issuer
 from siem import Pipeline
 from siem import tasks as siem_tasks
 from vigil.canary.runner import register_tasks as register_canary_tasks
-from vigil.clients import elasticsearch_client, redis_client
+from vigil.clients import broker_url, elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
 from vigil.detections_runtime import build_detections
 from vigil.settings import VigilSettings
@@ -56,12 +56,13 @@ REGISTRATIONS: list[Registration] = [_siem, _edgeauth, _detections, _compliance,
 
 def create_celery(settings: VigilSettings) -> Celery:
     """One Celery app over the Redis broker; keys live under the namespace so test namespaces stay apart."""
-    app = Celery("vigil", broker=settings.redis_url.get_secret_value())
+    broker, transport = broker_url(settings)
+    app = Celery("vigil", broker=broker)
     app.conf.update(
         task_ignore_result=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"global_keyprefix": f"{settings.namespace}:celery:"},
+        broker_transport_options={**transport, "global_keyprefix": f"{settings.namespace}:celery:"},
         worker_hijack_root_logger=False,
         task_default_queue=DEFAULT_QUEUE,
         beat_schedule={},

@@ -3,6 +3,8 @@
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# Sentinel watches the Redis primary and promotes a replica when it dies (`vigil services up --sentinels 3`).
+command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 # The nginx template clears every client-sent X-Auth-* header with headers-more's wildcard.
 [ -f /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so ] || need+=(libnginx-mod-http-headers-more-filter)
@@ -20,7 +22,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q "${need[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${need[@]}" >/dev/null; }
 # The Debian packages start their own daemons on the default ports; Vigil runs its own on project ports.
-for svc in redis-server nginx; do
+for svc in redis-server redis-sentinel nginx; do
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
   service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -1,12 +1,11 @@
-"""The `{prefix}-alerts` and `{prefix}-detections-runs` indices: mappings and creation."""
+"""The `{namespace}-alerts`, `-detections-runs` and `-detections-audit` indices, declared as data."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from elasticsearch import Elasticsearch
-
 from detections.models import Level
+from detections.settings import DetectionsSettings
 
 LEVEL_RANK = {Level.INFORMATIONAL: 0, Level.LOW: 1, Level.MEDIUM: 2, Level.HIGH: 3, Level.CRITICAL: 4}
 
@@ -71,10 +70,14 @@ AUDIT_MAPPINGS: dict[str, Any] = {
 }
 
 
-def ensure_index(es: Elasticsearch, name: str, mappings: dict[str, Any]) -> None:
-    """Create the index once; a concurrent creator winning the race is fine."""
-    if es.indices.exists(index=name):
-        return
-    es.options(ignore_status=400).indices.create(
-        index=name, mappings=mappings, settings={"number_of_shards": 1, "number_of_replicas": 0}
-    )
+def index_templates(settings: DetectionsSettings) -> list[dict[str, Any]]:
+    """The indices detections owns, as data (Elasticsearch index templates): `vigil` applies them."""
+    owned = [
+        (settings.alerts_index, ALERT_MAPPINGS),
+        (settings.runs_index, RUN_MAPPINGS),
+        (settings.audit_index, AUDIT_MAPPINGS),
+    ]
+    return [
+        {"name": name, "index_patterns": [name], "template": {"mappings": mappings}, "meta": {"owner": "detections"}}
+        for name, mappings in owned
+    ]

@@ -15,7 +15,7 @@ from typing import Any
 from elasticsearch import ConflictError as EsConflictError
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
-from detections.alerts.index import ALERT_MAPPINGS, LEVEL_RANK, ensure_index
+from detections.alerts.index import LEVEL_RANK
 from detections.engine.samples import SAMPLE_FIELDS, thin
 from detections.errors import AlertNotFoundError, ConflictError
 from detections.models import Alert, AlertFilter, AlertPage, AlertStatus, EventSnapshot, Level, RuleInfo
@@ -99,9 +99,6 @@ class AlertStore:
         self.es = es
         self.index = index
         self.samples = samples
-
-    def ensure(self) -> None:
-        ensure_index(self.es, self.index, ALERT_MAPPINGS)
 
     # -- writing -----------------------------------------------------------------------------------------------
 
@@ -224,7 +221,6 @@ class AlertStore:
         """Create or update one alert per candidate; 1 for each candidate that created or changed an alert."""
         if not candidates:
             return []
-        self.ensure()
         combined, slots = self._combine(candidates)
         changed = [0] * len(combined)
         actions: list[dict[str, Any]] = []

@@ -8,7 +8,6 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
-from detections.alerts.index import AUDIT_MAPPINGS, RUN_MAPPINGS, ensure_index
 from detections.models import RuleRun
 
 
@@ -21,7 +20,6 @@ class RunHistory:
     def write(self, runs: list[RuleRun]) -> None:
         if not runs:
             return
-        ensure_index(self.es, self.index, RUN_MAPPINGS)
         actions = []
         for run in runs:
             doc = run.model_dump(mode="json")
@@ -58,7 +56,6 @@ class RunHistory:
         self, actor: str, action: str, rule_id: str, at: datetime, detail: dict[str, Any], *, wait: bool = True
     ) -> None:
         """`wait=False` for reads audited on an analyst's request path (searches): no refresh wait."""
-        ensure_index(self.es, self.audit_index, AUDIT_MAPPINGS)
         self.es.index(
             index=self.audit_index,
             document={

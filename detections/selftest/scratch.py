@@ -16,7 +16,6 @@ def remove_prefix(es: Elasticsearch, redis_client: redis.Redis, prefix: str) -> 
         lenient.indices.delete(index=",".join(names))
     for template in lenient.indices.get_index_template(name=f"{prefix}-*").body.get("index_templates", []):
         lenient.indices.delete_index_template(name=template["name"])
-    lenient.cluster.delete_component_template(name=f"{prefix}-ecs-logs")
     keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:
         redis_client.delete(*keys)

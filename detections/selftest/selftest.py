@@ -5,6 +5,7 @@ prefix; the rule must raise its alert. The scratch indices and keys are removed 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -41,13 +42,19 @@ def _sigma_rule(source: str, rule_id: str) -> SigmaRule | None:
 
 
 def self_test(
-    ruleset: RuleSet, settings: DetectionsSettings, es: Elasticsearch, redis_client: redis.Redis
+    ruleset: RuleSet,
+    settings: DetectionsSettings,
+    es: Elasticsearch,
+    redis_client: redis.Redis,
+    prepare: Callable[[str], None],
 ) -> list[RuleTest]:
+    """`prepare(namespace)` applies siem's and detections' indices in the scratch namespace (the composer's job)."""
     prefix = f"vigil-ruletest-{uuid.uuid4().hex[:8]}"
     scratch = settings.model_copy(update={"namespace": prefix, "ingest_delay_seconds": 0})
     pipeline = Pipeline(es, redis_client, SiemSettings(namespace=prefix))
     results: dict[str, RuleTest] = {}
     try:
+        prepare(prefix)
         pipeline.setup()
         batches: dict[str, list[str]] = {}
         stamp = datetime.now(UTC)
@@ -69,7 +76,7 @@ def self_test(
             pipeline.push(fmt, lines)
         pipeline.drain()
         store = AlertStore(es, scratch.alerts_index, samples=scratch.samples_per_alert)
-        history = RunHistory(es, scratch.runs_index, scratch.index("detections-audit"))
+        history = RunHistory(es, scratch.runs_index, scratch.audit_index)
         # rules that only feed a correlation run on their own here, so each can be checked
         alone = {k: replace(r, info=r.info.model_copy(update={"standalone": True})) for k, r in ruleset.rules.items()}
         engine = Engine(scratch, es, redis_client, alone, store, history)

@@ -7,7 +7,6 @@ from datetime import datetime
 from elasticsearch import Elasticsearch, NotFoundError
 
 from evidence.canonical import rfc3339
-from evidence.locker.index import BUNDLE_MAPPINGS, ensure_index
 from evidence.models import BundleInfo
 
 MAX_LISTED = 1000
@@ -17,22 +16,14 @@ class BundleCatalog:
     def __init__(self, es: Elasticsearch, index: str) -> None:
         self.es = es
         self.index = index
-        self._ready = False
-
-    def _ensure(self) -> None:
-        if not self._ready:
-            ensure_index(self.es, self.index, BUNDLE_MAPPINGS)
-            self._ready = True
 
     def add(self, info: BundleInfo) -> None:
-        self._ensure()
         doc = info.model_dump(mode="json")
         doc["period_from"], doc["period_to"] = rfc3339(info.period_from), rfc3339(info.period_to)
         doc["built_at"] = rfc3339(info.built_at)
         self.es.index(index=self.index, id=info.name, document=doc, refresh=True)
 
     def get(self, name: str) -> BundleInfo | None:
-        self._ensure()
         try:
             found = self.es.get(index=self.index, id=name)
         except NotFoundError:
@@ -41,7 +32,6 @@ class BundleCatalog:
 
     def within(self, start: datetime | None, end: datetime | None) -> list[BundleInfo]:
         """Bundles whose whole period lies inside [start, end] (no bound when None), newest period first."""
-        self._ensure()
         filters: list[dict[str, object]] = []
         if start is not None:
             filters.append({"range": {"period_from": {"gte": rfc3339(start)}}})

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import Elasticsearch
 
-from evidence.errors import EvidenceError
+from evidence.settings import EvidenceSettings
 
 _KEYWORD = {"type": "keyword"}
 _DATE = {"type": "date"}
@@ -53,14 +53,13 @@ BUNDLE_MAPPINGS: dict[str, Any] = {
 }
 
 
-def ensure_index(es: Elasticsearch, index: str, mappings: dict[str, Any]) -> None:
-    if es.indices.exists(index=index):
-        return
-    try:
-        es.indices.create(index=index, mappings=mappings, settings={"number_of_replicas": 0})
-    except ApiError as exc:
-        if exc.meta.status != 400 or "resource_already_exists" not in str(exc):
-            raise EvidenceError(f"cannot create index {index}: {exc}") from None
+def index_templates(settings: EvidenceSettings) -> list[dict[str, Any]]:
+    """The indices evidence owns, as data (Elasticsearch index templates): `vigil` applies them."""
+    owned = [(settings.locker_index, LOCKER_MAPPINGS), (settings.bundle_index, BUNDLE_MAPPINGS)]
+    return [
+        {"name": name, "index_patterns": [name], "template": {"mappings": mappings}, "meta": {"owner": "evidence"}}
+        for name, mappings in owned
+    ]
 
 
 def stream(

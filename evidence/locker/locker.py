@@ -22,7 +22,7 @@ from evidence.canonical import parse_rfc3339, rfc3339, utc
 from evidence.errors import InvalidEvidenceError, LockerBusyError
 from evidence.locker.chain import build_record, entry_hash, record_bytes, record_digest, record_fields
 from evidence.locker.content import ContentStore
-from evidence.locker.index import LOCKER_MAPPINGS, ensure_index, stream
+from evidence.locker.index import stream
 from evidence.models import GENESIS_HASH, ChainHead, EvidenceItem, EvidenceSpec, LockerReport
 from evidence.settings import EvidenceSettings
 
@@ -40,12 +40,6 @@ class EvidenceLocker:
         self.content = ContentStore(settings.content_dir, settings.max_item_bytes)
         self._lock_key = f"{settings.namespace}:evidence:lock"
         self._head_key = f"{settings.namespace}:evidence:head"
-        self._ready = False
-
-    def ensure_index(self) -> None:
-        if not self._ready:
-            ensure_index(self.es, self.index, LOCKER_MAPPINGS)
-            self._ready = True
 
     # -- writing ---------------------------------------------------------------------------------------------
 
@@ -83,7 +77,6 @@ class EvidenceLocker:
         return self.append_spec(spec, content)
 
     def append_spec(self, spec: EvidenceSpec, content: bytes | BinaryIO) -> EvidenceItem:
-        self.ensure_index()
         sha, size = self.content.put(content)
         lock = self.redis.lock(
             self._lock_key, timeout=max(60.0, self.settings.lock_timeout_seconds * 2), blocking_timeout=None
@@ -119,7 +112,6 @@ class EvidenceLocker:
 
     def head(self) -> ChainHead | None:
         """The newest entry according to Elasticsearch."""
-        self.ensure_index()
         return self._head_from_index()
 
     def anchored_head(self) -> ChainHead | None:
@@ -143,7 +135,6 @@ class EvidenceLocker:
 
     def entries(self, first: int | None = None, last: int | None = None) -> Iterator[dict[str, Any]]:
         """Raw entries in sequence order (streamed), optionally bounded to a sequence range."""
-        self.ensure_index()
         self.es.indices.refresh(index=self.index)
         bounds: dict[str, int] = {}
         if first is not None:
@@ -165,7 +156,6 @@ class EvidenceLocker:
 
         `stale` is judged at `as_of` (default now): an item is stale once its freshness window has passed.
         """
-        self.ensure_index()
         self.es.indices.refresh(index=self.index)
         moment = utc(as_of) if as_of else datetime.now(UTC)
         query = period_query(period_from, period_to, controls)
@@ -179,7 +169,6 @@ class EvidenceLocker:
         self, period_from: datetime, period_to: datetime, controls: Iterable[str] = ()
     ) -> tuple[int, int, int] | None:
         """(first, last, count) of the matching sequence numbers, or None when nothing matches."""
-        self.ensure_index()
         self.es.indices.refresh(index=self.index)
         result = self.es.search(
             index=self.index,

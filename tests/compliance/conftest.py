@@ -16,7 +16,10 @@ from evidence import EvidenceLocker, EvidenceSettings
 
 
 @pytest.fixture
-def evidence_settings(es_namespace: str, redis_namespace: str, tmp_path: Path) -> EvidenceSettings:
+def evidence_settings(
+    es_namespace: str, redis_namespace: str, tmp_path: Path, apply_indices: Callable[..., None]
+) -> EvidenceSettings:
+    apply_indices(es_namespace, "evidence")
     return EvidenceSettings(namespace=es_namespace, data_dir=tmp_path / "evidence")
 
 
@@ -57,5 +60,6 @@ def judge(locker: EvidenceLocker) -> Judge:
 
 
 @pytest.fixture
-def compliance_settings(es_namespace: str) -> ComplianceSettings:
+def compliance_settings(es_namespace: str, apply_indices: Callable[..., None]) -> ComplianceSettings:
+    apply_indices(es_namespace, "compliance")
     return ComplianceSettings(namespace=es_namespace)

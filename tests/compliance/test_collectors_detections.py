@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def detections(es: Elasticsearch, redis_conn: redis.Redis, es_namespace: str, redis_namespace: str) -> Detections:
+def detections(
+    es: Elasticsearch,
+    redis_conn: redis.Redis,
+    es_namespace: str,
+    redis_namespace: str,
+    apply_indices: Callable[..., None],
+) -> Detections:
+    apply_indices(es_namespace, "siem", "detections")
     Pipeline(es, redis_conn, SiemSettings(namespace=es_namespace)).setup()
     return Detections(DetectionsSettings(namespace=es_namespace, ingest_delay_seconds=0), es, redis_conn)
 

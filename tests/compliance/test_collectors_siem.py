@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -35,7 +36,10 @@ def _revocation(at: datetime, jti: str) -> str:
 
 
 @pytest.fixture
-def pipeline(es: Elasticsearch, redis_conn: redis.Redis, es_namespace: str) -> Pipeline:
+def pipeline(
+    es: Elasticsearch, redis_conn: redis.Redis, es_namespace: str, apply_indices: Callable[..., None]
+) -> Pipeline:
+    apply_indices(es_namespace, "siem")
     settings = SiemSettings(namespace=es_namespace)
     pipe = Pipeline(es, redis_conn, settings)
     pipe.setup()

@@ -1,5 +1,6 @@
 """The compliance API: `compliance:read` required, precise 4xx on bad periods and engagements, never a 500."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def service(es: Elasticsearch, locker: EvidenceLocker, es_namespace: str) -> Compliance:
+def service(
+    es: Elasticsearch, locker: EvidenceLocker, es_namespace: str, apply_indices: Callable[..., None]
+) -> Compliance:
+    apply_indices(es_namespace, "compliance")
     return Compliance(ComplianceSettings(namespace=es_namespace, scope=("CC6.1", "A.8.32")), es, locker)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,7 +24,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def detections(es: Elasticsearch, redis_conn: redis.Redis, es_namespace: str) -> Detections:
+def detections(
+    es: Elasticsearch, redis_conn: redis.Redis, es_namespace: str, apply_indices: Callable[..., None]
+) -> Detections:
+    apply_indices(es_namespace, "detections", "compliance")
     return Detections(DetectionsSettings(namespace=es_namespace), es, redis_conn)
 
 

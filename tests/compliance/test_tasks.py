@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from celery import Celery
 from elasticsearch import Elasticsearch
@@ -15,8 +17,13 @@ pytestmark = pytest.mark.integration
 
 
 def test_cycle_task_collects_evaluates_and_is_scheduled(
-    es: Elasticsearch, locker: EvidenceLocker, es_namespace: str, settings: VigilSettings
+    es: Elasticsearch,
+    locker: EvidenceLocker,
+    es_namespace: str,
+    settings: VigilSettings,
+    apply_indices: Callable[..., None],
 ) -> None:
+    apply_indices(es_namespace, "compliance")
     service = Compliance(ComplianceSettings(namespace=es_namespace, scope=("A.8.32",)), es, locker)
     app = Celery("compliance-test", broker=settings.redis_url.get_secret_value())
     register_tasks(app, lambda: service, every=900)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +59,7 @@ def world(
     redis_conn: redis.Redis,
     edge_auth: EdgeAuthHarness,
     tmp_path_factory: pytest.TempPathFactory,
+    apply_indices: Callable[..., None],
 ) -> Iterator[World]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
     data_dir: Path = tmp_path_factory.mktemp("console-evidence")
@@ -71,6 +72,7 @@ def world(
         }
     )
     try:
+        apply_indices(prefix)
         pipeline = Pipeline(es, redis_conn, scoped.siem)
         pipeline.setup()
         # Real events through siem's pipeline: a scanner probing from three addresses, one revoked token replayed.

@@ -23,14 +23,21 @@ def det_prefix(es: Elasticsearch, redis_conn: redis.Redis, namespace: str) -> It
 
 
 @pytest.fixture
-def pipeline(es: Elasticsearch, redis_conn: redis.Redis, det_prefix: str) -> Pipeline:
+def pipeline(
+    es: Elasticsearch, redis_conn: redis.Redis, det_prefix: str, apply_indices: Callable[..., None]
+) -> Pipeline:
+    apply_indices(det_prefix, "siem")
     made = Pipeline(es, redis_conn, SiemSettings(namespace=det_prefix))
     made.setup()
     return made
 
 
 @pytest.fixture
-def make_detections(es: Elasticsearch, redis_conn: redis.Redis, det_prefix: str) -> Callable[..., Detections]:
+def make_detections(
+    es: Elasticsearch, redis_conn: redis.Redis, det_prefix: str, apply_indices: Callable[..., None]
+) -> Callable[..., Detections]:
+    apply_indices(det_prefix, "detections")
+
     def make(**overrides: Any) -> Detections:
         settings = DetectionsSettings(namespace=det_prefix, ingest_delay_seconds=0, **overrides)
         return Detections(settings, es, redis_conn)

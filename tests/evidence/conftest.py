@@ -16,7 +16,10 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def evidence_settings(es_namespace: str, redis_namespace: str, tmp_path: Path) -> EvidenceSettings:
+def evidence_settings(
+    es_namespace: str, redis_namespace: str, tmp_path: Path, apply_indices: Callable[..., None]
+) -> EvidenceSettings:
+    apply_indices(es_namespace, "evidence")
     return EvidenceSettings(namespace=es_namespace, data_dir=tmp_path / "evidence")
 
 

@@ -7,7 +7,7 @@ import struct
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,16 @@ from tests.evidence.conftest import T0
 
 
 @pytest.fixture(scope="module")
-def stored_bundle(es: Elasticsearch, redis_conn: redis.Redis) -> Iterator[tuple[bytes, dict[str, Any]]]:
+def stored_bundle(
+    es: Elasticsearch, redis_conn: redis.Redis, apply_indices: Callable[..., None]
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
     """A small uncompressed bundle (stored entries: every data byte is content) and its public keys."""
     namespace = f"t{uuid.uuid4().hex[:10]}"
     with tempfile.TemporaryDirectory() as folder:
         cfg = EvidenceSettings(namespace=namespace, data_dir=Path(folder), compression_level=0)
         archive = EvidenceArchive(es, redis_conn, cfg)
         try:
+            apply_indices(namespace, "evidence")
             for day in range(3):
                 archive.locker.append(
                     collector="c",

@@ -21,7 +21,6 @@ def remove_prefix(es: Elasticsearch, redis_conn: redis.Redis, prefix: str) -> No
     templates = found.get("index_templates", []) if isinstance(found, dict) else []
     for template in templates:
         es.options(ignore_status=404).indices.delete_index_template(name=template["name"])
-    es.options(ignore_status=404).cluster.delete_component_template(name=f"{prefix}-ecs-logs")
     keys = list(redis_conn.scan_iter(match=f"{prefix}*", count=1000))
     if keys:
         redis_conn.delete(*keys)
@@ -34,11 +33,19 @@ def siem_prefix(es: Elasticsearch, redis_conn: redis.Redis, namespace: str) -> I
 
 
 @pytest.fixture
-def make_pipeline(es: Elasticsearch, redis_conn: redis.Redis, siem_prefix: str) -> Callable[..., Pipeline]:
+def make_pipeline(
+    es: Elasticsearch, redis_conn: redis.Redis, siem_prefix: str, apply_indices: Callable[..., None]
+) -> Callable[..., Pipeline]:
+    applied = False
+
     def make(
         es_client: Elasticsearch | None = None, redis_client: redis.Redis | None = None, **overrides: Any
     ) -> Pipeline:
         settings = SiemSettings(namespace=siem_prefix, **overrides)
+        nonlocal applied
+        if not applied:
+            apply_indices(siem_prefix, "siem")
+            applied = True
         pipeline = Pipeline(es_client or es, redis_client or redis_conn, settings)
         pipeline.setup()
         return pipeline

@@ -140,11 +140,14 @@ def test_above_the_high_water_mark_the_answer_is_429_with_retry_after(make_pipel
     assert pipeline.stream.depth() == 40
 
 
-def test_the_assembled_app_mounts_ingest_and_serves_pipeline_metrics(settings, siem_prefix: str, edge_auth) -> None:
+def test_the_assembled_app_mounts_ingest_and_serves_pipeline_metrics(
+    settings, siem_prefix: str, edge_auth, apply_indices
+) -> None:
     from siem import SiemSettings
     from vigil.app import create_app
 
     scoped = settings.model_copy(update={"siem": SiemSettings(namespace=siem_prefix)})
+    apply_indices(siem_prefix, "siem")
     client = TestClient(create_app(scoped, guard=edge_auth.guard))
     token = edge_auth.token(["ingest:write"])
     response = client.post("/ingest/access", content=nginx_line(1), headers={"Authorization": f"Bearer {token}"})

@@ -11,7 +11,7 @@ from vigil.settings import VigilSettings
 pytestmark = pytest.mark.integration
 
 
-def test_issuer_routes_are_mounted(settings: VigilSettings, redis_namespace: str) -> None:
+def test_issuer_routes_are_mounted(settings: VigilSettings, es_namespace: str, redis_namespace: str) -> None:
     # Keys, counters and the decision events this test causes all stay under the test's namespace.
     with TestClient(create_app(settings.in_namespace(redis_namespace))) as client:
         metadata = client.get("/.well-known/oauth-authorization-server")

@@ -30,6 +30,7 @@ from vigil.clients import elasticsearch_client, redis_client
 from vigil.demo.config import local_secret
 from vigil.detections_runtime import build_detections
 from vigil.errors import VigilError
+from vigil.indices import ensure_applied
 from vigil.settings import VigilSettings
 
 COLLECTOR = "vigil.canary"
@@ -228,7 +229,9 @@ def record_evidence(settings: VigilSettings, report: CanaryReport) -> None:
         "previous_marker_indexed": report.previous_marker_indexed,
         "silent_seconds": report.silent_seconds,
     }
-    EvidenceLocker(elasticsearch_client(settings), redis_client(settings), settings.evidence).append(
+    es = elasticsearch_client(settings)
+    ensure_applied(es, settings)
+    EvidenceLocker(es, redis_client(settings), settings.evidence).append(
         collector=COLLECTOR,
         collector_version="1",
         source_system="vigil-canary",

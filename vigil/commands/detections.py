@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from elasticsearch import Elasticsearch
 
 from detections import AlertFilter, AlertStatus, DetectionsError, Level, Verdict, corpus_report, load_rules, self_test
+from vigil import indices
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.detections_runtime import build_detections, detections_settings
-from vigil.settings import load_settings
+from vigil.settings import VigilSettings, load_settings
 
 rules_app = typer.Typer(help="Sigma rules: list, validate, convert and test them.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts: list, show and triage them.", no_args_is_help=True)
@@ -80,7 +82,14 @@ def rules_test(paths: Paths = None) -> None:
     """Send a generated matching event per rule through the real ingest (scratch prefix) and expect its alert."""
     settings = load_settings()
     ruleset = load_rules(detections_settings(settings), list(paths or []))
-    results = self_test(ruleset, detections_settings(settings), elasticsearch_client(settings), redis_client(settings))
+    es = elasticsearch_client(settings)
+    results = self_test(
+        ruleset,
+        detections_settings(settings),
+        es,
+        redis_client(settings),
+        prepare=lambda scratch: _apply_scratch(es, settings, scratch),
+    )
     for result in results:
         typer.echo(
             f"{result.outcome:<13} {result.rule_id}  {result.title}" + (f" ({result.reason})" if result.reason else "")
@@ -165,3 +174,7 @@ def alerts_resolve(
     """Resolve an alert with a verdict."""
     alert = build_detections(load_settings()).resolve(alert_id, _actor(actor), verdict, note=note)
     typer.echo(f"{alert.id}: resolved ({alert.verdict.value if alert.verdict else '-'})")
+
+
+def _apply_scratch(es: Elasticsearch, settings: VigilSettings, scratch: str) -> None:
+    indices.apply(es, settings.in_namespace(scratch), owners=["siem", "detections"])

@@ -21,6 +21,7 @@ from evidence import (
 )
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.errors import VigilError
+from vigil.indices import ensure_applied
 from vigil.settings import VigilSettings, load_settings
 
 app = typer.Typer(help="Evidence locker, signed bundles and their offline verification.", no_args_is_help=True)
@@ -43,7 +44,9 @@ def _one_line() -> Iterator[None]:
 
 
 def _archive(settings: VigilSettings) -> EvidenceArchive:
-    return EvidenceArchive(elasticsearch_client(settings), redis_client(settings), settings.evidence)
+    es = elasticsearch_client(settings)
+    ensure_applied(es, settings)
+    return EvidenceArchive(es, redis_client(settings), settings.evidence)
 
 
 def parse_moment(text: str, *, end_of_day: bool) -> datetime:

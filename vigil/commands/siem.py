@@ -17,6 +17,7 @@ from siem import DeadLetterStore, Pipeline
 from siem.inputs.tail import FileTail
 from siem.metrics import status
 from vigil.clients import elasticsearch_client, redis_client
+from vigil.indices import ensure_applied
 from vigil.settings import VigilSettings, load_settings
 from vigil.worker import DEFAULT_QUEUE, create_celery
 
@@ -33,7 +34,9 @@ class FileFormat(StrEnum):
 
 
 def build_pipeline(settings: VigilSettings) -> Pipeline:
-    pipeline = Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)
+    es = elasticsearch_client(settings)
+    ensure_applied(es, settings)
+    pipeline = Pipeline(es, redis_client(settings), settings.siem)
     pipeline.setup()
     return pipeline
 

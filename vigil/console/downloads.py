@@ -30,7 +30,6 @@ class Downloads:
     def of(self, subject: str, limit: int) -> list[Download]:
         """The newest downloads by `subject` among the newest audit items of the archive."""
         locker = self.archive.locker
-        locker.ensure_index()
         locker.es.indices.refresh(index=locker.index)
         response = locker.es.search(
             index=locker.index,

@@ -1,11 +1,49 @@
-"""Local services: Elasticsearch and Redis started under `.vigil/`, or external servers that answer."""
+"""Local services: Elasticsearch and Redis started under `.vigil/`, or external servers that answer.
 
-from vigil.services.elasticsearch import ElasticsearchService
-from vigil.services.models import ServiceStatus
-from vigil.services.redis import RedisService
+For drills and scale tests, two handles with the same lifecycle (`up`, `down`, `status`):
+
+- `cluster(settings, nodes=3)`: an N-node Elasticsearch cluster on loopback (HTTP on the URL's port + i, transport
+  on `es_transport_port` + i), with `nodes`, `kill_node(node)` (SIGKILL) and `start_node(node)` to inject faults;
+- `redis_failover(settings, replicas=1, sentinels=3)`: a Redis primary (the URL's port), replicas (port + i) and
+  Sentinels (`redis_sentinel_port` + i), with `members`, `kill(member)` (SIGKILL), `start(member)` and `primary()`.
+  Clients built from the same settings (`vigil.clients.redis_client`) find the primary through the Sentinels.
+"""
+
+from vigil.services.elasticsearch import ElasticsearchService, Node
+from vigil.services.models import NodeStatus, ServiceStatus
+from vigil.services.redis import Member, RedisService
 from vigil.settings import VigilSettings
 
-__all__ = ["ElasticsearchService", "RedisService", "ServiceStatus", "down", "services_for", "status", "up"]
+__all__ = [
+    "ElasticsearchService",
+    "Member",
+    "Node",
+    "NodeStatus",
+    "RedisService",
+    "ServiceStatus",
+    "cluster",
+    "down",
+    "redis_failover",
+    "services_for",
+    "status",
+    "up",
+]
+
+
+def cluster(settings: VigilSettings, nodes: int) -> ElasticsearchService:
+    """The local Elasticsearch cluster of `nodes` nodes at `settings.es_url` (not started: call `.up()`)."""
+    return ElasticsearchService(settings.model_copy(update={"es_nodes": nodes}))
+
+
+def redis_failover(settings: VigilSettings, replicas: int = 1, sentinels: int = 3) -> RedisService:
+    """The local Redis primary, `replicas` replicas and `sentinels` Sentinels (not started: call `.up()`). Use the
+    returned service's `.settings` to build clients: they carry the Sentinel addresses."""
+    siem = settings.siem
+    if "wait_replicas" not in siem.model_fields_set:
+        siem = siem.model_copy(update={"wait_replicas": 1 if replicas else 0})
+    return RedisService(
+        settings.model_copy(update={"redis_replicas": replicas, "redis_sentinels": sentinels, "siem": siem})
+    )
 
 
 def services_for(settings: VigilSettings) -> tuple[ElasticsearchService, RedisService]:

@@ -7,6 +7,17 @@ from typing import Literal
 from pydantic import BaseModel
 
 
+class NodeStatus(BaseModel):
+    """One Elasticsearch node as the cluster sees it (`_cat/nodes`), or a local node that is not in it."""
+
+    name: str
+    address: str
+    roles: str = ""
+    master: bool = False
+    up: bool = True
+    pid: int | None = None
+
+
 class ServiceStatus(BaseModel):
     name: Literal["elasticsearch", "redis", "nginx"]
     mode: Literal["local", "external", "stopped"]
@@ -16,3 +27,4 @@ class ServiceStatus(BaseModel):
     version: str | None = None
     pid: int | None = None
     detail: str = ""
+    nodes: list[NodeStatus] = []

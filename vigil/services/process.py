@@ -62,3 +62,11 @@ def terminate(pid: int, grace: float = 30.0) -> None:
         except ProcessLookupError:
             return
         wait_until(gone, 5.0)
+
+
+def kill(pid: int) -> None:
+    """SIGKILL: the process gets no chance to flush or say goodbye (a crash, for drills and fault tests)."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
