@@ -221,7 +221,7 @@ class Detections:
         found: dict[str, dict[str, Any]] = {}
         if real_ids:
             response = self.es.search(
-                index=self.settings.index("logs-*"),
+                index=self.settings.logs.logs_pattern,
                 ignore_unavailable=True,
                 allow_no_indices=True,
                 query={"ids": {"values": real_ids}},

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from siem import IndexLayout
+
 BUNDLED_RULES = Path(__file__).resolve().parent / "rules"
 
 
@@ -87,8 +89,10 @@ class DetectionsSettings(BaseModel):
     def audit_index(self) -> str:
         return self.index("detections-audit")
 
-    def logs_index(self, dataset: str | None = None) -> str:
-        return self.index(f"logs-{dataset}-*") if dataset else self.index("logs")
+    @property
+    def logs(self) -> IndexLayout:
+        """siem's names for the logs detections reads: asked of siem, never rebuilt here."""
+        return IndexLayout.of(self.namespace)
 
     def key(self, name: str) -> str:
         return f"{self.namespace}:detections:{name}"

@@ -119,6 +119,15 @@ class IndexLayout:
         self.settings = settings
         self.namespace = settings.namespace
 
+    @classmethod
+    def of(cls, namespace: str) -> IndexLayout:
+        """The layout of a namespace, for readers (detections, compliance) that hold no siem settings."""
+        return cls(SiemSettings(namespace=namespace))
+
+    def dataset_pattern(self, dataset: str) -> str:
+        """Every daily index of one dataset."""
+        return f"{self.namespace}-logs-{dataset}-*"
+
     @property
     def alias(self) -> str:
         return f"{self.namespace}-logs"
@@ -158,7 +167,7 @@ class IndexLayout:
         declared: list[IndexTemplate] = [
             {
                 "name": f"{self.namespace}-logs-{dataset}",
-                "index_patterns": [f"{self.namespace}-logs-{dataset}-*"],
+                "index_patterns": [self.dataset_pattern(dataset)],
                 "template": {"settings": self._settings(), "mappings": logs, "aliases": {self.alias: {}}},
                 "meta": {"owner": "siem", "dataset": dataset},
             }

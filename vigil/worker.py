@@ -16,6 +16,7 @@ from edgeauth import KeyStore
 from edgeauth import issuer as edgeauth_issuer
 from siem import Pipeline
 from siem import tasks as siem_tasks
+from vigil.beat import BeatLock, locked_scheduler
 from vigil.canary.runner import register_tasks as register_canary_tasks
 from vigil.clients import broker_url, elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
@@ -66,6 +67,8 @@ def create_celery(settings: VigilSettings) -> Celery:
         worker_hijack_root_logger=False,
         task_default_queue=DEFAULT_QUEUE,
         beat_schedule={},
+        # Only the beat holding the lease schedules; any number may run (one per worker, or `vigil beat`).
+        beat_scheduler=locked_scheduler(BeatLock(lambda: redis_client(settings), f"{settings.namespace}:beat:lock")),
     )
     for register in REGISTRATIONS:
         register(app, settings)

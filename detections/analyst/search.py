@@ -115,8 +115,8 @@ class EventSearcher:
 
     def _indices(self, search: EventSearch) -> str:
         if search.datasets:
-            return ",".join(self.settings.logs_index(d) for d in sorted(set(search.datasets)))
-        return ",".join(self.settings.logs_index(d) for d in DATASETS)
+            return ",".join(self.settings.logs.dataset_pattern(d) for d in sorted(set(search.datasets)))
+        return ",".join(self.settings.logs.dataset_pattern(d) for d in DATASETS)
 
     def _search(self, search: EventSearch, *, size: int, after: list[Any] | None, counts: bool) -> dict[str, Any]:
         timeout = self.settings.search_timeout_seconds

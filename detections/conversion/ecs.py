@@ -20,6 +20,8 @@ from sigma.processing.transformations.fields import FieldMappingTransformation
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaLogSource
 from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaRegularExpressionFlag, SigmaString
 
+from siem import DATASETS, Dataset
+
 FieldKind = Literal["keyword", "long", "ip", "date", "text"]
 CASELESS = ".caseless"
 
@@ -102,13 +104,14 @@ KEYWORD_FIELDS: dict[str, list[str]] = {
 }
 
 
-def dataset_for(logsource: SigmaLogSource) -> str | None:
+def dataset_for(logsource: SigmaLogSource) -> Dataset | None:
+    """siem's dataset a rule's log source reads (names from siem's `Dataset`, checked by mypy)."""
     if logsource.category == "webserver":
         return "access"
     if logsource.category == "application":
         return "exception"
-    if logsource.product == "vigil" and logsource.service in KEYWORD_FIELDS:
-        return logsource.service
+    if logsource.product == "vigil":
+        return next((d for d in DATASETS if d == logsource.service and d in KEYWORD_FIELDS), None)
     return None
 
 

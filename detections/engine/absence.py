@@ -35,7 +35,7 @@ def absence_rule(dataset: str, settings: DetectionsSettings) -> RuleInfo:
 def source_health(es: Elasticsearch, settings: DetectionsSettings, now: datetime) -> list[SourceHealth]:
     since = now - timedelta(hours=settings.absence_lookback_hours)
     response: Any = es.search(
-        index=settings.index("logs-*"),
+        index=settings.logs.logs_pattern,
         ignore_unavailable=True,
         allow_no_indices=True,
         size=0,

@@ -27,7 +27,7 @@ HISTORY_TERMS_CHUNK = 10_000
 
 def header(settings: DetectionsSettings, datasets: tuple[str, ...]) -> dict[str, Any]:
     return {
-        "index": ",".join(settings.logs_index(d) for d in datasets),
+        "index": ",".join(settings.logs.dataset_pattern(d) for d in datasets),
         "ignore_unavailable": True,
         "allow_no_indices": True,
     }

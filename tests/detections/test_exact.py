@@ -31,7 +31,7 @@ def es_count(es: Elasticsearch, det: Detections, rule_id: str, ip: str, start: d
             ]
         }
     }
-    return int(es.count(index=det.settings.logs_index("access"), query=query)["count"])
+    return int(es.count(index=det.settings.logs.dataset_pattern("access"), query=query)["count"])
 
 
 def test_a_needle_group_behind_a_haystack_group_gets_its_own_exact_alert(

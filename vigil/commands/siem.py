@@ -54,7 +54,8 @@ def worker(
     """Run the Celery worker (and beat) that drains the stream into Elasticsearch, and the detection cycles."""
     settings = load_settings()
     build_pipeline(settings)
-    schedule = settings.home / f"celerybeat-{settings.namespace}"
+    # Per process: embedded beats of workers on one host must not share one shelve file.
+    schedule = settings.home / f"celerybeat-{settings.namespace}-{os.getpid()}"
     schedule.parent.mkdir(parents=True, exist_ok=True)
     # One process more than cores: while one parses a batch, the others keep bulk requests in flight.
     processes = concurrency or (os.cpu_count() or 1) + 1
@@ -95,6 +96,14 @@ def _start_detections_node(settings: VigilSettings, loglevel: str) -> BaseProces
     )
     node.start()
     return node
+
+
+def beat(loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO") -> None:
+    """Run the beat scheduler alone; a second one waits as a standby (see `vigil.beat`)."""
+    settings = load_settings()
+    schedule = settings.home / f"celerybeat-{settings.namespace}-{os.getpid()}"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    create_celery(settings).start(["beat", f"--schedule={schedule}", f"--loglevel={loglevel}"])
 
 
 @pipeline_app.command("status")
