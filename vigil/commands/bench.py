@@ -1,4 +1,4 @@
-"""`vigil bench [edgeauth|siem|detections|evidence|all]`: every benchmark with its baseline in the same run.
+"""`vigil bench [edgeauth|siem|detections|evidence|cluster|all]`: every benchmark with its baseline in the same run.
 
 Each benchmark is a module `bench/<name>.py` that measures ours and its baseline back to back and writes its own
 section of docs/benchmarks.md; this command runs them one at a time (each in a fresh process, so one's memory and
@@ -25,6 +25,7 @@ class Suite(StrEnum):
     siem = "siem"
     detections = "detections"
     evidence = "evidence"
+    cluster = "cluster"
     all = "all"
 
 
