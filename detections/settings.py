@@ -90,6 +90,10 @@ class DetectionsSettings(BaseModel):
         return self.index("detections-audit")
 
     @property
+    def exceptions_index(self) -> str:
+        return self.index("detections-exceptions")
+
+    @property
     def logs(self) -> IndexLayout:
         """siem's names for the logs detections reads: asked of siem, never rebuilt here."""
         return IndexLayout.of(self.namespace)

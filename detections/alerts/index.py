@@ -1,4 +1,4 @@
-"""The `{namespace}-alerts`, `-detections-runs` and `-detections-audit` indices, declared as data."""
+"""The indices detections owns (`{namespace}-alerts`, `-detections-runs`, `-audit`, `-exceptions`), as data."""
 
 from __future__ import annotations
 
@@ -70,12 +70,26 @@ AUDIT_MAPPINGS: dict[str, Any] = {
 }
 
 
+EXCEPTION_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "id": _KW,
+        "rule_id": _KW,
+        "author": _KW,
+        "created": _DATE,
+        "expires": _DATE,
+        "deleted_at": _DATE,
+    },
+}
+
+
 def index_templates(settings: DetectionsSettings) -> list[dict[str, Any]]:
     """The indices detections owns, as data (Elasticsearch index templates): `vigil` applies them."""
     owned = [
         (settings.alerts_index, ALERT_MAPPINGS),
         (settings.runs_index, RUN_MAPPINGS),
         (settings.audit_index, AUDIT_MAPPINGS),
+        (settings.exceptions_index, EXCEPTION_MAPPINGS),
     ]
     return [
         {"name": name, "index_patterns": [name], "template": {"mappings": mappings}, "meta": {"owner": "detections"}}

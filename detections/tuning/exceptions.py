@@ -16,23 +16,10 @@ from elasticsearch import Elasticsearch, NotFoundError
 from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
-from detections.alerts.index import ensure_index
 from detections.errors import ExceptionNotFoundError
 from detections.models import RuleException
 from detections.tuning.filters import EXCEPTION, TuningFilter
 
-_KW = {"type": "keyword"}
-EXCEPTION_MAPPINGS: dict[str, Any] = {
-    "dynamic": False,
-    "properties": {
-        "id": _KW,
-        "rule_id": _KW,
-        "author": _KW,
-        "created": {"type": "date"},
-        "expires": {"type": "date"},
-        "deleted_at": {"type": "date"},
-    },
-}
 PAGE = 1000
 
 
@@ -83,7 +70,6 @@ class ExceptionStore:
         self.index = index
 
     def put(self, exception: RuleException) -> None:
-        ensure_index(self.es, self.index, EXCEPTION_MAPPINGS)
         self.es.index(index=self.index, id=exception.id, document=exception.model_dump(mode="json"), refresh="wait_for")
 
     def get(self, exception_id: str) -> RuleException:

@@ -32,7 +32,7 @@ class Tuner:
         self.settings = settings
         self.es = es
         self.ruleset = ruleset
-        self.store = ExceptionStore(es, settings.index("detections-exceptions"))
+        self.store = ExceptionStore(es, settings.exceptions_index)
         self._checked: datetime | None = None
         self._applied: tuple[tuple[str, str], ...] = ()
 
@@ -129,7 +129,7 @@ class Tuner:
 
     def suppressed(self, rule: CompiledRule, runs: list[RuleRun]) -> dict[str, int]:
         """Per filter of the rule: events it removed over the windows of the given runs since it was added."""
-        indices = ",".join(self.settings.logs_index(d) for d in rule.datasets)
+        indices = ",".join(self.settings.logs.dataset_pattern(d) for d in rule.datasets)
         asked: list[str] = []
         body: list[dict[str, Any]] = []
         for suppression in rule.suppressions:

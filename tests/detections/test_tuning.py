@@ -53,7 +53,10 @@ def _request(ip: str, path: str, agent: str = "Mozilla/5.0") -> dict[str, Any]:
 
 def _ids(es: Elasticsearch, det: Detections, query: str) -> set[str]:
     response = es.search(
-        index=det.settings.logs_index("access"), query={"query_string": {"query": query}}, size=1000, source=False
+        index=det.settings.logs.dataset_pattern("access"),
+        query={"query_string": {"query": query}},
+        size=1000,
+        source=False,
     )
     return {h["_id"] for h in response["hits"]["hits"]}
 
