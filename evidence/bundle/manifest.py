@@ -1,4 +1,8 @@
-"""The manifest of a bundle, as the verifier reads it (the writer emits the same shape, canonically)."""
+"""The manifest of a bundle, as the verifier reads it (the writer emits the same shape, canonically).
+
+The verifier validates the head (every member but `files`) as one model and each `files` entry on its own as it
+streams through them, so a million-item manifest is never held as a million models.
+"""
 
 from __future__ import annotations
 
@@ -47,8 +51,9 @@ class ManifestSignature(_Strict):
     kid: str
 
 
-class Manifest(_Strict):
-    files: list[ManifestFile]
+class ManifestHead(_Strict):
+    """Every member of the manifest except `files`."""
+
     format: str
     generator: ManifestGenerator
     items: int = Field(ge=0)

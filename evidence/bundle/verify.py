@@ -2,6 +2,9 @@
 
 Nothing is extracted: entries are read as streams, so hostile names (zip-slip) are reported, never written.
 Every problem found is named; verification goes on after a problem so the auditor sees the whole picture.
+
+Memory: the manifest's bytes are held once (the Ed25519 signature covers all of them), but its `files` array is
+decoded and validated one entry at a time from the canonical bytes; per item only a digest and a size stay.
 """
 
 from __future__ import annotations
@@ -10,32 +13,50 @@ import hashlib
 import json
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from evidence.bundle import layout
 from evidence.bundle.keys import key_id, signature_valid
-from evidence.bundle.manifest import Manifest
+from evidence.bundle.manifest import ManifestFile, ManifestHead
 from evidence.canonical import canonical_json
 from evidence.locker.chain import entry_hash
 from evidence.models import VerificationReport
 
 CHUNK = 1024 * 1024
+# A canonical manifest starts with its `files` array (the first key in sorted order) and the head follows it.
+_FILES_START = b'{"files":['
+_HEAD_START = b'],"format":'
+_WINDOW = 64 * 1024
+_NOT_CANONICAL = "manifest.json is not in canonical form (it was re-serialised or edited)"
+
+
+@dataclass(frozen=True)
+class _Manifest:
+    head: ManifestHead
+    # (index, value) of each `files` entry, decoded on demand: never a list of them all.
+    files: Callable[[], Iterator[tuple[int, Any]]]
 
 
 @dataclass
 class _State:
     problems: list[str] = field(default_factory=list)
     checked: int = 0
-    digests: dict[str, str] = field(default_factory=dict)
+    chain_read: bool = False
+    record_files: dict[int, str] = field(default_factory=dict)
     records: dict[int, tuple[str, int]] = field(default_factory=dict)
     evidence: dict[int, tuple[str, int]] = field(default_factory=dict)
     period: tuple[str, str] = ("", "")
     controls: frozenset[str] = frozenset()
+
+    def not_canonical(self) -> None:
+        if _NOT_CANONICAL not in self.problems:
+            self.problems.append(_NOT_CANONICAL)
 
 
 def verify_bundle(
@@ -62,20 +83,21 @@ def verify_bundle(
         manifest = _parse_manifest(raw, state)
         if manifest is None:
             return _report(state, None, None)
-        state.period = (manifest.period.from_, manifest.period.to)
-        state.controls = frozenset(manifest.selection.controls)
+        head = manifest.head
+        state.period = (head.period.from_, head.period.to)
+        state.controls = frozenset(head.selection.controls)
         if signature is not None:
-            _check_signature(raw, signature, manifest.signature.kid, public_keys, pubkey, state)
-        _check_files(archive, names, manifest, state)
-        _check_chain(archive, names, manifest, state)
-        return _report(state, manifest, manifest.signature.kid)
+            _check_signature(raw, signature, head.signature.kid, public_keys, pubkey, state)
+        _check_files(archive, names, manifest.files(), state)
+        _check_chain(archive, head, state)
+        return _report(state, head, head.signature.kid)
 
 
-def _report(state: _State, manifest: Manifest | None, kid: str | None) -> VerificationReport:
+def _report(state: _State, head: ManifestHead | None, kid: str | None) -> VerificationReport:
     return VerificationReport(
         problems=state.problems,
         files_checked=state.checked,
-        items=manifest.items if manifest else 0,
+        items=head.items if head else 0,
         kid=kid,
     )
 
@@ -108,27 +130,115 @@ def _read_small(archive: zipfile.ZipFile, names: set[str], name: str, limit: int
     return data
 
 
-def _parse_manifest(raw: bytes, state: _State) -> Manifest | None:
+def _parse_manifest(raw: bytes, state: _State) -> _Manifest | None:
+    """The head, validated, and a stream of `files` entries; the canonical layout is read without a full parse."""
+    split = raw.rfind(_HEAD_START) if raw.startswith(_FILES_START) else -1
+    if split < len(_FILES_START) - 1:
+        return _parse_whole(raw, state)
+    head_bytes = b"{" + raw[split + 2 :]
+    try:
+        value = json.loads(head_bytes)
+    except (ValueError, UnicodeDecodeError):
+        return _parse_whole(raw, state)  # not the canonical layout after all: the whole parse names the problem
+    if not isinstance(value, dict):
+        return _parse_whole(raw, state)
+    _check_canonical(value, head_bytes, state)
+    head = _head(value, state)
+    if head is None:
+        return None
+    region = memoryview(raw)[len(_FILES_START) : split]
+    return _Manifest(head, lambda: _stream_files(region, state))
+
+
+def _parse_whole(raw: bytes, state: _State) -> _Manifest | None:
     try:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         state.problems.append(f"manifest.json is not JSON: {exc}")
         return None
+    _check_canonical(value, raw, state)
+    if not isinstance(value, dict):
+        state.problems.append("manifest.json is malformed at top level: Input should be a valid dictionary")
+        return None
+    files = value.pop("files", None)
+    if not isinstance(files, list):
+        state.problems.append("manifest.json is malformed at files: Input should be a valid list")
+        return None
+    head = _head(value, state)
+    if head is None:
+        return None
+    return _Manifest(head, lambda: enumerate(files))
+
+
+def _check_canonical(value: Any, raw: bytes, state: _State) -> None:
     try:
         if canonical_json(value) != raw:
-            state.problems.append("manifest.json is not in canonical form (it was re-serialised or edited)")
+            state.not_canonical()
     except Exception as exc:  # the canonical encoder refuses some JSON (NaN); report rather than crash
         state.problems.append(f"manifest.json is not canonical JSON material: {exc}")
+
+
+def _head(value: dict[str, Any], state: _State) -> ManifestHead | None:
     try:
-        manifest = Manifest.model_validate(value)
+        head = ManifestHead.model_validate(value)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        state.problems.append(f"manifest.json is malformed at {where or 'top level'}: {first['msg']}")
+        state.problems.append(_malformed(exc, ""))
         return None
-    if manifest.format != layout.FORMAT:
-        state.problems.append(f"manifest format {manifest.format!r} is not {layout.FORMAT}")
-    return manifest
+    if head.format != layout.FORMAT:
+        state.problems.append(f"manifest format {head.format!r} is not {layout.FORMAT}")
+    return head
+
+
+def _malformed(exc: ValidationError, prefix: str) -> str:
+    first = exc.errors(include_input=False)[0]
+    where = ".".join([prefix, *(str(p) for p in first["loc"])] if prefix else [str(p) for p in first["loc"]])
+    return f"manifest.json is malformed at {where or 'top level'}: {first['msg']}"
+
+
+def _stream_files(region: memoryview, state: _State) -> Iterator[tuple[int, Any]]:
+    """Each entry of the canonical `files` array, decoded from a sliding window and checked to be canonical."""
+    decoder = json.JSONDecoder()
+    pos, index, window, expect_entry = 0, 0, _WINDOW, False
+    while pos < len(region):
+        chunk = bytes(region[pos : pos + window])
+        reaches_end = pos + len(chunk) >= len(region)
+        # surrogateescape: a multi-byte character cut at the window's edge decodes, and re-encodes, losslessly.
+        text = chunk.decode("utf-8", "surrogateescape")
+        at = 0
+        while at < len(text):
+            try:
+                value, end = decoder.raw_decode(text, at)
+            except json.JSONDecodeError:
+                break
+            if end == len(text) and not reaches_end:
+                break  # the entry may continue beyond the window
+            piece = text[at:end].encode("utf-8", "surrogateescape")
+            try:
+                if canonical_json(value) != piece:
+                    state.not_canonical()
+            except Exception:  # NaN and friends: not canonical material
+                state.not_canonical()
+            yield index, value
+            index += 1
+            pos += len(piece)
+            expect_entry = end < len(text) and text[end] == ","
+            if end < len(text) and not expect_entry:
+                state.problems.append(f"manifest.json is not JSON: the files array breaks after entry {index - 1}")
+                return
+            pos += int(expect_entry)
+            at = end + int(expect_entry)
+        else:
+            window = _WINDOW
+            continue
+        if at == 0 and not reaches_end:
+            window *= 2  # one entry larger than the window: widen it (bounded by the manifest size limit)
+            continue
+        if at == 0 or reaches_end:
+            state.problems.append(f"manifest.json is not JSON: the files array breaks at entry {index}")
+            return
+        window = _WINDOW
+    if expect_entry:
+        state.problems.append(f"manifest.json is not JSON: the files array breaks at entry {index}")
 
 
 def _check_signature(
@@ -153,9 +263,14 @@ def _check_signature(
         )
 
 
-def _check_files(archive: zipfile.ZipFile, names: set[str], manifest: Manifest, state: _State) -> None:
+def _check_files(archive: zipfile.ZipFile, names: set[str], files: Iterator[tuple[int, Any]], state: _State) -> None:
     listed: set[str] = set()
-    for entry in manifest.files:
+    for index, value in files:
+        try:
+            entry = ManifestFile.model_validate(value)
+        except ValidationError as exc:
+            state.problems.append(_malformed(exc, f"files.{index}"))
+            continue
         if entry.path in listed:
             state.problems.append(f"manifest lists {entry.path!r} twice")
             continue
@@ -192,11 +307,13 @@ def _check_file(archive: zipfile.ZipFile, name: str, sha256: str, size: int, sta
         state.problems.append(f"file {name}: size {seen} bytes, the manifest says {size} (altered)")
     if actual != sha256:
         state.problems.append(f"file {name}: sha256 {actual} differs from the manifest's {sha256} (altered)")
-    state.digests[name] = actual
+    if name == layout.CHAIN:
+        state.chain_read = True
     if evidence := layout.EVIDENCE_NAME.match(name):
         state.evidence[int(evidence.group(1))] = (actual, seen)
     if record and body is not None:
         seq = int(record.group(1))
+        state.record_files[seq] = actual
         try:
             parsed = json.loads(bytes(body))
             content, stated_seq = parsed["content"], parsed["sequence"]
@@ -214,12 +331,12 @@ def _check_file(archive: zipfile.ZipFile, name: str, sha256: str, size: int, sta
             state.problems.append(f"record {name} supports none of the selected controls")
 
 
-def _check_chain(archive: zipfile.ZipFile, names: set[str], manifest: Manifest, state: _State) -> None:
-    lock = manifest.locker
+def _check_chain(archive: zipfile.ZipFile, head: ManifestHead, state: _State) -> None:
+    lock = head.locker
     if lock.chain_file != layout.CHAIN:
         state.problems.append(f"manifest names chain file {lock.chain_file!r}, the format fixes {layout.CHAIN}")
         return
-    if layout.CHAIN not in state.digests:
+    if not state.chain_read:
         return  # missing, unlisted or unreadable: already reported
     expected, prev = lock.first_sequence, lock.first_prev_hash
     record_digests: dict[int, str] = {}
@@ -250,12 +367,12 @@ def _check_chain(archive: zipfile.ZipFile, names: set[str], manifest: Manifest, 
         )
     if prev != lock.chain_head:
         state.problems.append("chain head in the manifest does not match the last entry of the chain file")
-    _check_items(manifest, record_digests, state)
+    _check_items(head, record_digests, state)
 
 
-def _check_items(manifest: Manifest, record_digests: dict[int, str], state: _State) -> None:
+def _check_items(head: ManifestHead, record_digests: dict[int, str], state: _State) -> None:
     for seq, (content_sha, content_size) in sorted(state.records.items()):
-        digest = state.digests.get(layout.record_path(seq))
+        digest = state.record_files.get(seq)
         if record_digests.get(seq) != digest:
             state.problems.append(f"record of sequence {seq} is not the one the chain commits to")
         if seq not in state.evidence:
@@ -264,5 +381,5 @@ def _check_items(manifest: Manifest, record_digests: dict[int, str], state: _Sta
             state.problems.append(f"sequence {seq}: evidence file does not match the sha256/size in its record")
     for seq in sorted(set(state.evidence) - set(state.records)):
         state.problems.append(f"sequence {seq}: evidence file has no record")
-    if len(state.records) != manifest.items:
-        state.problems.append(f"manifest claims {manifest.items} item(s), the bundle holds {len(state.records)}")
+    if len(state.records) != head.items:
+        state.problems.append(f"manifest claims {head.items} item(s), the bundle holds {len(state.records)}")
