@@ -6,9 +6,11 @@ package's `register_tasks(...)` hook with clients built from the settings, and a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from celery import Celery
+from celery.signals import setup_logging
 
 from compliance.tasks import register_tasks as register_compliance_tasks
 from detections import register_tasks as register_detections_tasks
@@ -21,6 +23,7 @@ from vigil.canary.runner import register_tasks as register_canary_tasks
 from vigil.clients import broker_url, elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
 from vigil.detections_runtime import build_detections
+from vigil.observability import configure_logging
 from vigil.settings import VigilSettings
 
 
@@ -55,8 +58,15 @@ Registration = Callable[[Celery, VigilSettings], None]
 REGISTRATIONS: list[Registration] = [_siem, _edgeauth, _detections, _compliance, register_canary_tasks]
 
 
+def json_worker_logs(loglevel: int | str | None = None, **_: object) -> None:
+    """The worker's own logs (Celery's, the tasks') as one JSON object per line, like every Vigil process."""
+    configure_logging(logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel or "INFO")
+
+
 def create_celery(settings: VigilSettings) -> Celery:
     """One Celery app over the Redis broker; keys live under the namespace so test namespaces stay apart."""
+    # A receiver of `setup_logging` replaces Celery's own logging set-up (plain-text handlers) entirely.
+    setup_logging.connect(json_worker_logs, weak=False, dispatch_uid="vigil-json-worker-logs")
     broker, transport = broker_url(settings)
     app = Celery("vigil", broker=broker)
     app.conf.update(

@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vigil.observability import RequestIdMiddleware, configure_logging, request_id
+from vigil.settings import load_settings
+from vigil.worker import create_celery
 
 
 def _app() -> FastAPI:
@@ -54,4 +56,21 @@ def test_logs_are_json_with_the_request_id(capsys: pytest.CaptureFixture[str]) -
     record = json.loads(line)
     assert record["message"] == "hello world"
     assert record["request_id"] == "req-00000001"
+    assert record["log.level"] == "INFO"
+
+
+def test_the_celery_worker_logs_json(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    app = create_celery(load_settings())
+    try:
+        # What `celery worker` does first: set up logging, which hands over to our receiver.
+        app.log.already_setup = False
+        app.log.setup_logging_subsystem(loglevel="INFO")
+        logging.getLogger("celery.worker.consumer").info("Connected to %s", "redis://")
+    finally:
+        root.handlers[:], root.level = handlers, level
+    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert record["message"] == "Connected to redis://"
+    assert record["log.logger"] == "celery.worker.consumer"
     assert record["log.level"] == "INFO"
