@@ -8,7 +8,7 @@ Every figure is measured against its baseline in the same run, on the same machi
   then 10,000 keep-alive connections;
 - verifier RSS idle and under load.
 The table lands in docs/benchmarks.md between the `bench:edgeauth` markers. Measurements are functions in
-`MEASUREMENTS` that return rows; the revocation-propagation measurement joins that list.
+`MEASUREMENTS` that return rows; the revocation-propagation and key-withdrawal measurements join that list.
 """
 
 from __future__ import annotations
@@ -44,13 +44,15 @@ from edgeauth import (
     DecisionBuffer,
     EdgeAuthSettings,
     JwksCache,
+    KeyStore,
     RevocationReplica,
     SigningKey,
     Verifier,
     http_jwks_source,
     mint_access_token,
 )
-from edgeauth.errors import RevokedToken
+from edgeauth.edge import EdgeRuntime
+from edgeauth.errors import RevokedToken, VerificationError
 from edgeauth.issuer import build_issuer, create_issuer_router
 from edgeauth.issuer.authority import JWKS_PATH, REVOCATION_PATH, TOKEN_PATH
 from edgeauth.settings import IssuerSettings
@@ -351,7 +353,120 @@ def measure_revocation(ctx: Context) -> list[Row]:
     ]
 
 
-MEASUREMENTS: list[Callable[[Context], list[Row]]] = [measure_in_process, measure_http, measure_revocation]
+# -- key withdrawal propagation (pushed on the revocation stream) ----------------------------------------------
+
+
+def _key_withdrawal_edge(settings_json: str, redis_url: str, conn: Connection) -> None:
+    """The second edge process: a whole `EdgeRuntime` (JWKS from the key store, the replica that relays key news)."""
+    settings = EdgeAuthSettings.model_validate_json(settings_json)
+    client = redis.Redis.from_url(redis_url)
+    runtime = EdgeRuntime(settings, client)
+    runtime.start()
+    conn.send("ready")
+    while (message := conn.recv()) is not None:
+        kind, payload = message
+        if kind == "raw":
+            last = cast(list[tuple[Any, Any]], client.xrevrange(payload, count=1))
+            conn.send(("armed", 0.0))
+            client.xread({payload: last[0][0] if last else "0-0"}, block=5000, count=1)
+            conn.send(("seen", time.monotonic()))
+            continue
+        runtime.verifier.verify(payload)
+        conn.send(("armed", 0.0))
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                runtime.verifier.verify(payload)
+            except VerificationError:
+                conn.send(("refused", time.monotonic()))
+                break
+            if time.monotonic() > deadline:
+                conn.send(("timeout", time.monotonic()))
+                break
+            time.sleep(0.0002)
+    runtime.stop()
+
+
+def measure_key_withdrawal(ctx: Context) -> list[Row]:
+    """`KeyStore.withdraw` of a published key until an edge in another process refuses a token it signed.
+
+    The edge refreshes its JWKS on schedule only every 120 s here: what is measured is the push on the revocation
+    stream. Each sample retires the signing key (a forced rotation, before the clock starts), arms the edge with a
+    token of the retired key (verified and cached), then withdraws that key. Baseline: the bare Redis
+    XADD -> blocking XREAD hop between the same processes, alternately in the same run.
+    """
+    from vigil.settings import load_settings  # the benchmark runs inside the composed system
+
+    samples = 20 if QUICK else 100
+    redis_url = load_settings().redis_url.get_secret_value()
+    client = redis.Redis.from_url(redis_url)
+    namespace = f"{ctx.namespace}keys"
+    settings = EdgeAuthSettings(
+        issuer=ISSUER, namespace=namespace, key_encryption_key=SecretStr(uuid.uuid4().hex), jwks_refresh_interval=120
+    )
+    store = KeyStore(client, settings)
+    store.ensure()
+    spawn = multiprocessing.get_context("spawn")
+    parent, child = spawn.Pipe()
+    process = spawn.Process(
+        target=_key_withdrawal_edge, args=(settings.model_dump_json(exclude={"key_encryption_key"}), redis_url, child)
+    )
+    pushed: list[float] = []
+    raw_hop: list[float] = []
+    timeouts = 0
+    try:
+        process.start()
+        if _receive(parent, 60) != "ready":
+            raise RuntimeError("the edge process did not start")
+        stream = f"{namespace}:raw-hop"
+        for _ in range(samples):
+            key = store.active_signing_key()
+            token = mint_access_token(
+                key, issuer=ISSUER, subject="bench", audience="vigil", client_id="bench", scopes=SCOPES, ttl=600
+            )
+            store.rotate("bench", force=True)  # the token's key is now retired: still published, still trusted
+            parent.send(("token", token))
+            _receive(parent)
+            started = time.monotonic()
+            store.withdraw(key.kid, "bench")
+            outcome, at = _receive(parent)
+            timeouts += outcome == "timeout"
+            pushed.append(at - started)
+            parent.send(("raw", stream))
+            _receive(parent)
+            sent = time.monotonic()
+            client.xadd(stream, {"x": "1"})
+            raw_hop.append(_receive(parent)[1] - sent)
+        parent.send(None)
+        process.join(timeout=15)
+    finally:
+        if process.is_alive():
+            process.terminate()
+        leftovers = list(client.scan_iter(match=f"{namespace}*", count=1000))
+        if leftovers:
+            client.delete(*leftovers)
+    p50, p99 = percentile(pushed, 0.5), percentile(pushed, 0.99)
+    raw50, raw99 = percentile(raw_hop, 0.5), percentile(raw_hop, 0.99)
+    return [
+        Row(
+            "key withdrawn -> refused at a 2nd edge process, p50 / p99",
+            f"{p50 * 1000:.1f} / {p99 * 1000:.1f} ms",
+            f"bare Redis XADD->XREAD hop {raw50 * 1000:.2f} / {raw99 * 1000:.2f} ms",
+            f"p99 {p99 / raw99:.0f}x the hop",
+            "p99 < 100 ms",
+            p99 < 0.1 and timeouts == 0,
+            f"{samples} withdrawals, max {max(pushed) * 1000:.1f} ms, {timeouts} not refused within 5 s; "
+            "without the push: the next scheduled JWKS refresh (60 s by default)",
+        )
+    ]
+
+
+MEASUREMENTS: list[Callable[[Context], list[Row]]] = [
+    measure_in_process,
+    measure_http,
+    measure_revocation,
+    measure_key_withdrawal,
+]
 
 
 def render(rows: list[Row]) -> str:

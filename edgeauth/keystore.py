@@ -4,7 +4,9 @@ A next key is published in the JWKS before it signs anything (rotation refuses t
 than `key_publish_lead`, unless forced for an emergency); a retired key stays published until every token it
 signed has expired (`access_token_ttl + leeway` after retirement), then it is removed and its private half
 deleted. Private keys are stored encrypted (PKCS#8 with the key-encryption passphrase). Every state change is
-appended to a rotation log stream that compliance collects through `history()`.
+appended to a rotation log stream that compliance collects through `history()`, and announced on the revocation
+stream so every verifier refetches its JWKS at once: a withdrawn key (`withdraw`, after a compromise) is refused
+everywhere within a stream round trip, not at the next scheduled refresh.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import redis
 from edgeauth.errors import KeyStoreError
 from edgeauth.keys import SigningKey
 from edgeauth.models import KeyInfo, KeyState, RotationRecord
+from edgeauth.revocation import RevocationPublisher
 from edgeauth.settings import EdgeAuthSettings
 
 PUBLISHED_STATES: frozenset[KeyState] = frozenset({"next", "active", "retired"})
@@ -44,6 +47,7 @@ class KeyStore:
         self._keys_key = f"{settings.key_prefix}:keys"
         self._log_key = f"{settings.key_prefix}:keys:log"
         self._lock_key = f"{settings.key_prefix}:keys:lock"
+        self._announcer = RevocationPublisher(redis_client, settings, clock=clock)
         self._decrypted: dict[str, SigningKey] = {}
 
     # -- reading ----------------------------------------------------------------------------------------------
@@ -153,6 +157,28 @@ class KeyStore:
         self._decrypted = {}
         return next(k for k in self.inventory() if k.kid == nxt["kid"])
 
+    def withdraw(self, kid: str, reason: str) -> KeyInfo:
+        """Take a key out of the JWKS now, private half deleted (compromise); verifiers refuse its tokens at once.
+
+        Withdrawing the signing key first rotates (forced) so tokens can still be issued; withdrawing the
+        published successor publishes a new one.
+        """
+        record = self._records().get(kid)
+        if record is None or record["state"] == "removed":
+            raise KeyStoreError(f"no published key {kid!r}; `vigil keys list` shows them")
+        if record["state"] == "active":
+            self.rotate(reason, force=True)
+        with self._lock():
+            record = self._records()[kid]
+            withdrawn_state = record["state"]
+            record.pop("private", None)
+            record["withdrawn_at"] = self._clock()
+            self._transition(record, "removed", f"withdrawn: {reason}")
+        self._decrypted = {}
+        if withdrawn_state == "next":
+            self.ensure()
+        return next(k for k in self.inventory() if k.kid == kid)
+
     def prune(self) -> list[str]:
         """Remove retired keys whose every token has expired; returns their kids."""
         with self._lock():
@@ -199,6 +225,8 @@ class KeyStore:
         pipe.hset(self._keys_key, record["kid"], json.dumps(record))
         pipe.xadd(self._log_key, {"record": entry.model_dump_json()})
         pipe.execute()
+        # After the write, so a verifier that refetches on this news finds the new state.
+        self._announcer.keys_changed(record["kid"], state)
 
     def _passphrase(self) -> str:
         kek = self._settings.key_encryption_key

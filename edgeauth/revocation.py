@@ -6,6 +6,11 @@ sequence number and appends `{seq, jti, exp, at}` to a stream. A replica cold-st
 sequence number and the stream's last id read in one transaction, then follows the stream with blocking reads.
 A gap in sequence numbers (the stream was trimmed past a replica that was away) reloads the snapshot. The lag
 from publication to replica is a histogram; the time since the last successful read is the replica's staleness.
+
+Key changes travel the same stream: the key store appends `{seq, kid, state, at}` (no `jti`) whenever a key
+enters or leaves the JWKS, and a replica hands it to its `on_keys_changed` callback (the edge refetches its JWKS
+at once), so a withdrawn key is refused as quickly as a revoked token. A snapshot reload calls it too, since the
+gap may have swallowed a key change.
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ REVOCATION_LAG = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 SNAPSHOT_LOADS = Counter("edgeauth_revocation_snapshot_loads", "Revocation snapshot loads", ["cause"])
+KEY_CHANGE_LAG = Histogram(
+    "edgeauth_key_change_lag_seconds",
+    "Time from a key change's publication (rotation, withdrawal) to its arrival in a verifier's replica",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 STREAM_MAXLEN = 100_000
 
 _REVOKE = """
@@ -37,6 +47,13 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'seq', seq, 'jti', ARGV[1], 'exp', ARGV[2], 'at', ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
+return seq
+"""
+
+
+_KEYS_CHANGED = """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'seq', seq, 'kid', ARGV[1], 'state', ARGV[2], 'at', ARGV[3])
 return seq
 """
 
@@ -59,6 +76,7 @@ class RevocationPublisher:
         self._clock = clock
         self._keys = _keys(settings)
         self._script = redis_client.register_script(_REVOKE)
+        self._keys_changed = redis_client.register_script(_KEYS_CHANGED)
 
     def revoke(self, jti: str, expires_at: float) -> int:
         """Publish the revocation of token `jti` (kept until `expires_at` plus leeway); returns its sequence."""
@@ -72,6 +90,16 @@ class RevocationPublisher:
             )
         except redis.RedisError as exc:
             raise RevocationError(f"cannot publish the revocation: {exc}") from exc
+        return int(cast(int, seq))
+
+    def keys_changed(self, kid: str, state: str) -> int:
+        """Tell every verifier that key `kid` entered `state` (they refetch the JWKS); returns the sequence."""
+        try:
+            seq = self._keys_changed(
+                keys=[self._keys[1], self._keys[2]], args=[kid, state, f"{self._clock():.6f}", STREAM_MAXLEN]
+            )
+        except redis.RedisError as exc:
+            raise RevocationError(f"cannot publish the key change: {exc}") from exc
         return int(cast(int, seq))
 
     def is_revoked(self, jti: str) -> bool:
@@ -93,11 +121,13 @@ class RevocationReplica:
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        on_keys_changed: Callable[[], object] | None = None,
     ) -> None:
         self._redis = redis_client
         self._settings = settings
         self._clock = clock
         self._monotonic = monotonic
+        self._on_keys_changed = on_keys_changed
         self._snapshot_key, self._seq_key, self._stream_key = _keys(settings)
         self._revoked: dict[str, float] = {}
         self._seq = 0
@@ -136,6 +166,8 @@ class RevocationReplica:
         self._last_id = _text(last[0][0]) if last else "0-0"
         self._last_sync = self._monotonic()
         SNAPSHOT_LOADS.labels(cause).inc()
+        if cause == "gap" and self._on_keys_changed is not None:
+            self._on_keys_changed()  # the trimmed part of the stream may have held a key change
 
     def poll(self, block_ms: int | None = None) -> int:
         """Apply what the stream holds past our position (waiting up to `block_ms`); returns entries applied."""
@@ -160,10 +192,14 @@ class RevocationReplica:
                     log.warning("revocation stream gap (%d after %d): reloading the snapshot", seq, self._seq)
                     self.load_snapshot("gap")
                     return applied + self.poll(None)
-                self._revoked[fields["jti"]] = float(fields["exp"])
                 self._seq = seq
                 self._last_id = _text(entry_id)
-                REVOCATION_LAG.observe(max(0.0, now - float(fields["at"])))
+                if "jti" in fields:
+                    self._revoked[fields["jti"]] = float(fields["exp"])
+                    REVOCATION_LAG.observe(max(0.0, now - float(fields["at"])))
+                elif self._on_keys_changed is not None:
+                    self._on_keys_changed()
+                    KEY_CHANGE_LAG.observe(max(0.0, self._clock() - float(fields["at"])))
                 applied += 1
         self._last_sync = self._monotonic()
         self._purge(now)

@@ -26,7 +26,10 @@ class EdgeRuntime:
             http_jwks_source(settings.jwks_url) if settings.jwks_url else KeyStore(redis_client, settings).jwks_source()
         )
         self.keys = JwksCache(settings, source)
-        self.revocations = RevocationReplica(redis_client, settings)
+        # Key changes arrive on the revocation stream: the JWKS is refetched at once, not at the next refresh.
+        self.revocations = RevocationReplica(
+            redis_client, settings, on_keys_changed=lambda: self.keys.refresh("pushed")
+        )
         self.decisions = DecisionBuffer(
             sink, capacity=settings.decision_buffer_size, batch_size=settings.decision_batch_size
         )

@@ -90,6 +90,12 @@ def test_keys_list_and_rotate(env: dict[str, str]) -> None:
     assert "(test)" in log.output
     not_due = runner.invoke(app, ["keys", "rotate", "--if-due"], env=env)
     assert not_due.output.startswith("not rotated")
+    active = next(k["kid"] for k in json.loads(listed.output) if k["state"] == "active")
+    withdrawn = runner.invoke(app, ["keys", "withdraw", active, "--reason", "leaked"], env=env)
+    assert withdrawn.exit_code == 0, withdrawn.output
+    after = {k["kid"]: k["state"] for k in json.loads(runner.invoke(app, ["keys", "list", "--json"], env=env).output)}
+    assert after[active] == "removed"
+    assert sorted(after.values()).count("active") == 1
 
 
 @pytest.mark.parametrize(
@@ -101,6 +107,7 @@ def test_keys_list_and_rotate(env: dict[str, str]) -> None:
         (["clients", "create", "x", "--engagement-from", "2026-01-01"], "both"),
         (["clients", "create", "x", "--engagement-from", "2026-01-01", "--engagement-to", "2026-02-01"], "timezone"),
         (["clients", "create", "x", "--jwks", "/nonexistent/jwks.json"], "--jwks"),
+        (["keys", "withdraw", "no-such-kid"], "no published key"),
     ],
 )
 def test_bad_input_is_one_line_without_traceback(env: dict[str, str], args: list[str], message: str) -> None:

@@ -1,4 +1,4 @@
-"""`vigil keys list | rotate`: edgeauth signing keys and their rotation."""
+"""`vigil keys list | rotate | withdraw`: edgeauth signing keys, their rotation and emergency withdrawal."""
 
 from __future__ import annotations
 
@@ -65,3 +65,16 @@ def rotate(
         return
     promoted = store.rotate(reason, force=force)
     typer.echo(f"rotated: active {promoted.kid} ({promoted.alg})")
+
+
+@app.command()
+def withdraw(
+    kid: Annotated[str, typer.Argument(help="The key id (`vigil keys list`).")],
+    reason: Annotated[str, typer.Option(help="Recorded in the rotation log (say what happened).")] = "compromise",
+) -> None:
+    """Take a key out of the JWKS now (compromise): every edge refuses its tokens within a stream round trip.
+
+    Withdrawing the signing key first promotes its successor (a forced rotation).
+    """
+    withdrawn = _store().withdraw(kid, reason)
+    typer.echo(f"withdrawn: {withdrawn.kid} ({withdrawn.alg}); its tokens are refused from now on")
