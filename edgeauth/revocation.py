@@ -90,6 +90,7 @@ class RevocationPublisher:
             )
         except redis.RedisError as exc:
             raise RevocationError(f"cannot publish the revocation: {exc}") from exc
+        self._replicated()
         return int(cast(int, seq))
 
     def keys_changed(self, kid: str, state: str) -> int:
@@ -101,6 +102,19 @@ class RevocationPublisher:
         except redis.RedisError as exc:
             raise RevocationError(f"cannot publish the key change: {exc}") from exc
         return int(cast(int, seq))
+
+    def _replicated(self) -> None:
+        """With replicas, a revocation counts only once `wait_replicas` of them hold it, so a failover of the
+        Redis primary cannot un-revoke a token; publishing it again is harmless (the same jti, a later sequence)."""
+        wanted = self._settings.wait_replicas
+        if wanted == 0:
+            return
+        try:
+            holding = int(cast(int, self._redis.wait(wanted, self._settings.wait_timeout_ms)))
+        except redis.RedisError as exc:
+            raise RevocationError(f"cannot confirm the revocation: {exc}") from exc
+        if holding < wanted:
+            raise RevocationError(f"the revocation reached {holding} of {wanted} Redis replica(s); publish it again")
 
     def is_revoked(self, jti: str) -> bool:
         """Whether `jti` is revoked, read from the snapshot (the issuer's check for introspection)."""

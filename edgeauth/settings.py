@@ -133,6 +133,10 @@ class EdgeAuthSettings(BaseModel):
         pattern=r"^[a-z0-9][a-z0-9_-]*$",
         description="Every Redis key of edgeauth lives under `{namespace}:edgeauth`. From VIGIL_NAMESPACE.",
     )
+    wait_replicas: int = Field(
+        default=0, ge=0, description="Redis replicas that must hold a revocation before it is acknowledged (WAIT)."
+    )
+    wait_timeout_ms: int = Field(default=2000, ge=1, description="How long a revocation waits for those replicas.")
     key_encryption_key: SecretStr | None = Field(
         default=None, description="Passphrase encrypting private keys at rest (required by the key store)."
     )

@@ -127,10 +127,16 @@ class VigilSettings(BaseSettings):
             if "namespace" in package.model_fields_set and package.namespace != self.namespace:
                 raise ValueError(f"VIGIL_{name.upper()}__NAMESPACE is not a setting: set VIGIL_NAMESPACE")
         self._spread()
-        if (self.sentinels or self.redis_replicas) and "wait_replicas" not in self.siem.model_fields_set:
-            # Replicas exist behind Sentinel: acknowledge a batch only once one of them holds it.
-            self.siem = self.siem.model_copy(update={"wait_replicas": 1})
+        if self.sentinels or self.redis_replicas:
+            self.acknowledge_on_a_replica()
         return self
+
+    def acknowledge_on_a_replica(self) -> None:
+        """Replicas exist: ingest batches and revocations are acknowledged only once one of them holds them."""
+        if "wait_replicas" not in self.siem.model_fields_set:
+            self.siem = self.siem.model_copy(update={"wait_replicas": 1})
+        if "wait_replicas" not in self.edgeauth.model_fields_set:
+            self.edgeauth = self.edgeauth.model_copy(update={"wait_replicas": 1})
 
     def _spread(self) -> None:
         for name in NAMESPACED:

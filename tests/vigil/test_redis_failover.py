@@ -8,6 +8,7 @@ folder, stopped afterwards.
 from __future__ import annotations
 
 import json
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
@@ -17,6 +18,7 @@ import redis
 from elasticsearch import Elasticsearch
 from pydantic import SecretStr
 
+from edgeauth import RevocationPublisher, RevocationReplica
 from siem import Pipeline, QueueUnavailableError
 from vigil import services
 from vigil.clients import broker_url, redis_client
@@ -75,6 +77,15 @@ def test_a_killed_primary_loses_no_acknowledged_batch(
         # A refused batch (WAIT short of a replica) is retried, as a producer would: it may then sit in the stream
         # twice, which the event ids make harmless; what must never happen is an acknowledged batch going missing.
         assert all(wait_until(partial(_push, pipeline, n), 30, 0.2) for n in range(200))
+        # Revocations and checkpoints are acknowledged the same way (revocations wait for a replica too).
+        edge = configured.edgeauth
+        assert edge.wait_replicas == 1
+        publisher = RevocationPublisher(client, edge)
+        follower = RevocationReplica(redis_client(configured), edge)
+        publisher.revoke("jti-before", time.time() + 3600)
+        follower.poll(None)
+        checkpoints = configured.detections.key("checkpoints")
+        client.hset(checkpoints, "rule-1", "2026-01-01T00:00:00Z")
 
         old = topology.members[0]
         assert topology.kill(old) is not None
@@ -91,6 +102,11 @@ def test_a_killed_primary_loses_no_acknowledged_batch(
         stored = {json.loads(fields[b"r"])[0] for _, fields in entries}
         missing = [n for n in range(300) if f'{{"message": "batch {n}"}}' not in stored]
         assert not missing, f"acknowledged batches missing after the failover: {missing}"
+        publisher.revoke("jti-after", time.time() + 3600)
+        follower.poll(None)
+        assert follower.is_revoked("jti-before")
+        assert follower.is_revoked("jti-after")
+        assert cast(bytes, client.hget(checkpoints, "rule-1")) == b"2026-01-01T00:00:00Z"
     finally:
         topology.down()
     assert all(read_pid(m.pidfile) is None for m in topology.members)

@@ -38,12 +38,10 @@ def cluster(settings: VigilSettings, nodes: int) -> ElasticsearchService:
 def redis_failover(settings: VigilSettings, replicas: int = 1, sentinels: int = 3) -> RedisService:
     """The local Redis primary, `replicas` replicas and `sentinels` Sentinels (not started: call `.up()`). Use the
     returned service's `.settings` to build clients: they carry the Sentinel addresses."""
-    siem = settings.siem
-    if "wait_replicas" not in siem.model_fields_set:
-        siem = siem.model_copy(update={"wait_replicas": 1 if replicas else 0})
-    return RedisService(
-        settings.model_copy(update={"redis_replicas": replicas, "redis_sentinels": sentinels, "siem": siem})
-    )
+    topology = settings.model_copy(update={"redis_replicas": replicas, "redis_sentinels": sentinels})
+    if replicas:
+        topology.acknowledge_on_a_replica()
+    return RedisService(topology)
 
 
 def services_for(settings: VigilSettings) -> tuple[ElasticsearchService, RedisService]:
