@@ -101,20 +101,21 @@ class RevocationPublisher:
             )
         except redis.RedisError as exc:
             raise RevocationError(f"cannot publish the key change: {exc}") from exc
+        self._replicated()
         return int(cast(int, seq))
 
     def _replicated(self) -> None:
-        """With replicas, a revocation counts only once `wait_replicas` of them hold it, so a failover of the
-        Redis primary cannot un-revoke a token; publishing it again is harmless (the same jti, a later sequence)."""
+        """With replicas, a revocation or key change counts only once `wait_replicas` of them hold it, so a failover
+        of the Redis primary cannot un-revoke a token; publishing again is harmless (same content, later sequence)."""
         wanted = self._settings.wait_replicas
         if wanted == 0:
             return
         try:
             holding = int(cast(int, self._redis.wait(wanted, self._settings.wait_timeout_ms)))
         except redis.RedisError as exc:
-            raise RevocationError(f"cannot confirm the revocation: {exc}") from exc
+            raise RevocationError(f"cannot confirm the publication: {exc}") from exc
         if holding < wanted:
-            raise RevocationError(f"the revocation reached {holding} of {wanted} Redis replica(s); publish it again")
+            raise RevocationError(f"the publication reached {holding} of {wanted} Redis replica(s); publish it again")
 
     def is_revoked(self, jti: str) -> bool:
         """Whether `jti` is revoked, read from the snapshot (the issuer's check for introspection)."""
