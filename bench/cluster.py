@@ -147,6 +147,7 @@ def main() -> None:
             else:
                 os.environ["VIGIL_ES_URL"] = original_url
             cluster.down()
+            cluster.erase()
     rows: list[Row] = []
     for name, measured in runs.items():
         ceiling = statistics.median(c for c, _ in measured)

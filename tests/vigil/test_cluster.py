@@ -56,3 +56,5 @@ def test_three_nodes_form_one_cluster_survive_a_kill_and_stop(settings: VigilSet
         cluster.down()
     assert all(read_pid(node.pidfile) is None for node in cluster.nodes)
     assert not cluster.answers()
+    cluster.erase()
+    assert not cluster.nodes[0].root.exists()

@@ -3,7 +3,8 @@
 For drills and scale tests, two handles with the same lifecycle (`up`, `down`, `status`):
 
 - `cluster(settings, nodes=3)`: an N-node Elasticsearch cluster on loopback (HTTP on the URL's port + i, transport
-  on `es_transport_port` + i), with `nodes`, `kill_node(node)` (SIGKILL) and `start_node(node)` to inject faults;
+  on `es_transport_port` + i), with `nodes`, `kill_node(node)` (SIGKILL) and `start_node(node)` to inject faults,
+  `health()`, and `erase()` to drop its data once stopped;
 - `redis_failover(settings, replicas=1, sentinels=3)`: a Redis primary (the URL's port), replicas (port + i) and
   Sentinels (`redis_sentinel_port` + i), with `members`, `kill(member)` (SIGKILL), `start(member)` and `primary()`.
   Clients built from the same settings (`vigil.clients.redis_client`) find the primary through the Sentinels.

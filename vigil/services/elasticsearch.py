@@ -357,6 +357,14 @@ class ElasticsearchService:
                 terminate(pid)
             pidfile.unlink(missing_ok=True)
 
+    def erase(self) -> None:
+        """Remove a stopped multi-node cluster's folders (its data): tests and drills start the next one empty."""
+        if len(self.nodes) == 1:
+            raise ServiceError("erase removes a multi-node cluster's data only; the single node keeps its folders")
+        if any(read_pid(node.pidfile) is not None for node in self.nodes):
+            raise ServiceError("stop the cluster before erasing its data")
+        shutil.rmtree(self.nodes[0].root.parent, ignore_errors=True)
+
     def status(self) -> ServiceStatus:
         pids = [read_pid(node.pidfile) for node in self.nodes]
         pid = pids[0]
