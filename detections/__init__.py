@@ -19,6 +19,7 @@ from detections.errors import (
     TriageError,
 )
 from detections.http import create_router
+from detections.metrics import DetectionsCollector
 from detections.models import (
     DEFAULT_EVENT_FIELDS,
     Alert,
@@ -59,6 +60,7 @@ __all__ = [
     "CorpusEntry",
     "CorpusReport",
     "Detections",
+    "DetectionsCollector",
     "DetectionsError",
     "DetectionsSettings",
     "EventPage",

@@ -161,7 +161,13 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
             rule = detections.rule(rule_id)
             runs = detections.run_history(rule.id, limit=limit)
             filters = detections.rule_filters(rule.id, runs)
-            return {"rule": _dump(rule), "runs": [_dump(r) for r in runs], "filters": [_dump(f) for f in filters]}
+            return {
+                "rule": _dump(rule),
+                "runs": [_dump(r) for r in runs],
+                "filters": [_dump(f) for f in filters],
+                # alert storms of this rule so far; each run that folded groups says how many in its record
+                "storms": detections.storms().get(rule.id, 0),
+            }
 
         return JSONResponse(run())
 

@@ -129,6 +129,10 @@ class Detections:
             rule_id = self._compiled(rule_id).id
         return self.history.runs(rule_id, since=since, limit=limit)
 
+    def storms(self) -> dict[str, int]:
+        """Alert storms per rule id since the counters began (also `vigil_detections_alert_storms_total`)."""
+        return self.state.storms()
+
     def failures(self, since: datetime | None = None, limit: int = 200) -> list[RuleRun]:
         return self.history.runs(since=since, errors_only=True, limit=limit)
 
@@ -305,8 +309,7 @@ class Detections:
             category="compliance",
         )
         self.store.record([candidate], now)
-        page = self.store.search(AlertFilter(rule_id=info.id, sort="last_seen", limit=50))
-        for alert in page.alerts:
-            if alert.group_key == group_key:
-                return alert
-        raise AlertNotFoundError(f"the compliance alert {key}/{group_key} was not stored")
+        alert = self.store.latest(info.id, group_key)
+        if alert is None:
+            raise AlertNotFoundError(f"the compliance alert {key}/{group_key} was not stored")
+        return alert

@@ -21,7 +21,10 @@ from detections.errors import AlertNotFoundError, ConflictError
 from detections.models import Alert, AlertFilter, AlertPage, AlertStatus, EventSnapshot, Level, RuleInfo
 
 OPEN = [AlertStatus.NEW.value, AlertStatus.ACKNOWLEDGED.value]
+# Group keys per open-alert lookup (one search each, collapsed to one alert per key).
 LOOKUP_CHUNK = 1000
+# Alerts per page of a scan that reads them all (`search_after` to the end).
+SCAN_PAGE = 1000
 
 
 @dataclass
@@ -104,38 +107,57 @@ class AlertStore:
 
     def _open_alerts(self, candidates: list[Candidate]) -> list[dict[str, Any] | None]:
         """For each candidate, its rule's latest open alert of the same group key still inside the suppression
-        span, found with one search per chunk of candidates (not one per candidate)."""
+        span, found with one search per rule and chunk of `LOOKUP_CHUNK` group keys (not one per candidate).
+
+        The search collapses on the group key (latest `last_seen` first), so it returns at most one alert per key:
+        its size is the number of keys asked, never a guess. If the latest open alert is too old, all are.
+        """
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        by_rule: dict[str, list[str]] = {}
+        for c in candidates:
+            by_rule.setdefault(c.rule.id, []).append(c.group_key)
+        for rule_id, keys in by_rule.items():
+            unique = sorted(set(keys))
+            for offset in range(0, len(unique), LOOKUP_CHUNK):
+                chunk = unique[offset : offset + LOOKUP_CHUNK]
+                response = self.es.search(
+                    index=self.index,
+                    size=len(chunk),
+                    seq_no_primary_term=True,
+                    sort=[{"last_seen": "desc"}, {"id": "asc"}],
+                    collapse={"field": "group_key"},
+                    query={
+                        "bool": {
+                            "filter": [
+                                {"term": {"rule_id": rule_id}},
+                                {"terms": {"group_key": chunk}},
+                                {"terms": {"status": OPEN}},
+                            ]
+                        }
+                    },
+                )
+                for hit in response["hits"]["hits"]:
+                    latest[(rule_id, hit["_source"]["group_key"])] = dict(hit)
         found: list[dict[str, Any] | None] = []
-        for offset in range(0, len(candidates), LOOKUP_CHUNK):
-            chunk = candidates[offset : offset + LOOKUP_CHUNK]
-            response = self.es.search(
-                index=self.index,
-                size=10_000,
-                seq_no_primary_term=True,
-                sort=[{"last_seen": "desc"}],
-                query={
-                    "bool": {
-                        "filter": [
-                            {"terms": {"rule_id": sorted({c.rule.id for c in chunk})}},
-                            {"terms": {"group_key": sorted({c.group_key for c in chunk})}},
-                            {"terms": {"status": OPEN}},
-                        ]
-                    }
-                },
-            )
-            latest: dict[tuple[str, str], list[dict[str, Any]]] = {}
-            for hit in response["hits"]["hits"]:
-                source = hit["_source"]
-                latest.setdefault((source["rule_id"], source["group_key"]), []).append(dict(hit))
-            for c in chunk:
-                oldest_allowed = c.first_seen - timedelta(seconds=c.suppress_seconds)
-                hits = [
-                    h
-                    for h in latest.get((c.rule.id, c.group_key), [])
-                    if datetime.fromisoformat(h["_source"]["last_seen"]) >= oldest_allowed
-                ]
-                found.append(hits[0] if hits else None)
+        for c in candidates:
+            hit = latest.get((c.rule.id, c.group_key))
+            oldest_allowed = c.first_seen - timedelta(seconds=c.suppress_seconds)
+            fresh = hit is not None and datetime.fromisoformat(hit["_source"]["last_seen"]) >= oldest_allowed
+            found.append(hit if fresh else None)
         return found
+
+    def latest(self, rule_id: str, group_key: str) -> Alert | None:
+        """The most recently seen alert of one rule and group key, whatever its status."""
+        if not self.es.indices.exists(index=self.index):
+            return None
+        response = self.es.search(
+            index=self.index,
+            size=1,
+            sort=[{"last_seen": "desc"}, {"id": "asc"}],
+            query={"bool": {"filter": [{"term": {"rule_id": rule_id}}, {"term": {"group_key": group_key}}]}},
+        )
+        hits = response["hits"]["hits"]
+        return from_hit(hits[0]) if hits else None
 
     def _merge(self, alert: Alert, c: Candidate, now: datetime) -> bool:
         """Fold the candidate into the alert; False when it adds nothing (a span merged before)."""
@@ -362,7 +384,7 @@ class AlertStore:
         return AlertPage(total=int(response["hits"]["total"]["value"]), alerts=[from_hit(h) for h in hits])
 
     def all_resolved(self, since: datetime | None, levels: list[Level] | None = None) -> list[Alert]:
-        """Resolved alerts (bounded scan) for triage statistics."""
+        """Every resolved alert (paged with `search_after` to the last one) for triage statistics."""
         if not self.es.indices.exists(index=self.index):
             return []
         filters: list[dict[str, Any]] = [{"term": {"status": AlertStatus.RESOLVED.value}}]
@@ -370,5 +392,18 @@ class AlertStore:
             filters.append({"range": {"resolved_at": {"gte": since.isoformat()}}})
         if levels:
             filters.append({"terms": {"level": [level.value for level in levels]}})
-        response = self.es.search(index=self.index, query={"bool": {"filter": filters}}, size=10_000)
-        return [from_hit(h) for h in response["hits"]["hits"]]
+        out: list[Alert] = []
+        after: list[Any] | None = None
+        while True:
+            response = self.es.search(
+                index=self.index,
+                query={"bool": {"filter": filters}},
+                sort=[{"id": "asc"}],
+                size=SCAN_PAGE,
+                search_after=after,
+            )
+            hits = response["hits"]["hits"]
+            out.extend(from_hit(h) for h in hits)
+            if len(hits) < SCAN_PAGE:
+                return out
+            after = hits[-1]["sort"]

@@ -42,7 +42,8 @@ def source_health(es: Elasticsearch, settings: DetectionsSettings, now: datetime
         query={"range": {"event.ingested": {"gte": since.isoformat(), "lte": now.isoformat()}}},
         aggs={
             "datasets": {
-                "terms": {"field": "event.dataset", "size": 20},
+                # exactly the datasets absence watches, so the size is their number, not a guess
+                "terms": {"field": "event.dataset", "include": list(DATASETS), "size": len(DATASETS)},
                 "aggs": {"last": {"max": {"field": "event.ingested"}}},
             }
         },

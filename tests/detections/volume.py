@@ -41,21 +41,36 @@ def exception(n: int, kind: str, at: datetime, *, ingested: datetime, request_id
     return doc
 
 
-def auth(n: int, ip: str, at: datetime, *, reason: str, client: str, ingested: datetime) -> dict[str, Any]:
+def auth(
+    n: int,
+    ip: str,
+    at: datetime,
+    *,
+    reason: str,
+    client: str,
+    ingested: datetime,
+    action: str = "verify",
+    scope: str = "alerts:read",
+) -> dict[str, Any]:
     return {
         "@timestamp": at.isoformat(),
         "event": {
-            "id": f"auth-{ip}-{client}-{n}",
+            "id": f"auth-{ip}-{client}-{scope}-{n}",
             "dataset": "auth",
             "kind": "event",
-            "action": "token",
+            "action": action,
             "outcome": "failure" if reason != "ok" else "success",
             "reason": reason,
             "ingested": ingested.isoformat(),
         },
         "source": {"ip": ip},
-        "vigil": {"auth": {"client_id": client, "scopes": ["alerts:read"]}},
+        "vigil": {"auth": {"client_id": client, "scopes": [scope]}},
     }
+
+
+def ip(n: int, net: int = 10) -> str:
+    """A distinct IPv4 address per `n` (up to 16 million)."""
+    return f"{net}.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
 
 
 def load(es: Elasticsearch, prefix: str, docs: Iterable[dict[str, Any]]) -> int:
