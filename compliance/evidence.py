@@ -6,7 +6,6 @@ bundle decodes exactly what the checks decoded.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar, TypeVar
@@ -15,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from compliance.errors import EvidenceFormatError
 from compliance.settings import Thresholds
+from evidence import canonical_json
 
 MEDIA_TYPE = "application/json"
 
@@ -26,7 +26,8 @@ class Payload(BaseModel):
     kind: ClassVar[str]
 
     def canonical(self) -> bytes:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
+        """RFC 8785 bytes, the locker's own canonical form (so equal payloads are stored once)."""
+        return canonical_json(self.model_dump(mode="json"))
 
 
 class KeyFacts(BaseModel):

@@ -8,6 +8,7 @@ from evidence.archive import EvidenceArchive
 from evidence.bundle.keys import SigningKeyStore, load_public_pem
 from evidence.bundle.verify import verify_bundle
 from evidence.bundle.writer import BuiltBundle
+from evidence.canonical import canonical_json
 from evidence.engagement import Engagement, engagement_from_claims
 from evidence.errors import (
     BundleInvalidError,
@@ -58,6 +59,7 @@ __all__ = [
     "SigningKeyPublic",
     "SigningKeyStore",
     "VerificationReport",
+    "canonical_json",
     "create_public_router",
     "create_router",
     "engagement_from_claims",
