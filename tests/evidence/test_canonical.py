@@ -16,7 +16,7 @@ from evidence import InvalidEvidenceError, canonical_json
 def test_rfc8785_section_3_2_2_example() -> None:
     value = {
         "numbers": [333333333.33333329, 1e30, 4.50, 2e-3, 0.000000000000000000000000001],
-        "string": "\u20ac$\u000f\nA'B\"\\\\\"/",
+        "string": '\u20ac$\u000f\nA\'B"\\\\"/',
         "literals": [None, True, False],
     }
     expected = '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
