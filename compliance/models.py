@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -71,8 +71,3 @@ class StatusReport(BaseModel):
 
     def result(self, control_id: str) -> ControlResult | None:
         return next((c for c in self.controls if c.control_id == control_id), None)
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC with a `Z`, the form every stored timestamp and every OSCAL date uses."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

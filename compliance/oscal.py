@@ -11,7 +11,8 @@ import uuid
 from typing import Any
 
 from compliance.evidence import EvidenceSet
-from compliance.models import Outcome, StatusReport, rfc3339
+from compliance.models import Outcome, StatusReport
+from siem import rfc3339
 
 OSCAL_VERSION = "1.2.1"
 MEDIA_TYPE = "application/json"

@@ -9,8 +9,9 @@ from typing import Any, Protocol
 
 from elasticsearch import Elasticsearch
 
-from compliance.models import ControlResult, Outcome, Period, StatusReport, rfc3339
+from compliance.models import ControlResult, Outcome, Period, StatusReport
 from compliance.settings import ComplianceSettings
+from siem import rfc3339
 
 STATUS_MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",

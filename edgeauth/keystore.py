@@ -23,7 +23,7 @@ import redis
 from edgeauth.errors import KeyStoreError
 from edgeauth.keys import SigningKey
 from edgeauth.models import KeyInfo, KeyState, RotationRecord
-from edgeauth.revocation import RevocationPublisher
+from edgeauth.revocation import RevocationPublisher, redis_text
 from edgeauth.settings import EdgeAuthSettings
 
 PUBLISHED_STATES: frozenset[KeyState] = frozenset({"next", "active", "retired"})
@@ -31,10 +31,6 @@ PUBLISHED_STATES: frozenset[KeyState] = frozenset({"next", "active", "retired"})
 
 def _ts(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 class KeyStore:
@@ -54,7 +50,7 @@ class KeyStore:
 
     def _records(self) -> dict[str, dict[str, Any]]:
         raw = cast(dict[bytes | str, bytes | str], self._redis.hgetall(self._keys_key))
-        return {_text(k): json.loads(_text(v)) for k, v in raw.items()}
+        return {redis_text(k): json.loads(redis_text(v)) for k, v in raw.items()}
 
     def inventory(self) -> list[KeyInfo]:
         """Every key ever made, oldest first, without private material."""
@@ -109,7 +105,7 @@ class KeyStore:
         entries = cast(list[tuple[Any, dict[Any, Any]]], self._redis.xrange(self._log_key, count=limit))
         out: list[RotationRecord] = []
         for _entry_id, fields in entries:
-            data = {_text(k): _text(v) for k, v in fields.items()}
+            data = {redis_text(k): redis_text(v) for k, v in fields.items()}
             out.append(RotationRecord.model_validate_json(data["record"]))
         return out
 

@@ -63,7 +63,8 @@ def _keys(settings: EdgeAuthSettings) -> tuple[str, str, str]:
     return f"{base}:snapshot", f"{base}:seq", f"{base}:stream"
 
 
-def _text(value: bytes | str) -> str:
+def redis_text(value: bytes | str) -> str:
+    """A Redis reply as text, whether or not the client decodes responses (the key store reads through this too)."""
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
@@ -176,9 +177,9 @@ class RevocationReplica:
             seq_raw, last, members = pipe.execute()
         except redis.RedisError as exc:
             raise RevocationError(f"cannot load the revocation snapshot: {exc}") from exc
-        self._revoked = {_text(jti): float(exp) for jti, exp in members}
+        self._revoked = {redis_text(jti): float(exp) for jti, exp in members}
         self._seq = int(seq_raw or 0)
-        self._last_id = _text(last[0][0]) if last else "0-0"
+        self._last_id = redis_text(last[0][0]) if last else "0-0"
         self._last_sync = self._monotonic()
         SNAPSHOT_LOADS.labels(cause).inc()
         if cause == "gap" and self._on_keys_changed is not None:
@@ -198,17 +199,17 @@ class RevocationReplica:
         now = self._clock()
         for _stream, entries in cast(list[tuple[Any, list[tuple[Any, dict[Any, Any]]]]], reply or []):
             for entry_id, raw in entries:
-                fields = {_text(k): _text(v) for k, v in raw.items()}
+                fields = {redis_text(k): redis_text(v) for k, v in raw.items()}
                 seq = int(fields["seq"])
                 if seq <= self._seq:
-                    self._last_id = _text(entry_id)
+                    self._last_id = redis_text(entry_id)
                     continue
                 if seq != self._seq + 1:
                     log.warning("revocation stream gap (%d after %d): reloading the snapshot", seq, self._seq)
                     self.load_snapshot("gap")
                     return applied + self.poll(None)
                 self._seq = seq
-                self._last_id = _text(entry_id)
+                self._last_id = redis_text(entry_id)
                 if "jti" in fields:
                     self._revoked[fields["jti"]] = float(fields["exp"])
                     REVOCATION_LAG.observe(max(0.0, now - float(fields["at"])))

@@ -6,7 +6,7 @@ Producers push records with `Pipeline.push` (or the HTTP router, the file tail, 
 """
 
 from siem.deadletter import DeadLetterStore
-from siem.ecs import DATASETS, Dataset, EcsDocument
+from siem.ecs import DATASETS, Dataset, EcsDocument, rfc3339
 from siem.errors import (
     BackpressureError,
     BatchTooLargeError,
@@ -71,4 +71,5 @@ __all__ = [
     "index_templates",
     "parse_record",
     "pipeline_status",
+    "rfc3339",
 ]

@@ -23,8 +23,12 @@ Dataset = Literal["access", "exception", "auth", "audit"]
 DATASETS: tuple[Dataset, ...] = ("access", "exception", "auth", "audit")
 
 
-def _utc_iso(value: datetime) -> str:
-    """Timestamps without an offset are taken as UTC; daily indices are cut on UTC days."""
+def rfc3339(value: datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, as precise as the value: the form of every timestamp Vigil indexes and shows.
+
+    Timestamps without an offset are taken as UTC; daily indices are cut on UTC days. (Signed evidence uses its
+    own fixed-width form, `evidence`'s `rfc3339`: siem and evidence know nothing of each other.)
+    """
     utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return utc.isoformat().replace("+00:00", "Z")
 
@@ -37,7 +41,7 @@ def _ip(value: str) -> str:
     return value if _IPV4.fullmatch(value) else str(ip_address(value))
 
 
-Timestamp = Annotated[datetime, AfterValidator(_utc_iso)]
+Timestamp = Annotated[datetime, AfterValidator(rfc3339)]
 IpAddress = Annotated[str, AfterValidator(_ip)]
 Count = Annotated[int, Field(ge=0)]
 _STRICT = ConfigDict(extra="forbid")

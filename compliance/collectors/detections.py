@@ -15,7 +15,7 @@ from elasticsearch import Elasticsearch
 from compliance.collectors.base import Sources, register
 from compliance.collectors.sources import RuleSource
 from compliance.evidence import AlertFacts, AlertTriage, RuleFacts, RuleHealth, TriageSummary
-from compliance.models import rfc3339
+from siem import rfc3339
 
 MAX_RECORDS = 10_000
 

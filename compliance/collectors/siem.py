@@ -15,8 +15,7 @@ from elasticsearch import Elasticsearch
 from compliance.collectors.base import Sources, register
 from compliance.collectors.sources import RetentionSource, index_day
 from compliance.evidence import DeletionFacts, IngestionHealth, Retention, RevocationFacts, Revocations, SourceFacts
-from compliance.models import rfc3339
-from siem import IndexLayout, SiemSettings
+from siem import IndexLayout, SiemSettings, rfc3339
 
 _MISSING = "-"
 MAX_REVOCATIONS = 10_000
