@@ -2,38 +2,47 @@
 
 Collectors append with `EvidenceLocker.append(...)` and read with `EvidenceLocker.items(...)`;
 `EvidenceArchive` adds bundles, signing keys and auditor downloads; `create_router` is the auditor HTTP API.
+
+Names load on first use: a process that needs one part (the edge verifier needs only the settings and the
+stream writer) does not import the rest.
 """
 
-from evidence.archive import EvidenceArchive
-from evidence.bundle.keys import SigningKeyStore, load_public_pem
-from evidence.bundle.verify import verify_bundle
-from evidence.bundle.writer import BuiltBundle
-from evidence.canonical import canonical_json
-from evidence.engagement import Engagement, engagement_from_claims
-from evidence.errors import (
-    BundleInvalidError,
-    BundleNotFoundError,
-    EngagementError,
-    EvidenceError,
-    InvalidEvidenceError,
-    KeyStoreError,
-    LockerBusyError,
-    LockerIntegrityError,
-    NoEvidenceError,
-)
-from evidence.http import WELL_KNOWN_KEYS, create_public_router, create_router
-from evidence.locker import EvidenceLocker
-from evidence.locker.index import index_templates
-from evidence.models import (
-    BundleInfo,
-    ChainHead,
-    EvidenceItem,
-    EvidenceSpec,
-    LockerReport,
-    SigningKeyPublic,
-    VerificationReport,
-)
-from evidence.settings import EvidenceSettings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evidence.archive import EvidenceArchive
+    from evidence.bundle.keys import SigningKeyStore, load_public_pem
+    from evidence.bundle.verify import verify_bundle
+    from evidence.bundle.writer import BuiltBundle
+    from evidence.canonical import canonical_json
+    from evidence.engagement import Engagement, engagement_from_claims
+    from evidence.errors import (
+        BundleInvalidError,
+        BundleNotFoundError,
+        EngagementError,
+        EvidenceError,
+        InvalidEvidenceError,
+        KeyStoreError,
+        LockerBusyError,
+        LockerIntegrityError,
+        NoEvidenceError,
+    )
+    from evidence.http import WELL_KNOWN_KEYS, create_public_router, create_router
+    from evidence.locker import EvidenceLocker
+    from evidence.locker.index import index_templates
+    from evidence.models import (
+        BundleInfo,
+        ChainHead,
+        EvidenceItem,
+        EvidenceSpec,
+        LockerReport,
+        SigningKeyPublic,
+        VerificationReport,
+    )
+    from evidence.settings import EvidenceSettings
 
 __all__ = [
     "WELL_KNOWN_KEYS",
@@ -67,3 +76,46 @@ __all__ = [
     "load_public_pem",
     "verify_bundle",
 ]
+
+# name -> (module, name there)
+_MODULES = {
+    "BuiltBundle": ("evidence.bundle.writer", "BuiltBundle"),
+    "BundleInfo": ("evidence.models", "BundleInfo"),
+    "BundleInvalidError": ("evidence.errors", "BundleInvalidError"),
+    "BundleNotFoundError": ("evidence.errors", "BundleNotFoundError"),
+    "ChainHead": ("evidence.models", "ChainHead"),
+    "Engagement": ("evidence.engagement", "Engagement"),
+    "EngagementError": ("evidence.errors", "EngagementError"),
+    "EvidenceArchive": ("evidence.archive", "EvidenceArchive"),
+    "EvidenceError": ("evidence.errors", "EvidenceError"),
+    "EvidenceItem": ("evidence.models", "EvidenceItem"),
+    "EvidenceLocker": ("evidence.locker", "EvidenceLocker"),
+    "EvidenceSettings": ("evidence.settings", "EvidenceSettings"),
+    "EvidenceSpec": ("evidence.models", "EvidenceSpec"),
+    "InvalidEvidenceError": ("evidence.errors", "InvalidEvidenceError"),
+    "KeyStoreError": ("evidence.errors", "KeyStoreError"),
+    "LockerBusyError": ("evidence.errors", "LockerBusyError"),
+    "LockerIntegrityError": ("evidence.errors", "LockerIntegrityError"),
+    "LockerReport": ("evidence.models", "LockerReport"),
+    "NoEvidenceError": ("evidence.errors", "NoEvidenceError"),
+    "SigningKeyPublic": ("evidence.models", "SigningKeyPublic"),
+    "SigningKeyStore": ("evidence.bundle.keys", "SigningKeyStore"),
+    "VerificationReport": ("evidence.models", "VerificationReport"),
+    "WELL_KNOWN_KEYS": ("evidence.http", "WELL_KNOWN_KEYS"),
+    "canonical_json": ("evidence.canonical", "canonical_json"),
+    "create_public_router": ("evidence.http", "create_public_router"),
+    "create_router": ("evidence.http", "create_router"),
+    "engagement_from_claims": ("evidence.engagement", "engagement_from_claims"),
+    "index_templates": ("evidence.locker.index", "index_templates"),
+    "load_public_pem": ("evidence.bundle.keys", "load_public_pem"),
+    "verify_bundle": ("evidence.bundle.verify", "verify_bundle"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _MODULES[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value  # once loaded, a plain module attribute
+    return value

@@ -10,7 +10,7 @@ import hashlib
 import os
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import redis
@@ -23,7 +23,7 @@ from siem.errors import ElasticsearchUnavailableError, InvalidBatchError, SiemEr
 from siem.models import BatchReport, IngestReceipt
 from siem.parsers import RecordFormat, dataset_of, parse_record, resolve_format
 from siem.settings import SiemSettings
-from siem.stream import Chunk, Entry, EventStream
+from siem.stream import Entry, EventStream
 from siem.templates import IndexLayout
 
 
@@ -69,17 +69,8 @@ class Pipeline:
         known = resolve_format(fmt)
         if ids is not None and len(ids) != len(records):
             raise InvalidBatchError(f"{len(ids)} ids for {len(records)} records: they must pair one to one")
-        chunks = list(self._chunks(known, records, source, ids))
-        entries = self.stream.enqueue(chunks)
+        entries = self.stream.push(known, records, source=source, ids=ids)
         return IngestReceipt(dataset=dataset_of(known), format=known, accepted=len(records), entries=entries)
-
-    def _chunks(
-        self, fmt: str, records: Sequence[str], source: str, ids: Sequence[str | None] | None
-    ) -> Iterable[Chunk]:
-        size = self.settings.chunk_records
-        for start in range(0, len(records), size):
-            part = ids[start : start + size] if ids is not None else None
-            yield Chunk(fmt, source, records[start : start + size], part if part and any(part) else None)
 
     # -- workers ---------------------------------------------------------------------------------------------
 

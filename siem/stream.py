@@ -116,6 +116,21 @@ class EventStream:
             if "BUSYGROUP" not in str(exc):
                 raise
 
+    def push(
+        self, fmt: str, records: Sequence[str], *, source: str, ids: Sequence[str | None] | None = None
+    ) -> list[str]:
+        """Queue records of one (already resolved) format in entries of `chunk_records`, all or none.
+
+        `Pipeline.push` checks the format and the ids first; the edge verifier's decision sink calls this directly
+        so that its process needs nothing of siem but this module.
+        """
+        size = self.settings.chunk_records
+        chunks = []
+        for start in range(0, len(records), size):
+            part = ids[start : start + size] if ids is not None else None
+            chunks.append(Chunk(fmt, source, records[start : start + size], part if part and any(part) else None))
+        return self.enqueue(chunks)
+
     def enqueue(self, chunks: Sequence[Chunk]) -> list[str]:
         """Queue every chunk or none; returns the stream ids once Redis has them (see the AOF policy)."""
         total = sum(len(c.records) for c in chunks)

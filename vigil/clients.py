@@ -7,18 +7,24 @@ Celery (kombu's `sentinel://` transport).
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
 import redis
-from elastic_transport.client_utils import DEFAULT
-from elasticsearch import Elasticsearch
 from redis.sentinel import Sentinel
 
 from vigil.settings import VigilSettings
 
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
 
 def elasticsearch_client(settings: VigilSettings, request_timeout: float = 30.0) -> Elasticsearch:
+    # Imported here: the edge verifier process builds a Redis client from this module and never talks to
+    # Elasticsearch, whose client is the largest import of all.
+    from elastic_transport.client_utils import DEFAULT
+    from elasticsearch import Elasticsearch
+
     return Elasticsearch(
         settings.es_url,
         api_key=settings.es_api_key.get_secret_value() if settings.es_api_key else None,

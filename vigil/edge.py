@@ -2,15 +2,19 @@
 shipped to siem's stream.
 
 It keeps local copies of the JWKS and revocations (refreshed in the background) and hands every decision to
-siem's queue through edgeauth's bounded buffer, whose drain thread serialises and ships batches.
+siem's queue through edgeauth's bounded buffer, whose drain thread serialises and ships batches. It imports
+only what that needs: edgeauth's verifier, siem's stream writer (the same entries the ingest API writes, so the
+workers cannot tell them apart) and the settings models; never the app, FastAPI, Celery or Elasticsearch's
+client (`tests/vigil/test_edge_process.py` holds it to that).
 """
 
 from __future__ import annotations
 
-from edgeauth.edge import EdgeApp, EdgeRuntime
-from siem import Pipeline
+from edgeauth.edge.asgi import EdgeApp
+from edgeauth.edge.runtime import EdgeRuntime
 from siem.inputs.decisions import AuthDecisionSink
-from vigil.clients import elasticsearch_client, redis_client
+from siem.stream import EventStream
+from vigil.clients import redis_client
 from vigil.observability import configure_logging
 from vigil.settings import VigilSettings, load_settings
 
@@ -19,7 +23,7 @@ def create_edge_app(settings: VigilSettings | None = None) -> EdgeApp:
     """`/verify`, `/healthz` (503 once keys or revocations are stale), `/readyz` and `/metrics`."""
     settings = settings or load_settings()
     redis = redis_client(settings)
-    sink = AuthDecisionSink(Pipeline(elasticsearch_client(settings), redis, settings.siem))
+    sink = AuthDecisionSink(EventStream(redis, settings.siem))
     return EdgeApp(EdgeRuntime(settings.edgeauth, redis, sink))
 
 

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from edgeauth import DecisionEvent
-from siem.pipeline import Pipeline
+
+AUTH_FORMAT = "auth"
+
+
+class RecordQueue(Protocol):
+    """Where auth records go: `Pipeline` in the app, its `EventStream` alone in the edge verifier process."""
+
+    def push(self, fmt: str, records: Sequence[str], *, source: str) -> object: ...
 
 
 class AuthDecisionSink:
@@ -15,8 +23,8 @@ class AuthDecisionSink:
     (`sink_error`) and the verifier never waits on the SIEM.
     """
 
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
+    def __init__(self, queue: RecordQueue) -> None:
+        self.queue = queue
 
     def emit(self, events: Sequence[DecisionEvent]) -> None:
         self.emit_serialized([event.model_dump_json() for event in events])
@@ -24,4 +32,4 @@ class AuthDecisionSink:
     def emit_serialized(self, events: Sequence[str]) -> None:
         """Events already in `DecisionEvent`'s JSON: edgeauth's buffer serialises them without building models."""
         if events:
-            self.pipeline.push("auth", events, source="edgeauth")
+            self.queue.push(AUTH_FORMAT, events, source="edgeauth")
