@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     )
     from compliance.evidence import Evidence, EvidenceSet
     from compliance.http import create_router
-    from compliance.models import ControlResult, Outcome, Period, StatusReport, Verdict
+    from compliance.models import CheckResult, ControlResult, Outcome, Period, StatusReport
     from compliance.oscal import assessment_results
     from compliance.service import Compliance, Published, StatusUpdate
     from compliance.settings import ComplianceSettings, Thresholds
@@ -58,6 +58,7 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "CheckContext",
+    "CheckResult",
     "CheckSpec",
     "ClientSource",
     "ClientView",
@@ -86,7 +87,6 @@ __all__ = [
     "StatusUpdate",
     "Thresholds",
     "UnknownCheckError",
-    "Verdict",
     "assessment_results",
     "collect",
     "create_router",
@@ -133,7 +133,7 @@ _MODULES = {
     "StatusUpdate": ("compliance.service", "StatusUpdate"),
     "Thresholds": ("compliance.settings", "Thresholds"),
     "UnknownCheckError": ("compliance.errors", "UnknownCheckError"),
-    "Verdict": ("compliance.models", "Verdict"),
+    "CheckResult": ("compliance.models", "CheckResult"),
     "assessment_results": ("compliance.oscal", "assessment_results"),
     "collect": ("compliance.collectors", "collect"),
     "create_router": ("compliance.http", "create_router"),

@@ -7,7 +7,7 @@ from datetime import datetime
 from compliance.catalog import Catalog, Control
 from compliance.checks import CheckContext, run_check
 from compliance.evidence import EvidenceSet
-from compliance.models import ControlResult, Outcome, Period, StatusReport, Verdict
+from compliance.models import CheckResult, ControlResult, Outcome, Period, StatusReport
 from compliance.settings import ComplianceSettings
 
 
@@ -36,7 +36,7 @@ def evaluate(
     return StatusReport(period=period, evaluated_at=evaluated_at, evidence_count=len(evidence), controls=results)
 
 
-def control_result(control: Control, verdicts: tuple[Verdict, ...]) -> ControlResult:
+def control_result(control: Control, verdicts: tuple[CheckResult, ...]) -> ControlResult:
     failed = [v for v in verdicts if v.outcome is Outcome.FAIL]
     passed = [v for v in verdicts if v.outcome is Outcome.PASS]
     if failed:

@@ -49,7 +49,7 @@ class RotationFacts(BaseModel):
     reason: str
 
 
-class SigningKeys(Payload):
+class SigningKeyInventory(Payload):
     kind: ClassVar[str] = "edgeauth.signing_keys"
     keys: tuple[KeyFacts, ...]
     rotations: tuple[RotationFacts, ...] = ()
@@ -205,7 +205,7 @@ class ComplianceConfig(Payload):
 PAYLOADS: dict[str, type[Payload]] = {
     p.kind: p
     for p in (
-        SigningKeys,
+        SigningKeyInventory,
         TokenPolicy,
         ClientRegistry,
         AccessHolders,

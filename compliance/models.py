@@ -33,7 +33,7 @@ class Period(BaseModel):
         return self.start <= moment < self.end
 
 
-class Verdict(BaseModel):
+class CheckResult(BaseModel):
     """What one check concluded, why, under which thresholds, from which evidence."""
 
     model_config = ConfigDict(frozen=True)
@@ -56,7 +56,7 @@ class ControlResult(BaseModel):
     summary: str
     outcome: Outcome
     reason: str
-    verdicts: tuple[Verdict, ...]
+    verdicts: tuple[CheckResult, ...]
 
 
 class StatusReport(BaseModel):

@@ -25,10 +25,10 @@ if TYPE_CHECKING:
         EngagementError,
         EvidenceError,
         InvalidEvidenceError,
-        KeyStoreError,
         LockerBusyError,
         LockerIntegrityError,
         NoEvidenceError,
+        SigningKeyError,
     )
     from evidence.http import WELL_KNOWN_KEYS, create_public_router, create_router
     from evidence.locker import EvidenceLocker
@@ -60,11 +60,11 @@ __all__ = [
     "EvidenceSettings",
     "EvidenceSpec",
     "InvalidEvidenceError",
-    "KeyStoreError",
     "LockerBusyError",
     "LockerIntegrityError",
     "LockerReport",
     "NoEvidenceError",
+    "SigningKeyError",
     "SigningKeyPublic",
     "SigningKeyStore",
     "VerificationReport",
@@ -93,7 +93,7 @@ _MODULES = {
     "EvidenceSettings": ("evidence.settings", "EvidenceSettings"),
     "EvidenceSpec": ("evidence.models", "EvidenceSpec"),
     "InvalidEvidenceError": ("evidence.errors", "InvalidEvidenceError"),
-    "KeyStoreError": ("evidence.errors", "KeyStoreError"),
+    "SigningKeyError": ("evidence.errors", "SigningKeyError"),
     "LockerBusyError": ("evidence.errors", "LockerBusyError"),
     "LockerIntegrityError": ("evidence.errors", "LockerIntegrityError"),
     "LockerReport": ("evidence.models", "LockerReport"),

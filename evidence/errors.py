@@ -40,7 +40,7 @@ class NoEvidenceError(EvidenceError):
     error = "no_evidence"
 
 
-class KeyStoreError(EvidenceError):
+class SigningKeyError(EvidenceError):
     """The bundle signing key store is missing, unreadable or holds no usable key."""
 
     status_code = 503

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from compliance.checks.registry import CheckContext, conclude, not_applicable, register, span, stamp
-from compliance.evidence import ClientRegistry, Evidence, SigningKeys, TokenPolicy
-from compliance.models import Verdict
+from compliance.evidence import ClientRegistry, Evidence, SigningKeyInventory, TokenPolicy
+from compliance.models import CheckResult
 
 
 def weak_algorithm(alg: str) -> bool:
@@ -16,12 +16,12 @@ def weak_algorithm(alg: str) -> bool:
 
 
 @register("keys.rotation_age")
-def keys_rotation_age(ctx: CheckContext) -> Verdict:
+def keys_rotation_age(ctx: CheckContext) -> CheckResult:
     limit = timedelta(days=ctx.thresholds.key_rotation_days)
     used: list[Evidence] = []
     findings: list[str] = []
     overdue: dict[str, str] = {}
-    for evidence, snap in ctx.evidence.of(SigningKeys):
+    for evidence, snap in ctx.evidence.of(SigningKeyInventory):
         if not ctx.period.contains(evidence.effective_at):
             continue
         used.append(evidence)
@@ -45,7 +45,7 @@ def keys_rotation_age(ctx: CheckContext) -> Verdict:
 
 
 @register("tokens.algorithms")
-def tokens_algorithms(ctx: CheckContext) -> Verdict:
+def tokens_algorithms(ctx: CheckContext) -> CheckResult:
     used: list[Evidence] = []
     findings: list[str] = []
     policies = [(e, p) for e, p in ctx.evidence.of(TokenPolicy) if ctx.period.contains(e.effective_at)]
@@ -53,7 +53,7 @@ def tokens_algorithms(ctx: CheckContext) -> Verdict:
         used.append(evidence)
         weak = [a for a in (*policy.allowed_algorithms, policy.signing_algorithm) if weak_algorithm(a)]
         findings.extend(f"algorithm {a!r} allowed at {stamp(evidence.effective_at)}" for a in dict.fromkeys(weak))
-    for evidence, snap in ctx.evidence.of(SigningKeys):
+    for evidence, snap in ctx.evidence.of(SigningKeyInventory):
         if not ctx.period.contains(evidence.effective_at):
             continue
         used.append(evidence)
@@ -74,7 +74,7 @@ def tokens_algorithms(ctx: CheckContext) -> Verdict:
 
 
 @register("tokens.lifetime")
-def tokens_lifetime(ctx: CheckContext) -> Verdict:
+def tokens_lifetime(ctx: CheckContext) -> CheckResult:
     limit = ctx.thresholds.max_access_token_seconds
     used: list[Evidence] = []
     findings: list[str] = []
@@ -98,7 +98,7 @@ def tokens_lifetime(ctx: CheckContext) -> Verdict:
 
 
 @register("access.privileged_review")
-def access_privileged_review(ctx: CheckContext) -> Verdict:
+def access_privileged_review(ctx: CheckContext) -> CheckResult:
     limit = timedelta(days=ctx.thresholds.review_max_days)
     roles, scopes = set(ctx.privileged_roles), set(ctx.privileged_scopes)
     used: list[Evidence] = []

@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 
 from compliance.checks.registry import CheckContext, conclude, not_applicable, register, span, stamp
 from compliance.evidence import AlertFacts, AlertTriage, Evidence, IngestionHealth, Retention, RuleHealth
-from compliance.models import Verdict
+from compliance.models import CheckResult
 
 
 @register("logging.sources_active")
-def logging_sources_active(ctx: CheckContext) -> Verdict:
+def logging_sources_active(ctx: CheckContext) -> CheckResult:
     limit = timedelta(hours=ctx.thresholds.source_silence_hours)
     used: list[Evidence] = []
     silent: dict[str, str] = {}
@@ -41,7 +41,7 @@ def logging_sources_active(ctx: CheckContext) -> Verdict:
 
 
 @register("logging.dead_letter")
-def logging_dead_letter(ctx: CheckContext) -> Verdict:
+def logging_dead_letter(ctx: CheckContext) -> CheckResult:
     limit = ctx.thresholds.max_deadletter_24h
     used: list[Evidence] = []
     findings: list[str] = []
@@ -65,7 +65,7 @@ def logging_dead_letter(ctx: CheckContext) -> Verdict:
 
 
 @register("logging.retention")
-def logging_retention(ctx: CheckContext) -> Verdict:
+def logging_retention(ctx: CheckContext) -> CheckResult:
     policy = ctx.thresholds.retention_policy_days
     used: list[Evidence] = []
     findings: list[str] = []
@@ -100,7 +100,7 @@ def _days_kept(index_day: str, deleted_at: datetime) -> int | None:
 
 
 @register("detections.rules_healthy")
-def detections_rules_healthy(ctx: CheckContext) -> Verdict:
+def detections_rules_healthy(ctx: CheckContext) -> CheckResult:
     limit = timedelta(hours=ctx.thresholds.rule_failure_max_hours)
     used: list[Evidence] = []
     findings: list[str] = []
@@ -130,7 +130,7 @@ def detections_rules_healthy(ctx: CheckContext) -> Verdict:
 
 
 @register("detections.alert_ack_sla")
-def detections_alert_ack_sla(ctx: CheckContext) -> Verdict:
+def detections_alert_ack_sla(ctx: CheckContext) -> CheckResult:
     used: list[Evidence] = []
     latest: dict[str, tuple[datetime, AlertFacts]] = {}
     for evidence, triage in ctx.evidence.of(AlertTriage):

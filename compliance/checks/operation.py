@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from compliance.checks.registry import CheckContext, conclude, register, span, stamp
 from compliance.evidence import ComplianceConfig, Evidence
-from compliance.models import Verdict
+from compliance.models import CheckResult
 from compliance.settings import Thresholds
 
 # Raising these makes a check stricter; for every other threshold, raising it loosens the control.
@@ -15,7 +15,7 @@ _STRICTER_WHEN_RAISED = frozenset({"retention_policy_days"})
 
 
 @register("operation.collection_continuity")
-def operation_collection_continuity(ctx: CheckContext) -> Verdict:
+def operation_collection_continuity(ctx: CheckContext) -> CheckResult:
     allowed = timedelta(seconds=ctx.thresholds.collection_interval_seconds + ctx.thresholds.collection_grace_seconds)
     grouped = ctx.evidence.kinds()
     used: list[Evidence] = []
@@ -41,7 +41,7 @@ def operation_collection_continuity(ctx: CheckContext) -> Verdict:
 
 
 @register("operation.thresholds_stable")
-def operation_thresholds_stable(ctx: CheckContext) -> Verdict:
+def operation_thresholds_stable(ctx: CheckContext) -> CheckResult:
     configs = [(e, c) for e, c in ctx.evidence.of(ComplianceConfig) if ctx.period.contains(e.effective_at)]
     findings: list[str] = []
     for (_, before), (evidence, after) in itertools.pairwise(configs):

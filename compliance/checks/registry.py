@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from compliance.errors import UnknownCheckError
 from compliance.evidence import Evidence, EvidenceSet
-from compliance.models import Outcome, Period, Verdict
+from compliance.models import CheckResult, Outcome, Period
 from compliance.settings import Thresholds
 
 
@@ -24,7 +24,7 @@ class CheckContext:
     expected_collectors: tuple[str, ...] = ()
 
 
-CheckFunction = Callable[[CheckContext], Verdict]
+CheckFunction = Callable[[CheckContext], CheckResult]
 
 CHECKS: dict[str, CheckFunction] = {}
 
@@ -46,7 +46,7 @@ def get_check(check_id: str) -> CheckFunction:
         raise UnknownCheckError(f"no check is registered as {check_id!r}") from None
 
 
-def run_check(check_id: str, context: CheckContext) -> Verdict:
+def run_check(check_id: str, context: CheckContext) -> CheckResult:
     return get_check(check_id)(context)
 
 
@@ -59,17 +59,17 @@ def conclude(
     limits: Sequence[str],
     ok: str,
     missing: str | None = None,
-) -> Verdict:
+) -> CheckResult:
     """Turn findings into a verdict: no evidence fails (stale or absent evidence is never a pass)."""
     thresholds = {name: getattr(context.thresholds, name) for name in limits}
     ids = tuple(sorted({e.id for e in used}, key=lambda i: (len(i), i)))
     if not used:
         reason = missing or "no evidence in the period"
-        return Verdict(check_id=check_id, outcome=Outcome.FAIL, reason=reason, thresholds=thresholds)
+        return CheckResult(check_id=check_id, outcome=Outcome.FAIL, reason=reason, thresholds=thresholds)
     unique = tuple(dict.fromkeys(findings))
     if unique:
         more = f" (and {len(unique) - 1} more)" if len(unique) > 1 else ""
-        return Verdict(
+        return CheckResult(
             check_id=check_id,
             outcome=Outcome.FAIL,
             reason=f"{unique[0]}{more}",
@@ -77,13 +77,13 @@ def conclude(
             evidence_ids=ids,
             findings=unique,
         )
-    return Verdict(check_id=check_id, outcome=Outcome.PASS, reason=ok, thresholds=thresholds, evidence_ids=ids)
+    return CheckResult(check_id=check_id, outcome=Outcome.PASS, reason=ok, thresholds=thresholds, evidence_ids=ids)
 
 
 def not_applicable(
     check_id: str, context: CheckContext, used: Sequence[Evidence], reason: str, *, limits: Sequence[str]
-) -> Verdict:
-    return Verdict(
+) -> CheckResult:
+    return CheckResult(
         check_id=check_id,
         outcome=Outcome.NOT_APPLICABLE,
         reason=reason,

@@ -14,7 +14,7 @@ from compliance.evidence import (
     ClientRegistry,
     KeyFacts,
     RotationFacts,
-    SigningKeys,
+    SigningKeyInventory,
     TokenPolicy,
 )
 from edgeauth import EdgeAuthSettings
@@ -22,7 +22,7 @@ from edgeauth import EdgeAuthSettings
 
 @dataclass
 class SigningKeysCollector:
-    name: ClassVar[str] = SigningKeys.kind
+    name: ClassVar[str] = SigningKeyInventory.kind
     source_system: ClassVar[str] = "edgeauth"
     query: ClassVar[str] = "edgeauth key store: inventory() and history(limit=10000)"
     source: KeySource
@@ -30,10 +30,10 @@ class SigningKeysCollector:
     def parameters(self) -> dict[str, Any]:
         return {}
 
-    def collect(self, now: datetime) -> SigningKeys:
+    def collect(self, now: datetime) -> SigningKeyInventory:
         keys = sorted(self.source.inventory(), key=lambda k: (k.created_at, k.kid))
         rotations = sorted(self.source.history(limit=10_000), key=lambda r: (r.timestamp, r.kid))
-        return SigningKeys(
+        return SigningKeyInventory(
             keys=tuple(
                 KeyFacts(
                     kid=k.kid,
@@ -121,7 +121,7 @@ class AccessHoldersCollector:
         )
 
 
-@register(SigningKeys.kind)
+@register(SigningKeyInventory.kind)
 def _signing_keys(sources: Sources) -> SigningKeysCollector | None:
     return SigningKeysCollector(sources.keys) if sources.keys else None
 

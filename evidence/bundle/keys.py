@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import SecretStr
 
 from evidence.canonical import parse_rfc3339, rfc3339
-from evidence.errors import KeyStoreError
+from evidence.errors import SigningKeyError
 from evidence.models import SigningKeyPublic
 
 
@@ -40,9 +40,9 @@ def load_public_pem(data: bytes) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError as exc:
-        raise KeyStoreError(f"not a PEM public key: {exc}") from None
+        raise SigningKeyError(f"not a PEM public key: {exc}") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyStoreError(f"the public key is {type(key).__name__}, not Ed25519")
+        raise SigningKeyError(f"the public key is {type(key).__name__}, not Ed25519")
     return key
 
 
@@ -107,18 +107,18 @@ class SigningKeyStore:
         """The active kid and private key."""
         active = [r for r in self._read() if r.active]
         if not active:
-            raise KeyStoreError(f"no active signing key in {self.directory}; run `vigil evidence rotate-key`")
+            raise SigningKeyError(f"no active signing key in {self.directory}; run `vigil evidence rotate-key`")
         kid = active[0].kid
         path = self.directory / f"{kid}.pem"
         password = self._passphrase.get_secret_value().encode() if self._passphrase else None
         try:
             key = _load_private_key(path.read_bytes(), password)
         except FileNotFoundError:
-            raise KeyStoreError(f"private key {kid} is missing from {self.directory}") from None
+            raise SigningKeyError(f"private key {kid} is missing from {self.directory}") from None
         except (ValueError, TypeError) as exc:
-            raise KeyStoreError(f"private key {kid} cannot be read (wrong passphrase?): {exc}") from None
+            raise SigningKeyError(f"private key {kid} cannot be read (wrong passphrase?): {exc}") from None
         if not isinstance(key, Ed25519PrivateKey):
-            raise KeyStoreError(f"private key {kid} is not Ed25519")
+            raise SigningKeyError(f"private key {kid} is not Ed25519")
         return kid, key
 
     def _add(self, records: list[SigningKeyPublic]) -> SigningKeyPublic:
@@ -149,7 +149,7 @@ class SigningKeyStore:
         except FileNotFoundError:
             return []
         except (OSError, ValueError) as exc:
-            raise KeyStoreError(f"key ledger {self._ledger} is unreadable: {exc}") from None
+            raise SigningKeyError(f"key ledger {self._ledger} is unreadable: {exc}") from None
         return [
             SigningKeyPublic(
                 kid=k["kid"],

@@ -10,7 +10,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from compliance import CheckContext, ComplianceSettings, Period, Sources, Verdict, collect, load_evidence, run_check
+from compliance import CheckContext, CheckResult, ComplianceSettings, Period, Sources, collect, load_evidence, run_check
 from compliance.catalog import load_catalog
 from evidence import EvidenceLocker, EvidenceSettings
 
@@ -28,7 +28,7 @@ def locker(es: Elasticsearch, redis_conn: redis.Redis, evidence_settings: Eviden
     return EvidenceLocker(es, redis_conn, evidence_settings)
 
 
-Judge = Callable[..., Verdict]
+Judge = Callable[..., CheckResult]
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def judge(locker: EvidenceLocker) -> Judge:
 
     def run(
         check: str, sources: Sources, *collectors: str, at: datetime | None = None, since: datetime | None = None
-    ) -> Verdict:
+    ) -> CheckResult:
         moment = at or datetime.now(UTC)
         report = collect(locker, sources, only=collectors, now=moment)
         assert not report.failed, report.failed

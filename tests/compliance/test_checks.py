@@ -20,27 +20,29 @@ from compliance.evidence import (
     Retention,
     RuleFacts,
     RuleHealth,
-    SigningKeys,
+    SigningKeyInventory,
     SourceFacts,
     TokenPolicy,
 )
-from compliance.models import Outcome, Verdict
+from compliance.models import CheckResult, Outcome
 from compliance.settings import Thresholds
 from tests.compliance.factories import PERIOD, T0, ev, evidence, hours
 
 NOON = T0 + hours(12)
 
 
-def run(check_id: str, *items, thresholds: Thresholds | None = None, expected: tuple[str, ...] = ()) -> Verdict:
+def run(check_id: str, *items, thresholds: Thresholds | None = None, expected: tuple[str, ...] = ()) -> CheckResult:
     context = CheckContext(
         period=PERIOD, evidence=evidence(*items), thresholds=thresholds or Thresholds(), expected_collectors=expected
     )
     return run_check(check_id, context)
 
 
-def keys(age_days: float, alg: str = "RS256", state: str = "active") -> SigningKeys:
+def keys(age_days: float, alg: str = "RS256", state: str = "active") -> SigningKeyInventory:
     created = NOON - timedelta(days=age_days)
-    return SigningKeys(keys=(KeyFacts(kid="k1", alg=alg, state=state, created_at=created, activated_at=created),))
+    return SigningKeyInventory(
+        keys=(KeyFacts(kid="k1", alg=alg, state=state, created_at=created, activated_at=created),)
+    )
 
 
 def policy(ttl: int = 600, algs: tuple[str, ...] = ("RS256", "ES256")) -> TokenPolicy:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from evidence import KeyStoreError, SigningKeyStore
+from evidence import SigningKeyError, SigningKeyStore
 
 
 def test_a_passphrase_encrypts_the_private_key_and_is_needed_to_sign(tmp_path: Path) -> None:
@@ -21,7 +21,7 @@ def test_a_passphrase_encrypts_the_private_key_and_is_needed_to_sign(tmp_path: P
     assert store.public_key(kid) is not None
     signature = key.sign(b"manifest")
     store.public_key(kid).verify(signature, b"manifest")  # type: ignore[union-attr]
-    with pytest.raises(KeyStoreError, match="wrong passphrase"):
+    with pytest.raises(SigningKeyError, match="wrong passphrase"):
         SigningKeyStore(tmp_path, SecretStr("wrong")).signer()
 
 
