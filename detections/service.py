@@ -42,6 +42,7 @@ from detections.models import (
 )
 from detections.settings import DetectionsSettings
 from detections.tuning.tuner import Tuner
+from siem import TimeSeries, time_histogram
 
 
 class Detections:
@@ -212,6 +213,12 @@ class Detections:
         return total, lines
 
     # -- alerts ------------------------------------------------------------------------------------------------
+
+    def alerts_by_level(self, days: int, now: datetime | None = None) -> TimeSeries:
+        """Alerts first seen over the last `days`, per level and time bucket (the console's overview chart)."""
+        return time_histogram(
+            self.es, self.settings.alerts_index, time_field="first_seen", split_field="level", days=days, now=now
+        )
 
     def alerts(self, flt: AlertFilter) -> AlertPage:
         return self.store.search(flt)

@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from siem.activity import TimeSeries, time_histogram
     from siem.deadletter import DeadLetterStore
     from siem.ecs import DATASETS, Dataset, EcsDocument, rfc3339
     from siem.errors import (
@@ -72,6 +73,7 @@ __all__ = [
     "SiemSettings",
     "TailError",
     "TailReport",
+    "TimeSeries",
     "UnknownDatasetError",
     "VigilHandler",
     "event_id",
@@ -81,6 +83,7 @@ __all__ = [
     "parse_record",
     "pipeline_status",
     "rfc3339",
+    "time_histogram",
 ]
 
 # name -> (module, name there)
@@ -124,6 +127,8 @@ _MODULES = {
     "parse_record": ("siem.parsers", "parse_record"),
     "pipeline_status": ("siem.metrics", "status"),
     "rfc3339": ("siem.ecs", "rfc3339"),
+    "TimeSeries": ("siem.activity", "TimeSeries"),
+    "time_histogram": ("siem.activity", "time_histogram"),
 }
 
 

@@ -17,6 +17,7 @@ import redis
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
+from siem.activity import TimeSeries, events_by_dataset
 from siem.bulk import BulkWriter, Doc
 from siem.deadletter import dead_letter_doc, truncated
 from siem.errors import ElasticsearchUnavailableError, InvalidBatchError, SiemError
@@ -50,6 +51,10 @@ class Pipeline:
         self.layout = IndexLayout(settings)
         self.stream = EventStream(redis_client, settings)
         self.writer = BulkWriter(es, settings.es_retry_seconds)
+
+    def ingested_by_dataset(self, days: int, now: datetime | None = None) -> TimeSeries:
+        """Events indexed over the last `days`, per data set and time bucket (the console's overview chart)."""
+        return events_by_dataset(self.es, self.layout.logs_pattern, days, now)
 
     def setup(self) -> None:
         """Create the consumer group (idempotent); the index templates are applied by whoever composes siem."""

@@ -17,14 +17,14 @@ from edgeauth.issuer import build_issuer, create_issuer_router
 from evidence import EvidenceArchive
 from evidence import create_public_router as create_evidence_keys_router
 from evidence import create_router as create_evidence_router
-from siem import IndexLayout, Pipeline
+from siem import Pipeline
 from siem.http import create_router as create_siem_router
 from siem.inputs.decisions import AuthDecisionSink
 from siem.metrics import PipelineCollector
 from vigil import services as local_services
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
-from vigil.console import Overview, install_console
+from vigil.console import install_console
 from vigil.detections_runtime import build_detections
 from vigil.indices import ensure_applied
 from vigil.observability import RequestIdMiddleware, configure_logging
@@ -74,7 +74,7 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     app.include_router(create_evidence_keys_router(evidence_archive))
     detections = build_detections(settings)
     siem_registry.register(DetectionsCollector(detections.state))  # storms, counted in Redis like siem's
-    compliance = build_compliance(settings)
+    compliance = build_compliance(settings, detections=detections)
     app.include_router(create_detections_router(guard, detections))
     app.include_router(create_compliance_router(guard, compliance))
     # The console for people: the same verifier, reading the token from its session cookie instead of a header.
@@ -85,11 +85,7 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
         detections=detections,
         archive=evidence_archive,
         compliance=compliance,
-        overview=Overview(
-            elasticsearch_client(settings),
-            alerts_index=detections.settings.alerts_index,
-            logs_pattern=IndexLayout(settings.siem).logs_pattern,
-        ),
+        ingest=siem_pipeline,
         errors=errors,
     )
     # The same verifier answers reverse proxies (nginx auth_request) on GET /verify.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from compliance import Compliance, Sources
+from detections import Detections
 from edgeauth.issuer import ClientRegistry, RedisClientStore
 from edgeauth.keystore import KeyStore
 from evidence import EvidenceLocker
@@ -12,7 +13,8 @@ from vigil.detections_runtime import build_detections
 from vigil.settings import VigilSettings
 
 
-def build_compliance(settings: VigilSettings) -> Compliance:
+def build_compliance(settings: VigilSettings, *, detections: Detections | None = None) -> Compliance:
+    """`detections`: the app's own service when it has one (one `Detections` per process), else one is built."""
     es = elasticsearch_client(settings)
     redis = redis_client(settings)
     locker = EvidenceLocker(es, redis, settings.evidence)
@@ -22,7 +24,7 @@ def build_compliance(settings: VigilSettings) -> Compliance:
         scopes_supported=oauth.scopes_supported,
         scrypt_n=oauth.secret_scrypt_n,
     )
-    detections = build_detections(settings)
+    detections = detections or build_detections(settings)
     sources = Sources(
         settings=settings.compliance,
         es=es,

@@ -14,13 +14,13 @@ from pydantic import SecretStr
 
 from detections import AlertStatus, Level
 from evidence import Engagement
+from siem.activity import TimeSeries, _counts, bucket_size
 from tests.fixtures.edgeauth import EdgeAuthHarness
 from vigil.console.analyst import moment, queue_filter
 from vigil.console.auditor import control_period, day
 from vigil.console.charts import nice_ceiling, stacked_bars
 from vigil.console.errors import ConsoleError, FormRejected
 from vigil.console.http import safe_next
-from vigil.console.overview import Series, _counts, bucket_size
 from vigil.console.pages import flatten, when
 from vigil.console.session import Sessions
 from vigil.console.settings import ConsoleSettings
@@ -28,9 +28,9 @@ from vigil.console.settings import ConsoleSettings
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def series(counts: dict[str, list[int]]) -> Series:
+def series(counts: dict[str, list[int]]) -> TimeSeries:
     n = len(next(iter(counts.values()), []))
-    return Series(
+    return TimeSeries(
         start=T0, bucket=timedelta(hours=3), buckets=[T0 + timedelta(hours=3 * i) for i in range(n)], counts=counts
     )
 

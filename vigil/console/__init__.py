@@ -14,16 +14,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from vigil.console.errors import ConsoleError
     from vigil.console.http import install_console
-    from vigil.console.overview import Overview
     from vigil.console.settings import ConsoleSettings
 
-__all__ = ["ConsoleError", "ConsoleSettings", "Overview", "install_console"]
+__all__ = ["ConsoleError", "ConsoleSettings", "install_console"]
 
 # name -> (module, name there)
 _MODULES = {
     "ConsoleError": ("vigil.console.errors", "ConsoleError"),
     "ConsoleSettings": ("vigil.console.settings", "ConsoleSettings"),
-    "Overview": ("vigil.console.overview", "Overview"),
     "install_console": ("vigil.console.http", "install_console"),
 }
 

@@ -16,9 +16,9 @@ from starlette.datastructures import FormData
 
 from detections import AlertFilter, AlertStatus, Detections, Level, RuleRun, Verdict
 from edgeauth import Principal
+from siem import Pipeline
 from vigil.console.charts import LEVEL_COLOURS, stacked_bars
 from vigil.console.errors import InvalidField, invalid_field
-from vigil.console.overview import Overview
 from vigil.console.pages import Pages, flatten
 from vigil.console.settings import ConsoleSettings
 
@@ -94,7 +94,7 @@ def latest_runs(runs: list[RuleRun]) -> dict[str, list[RuleRun]]:
 
 
 def create_analyst_router(
-    pages: Pages, detections: Detections, overview: Overview, settings: ConsoleSettings
+    pages: Pages, detections: Detections, ingest: Pipeline, settings: ConsoleSettings
 ) -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
     Reader = Annotated[Principal, Depends(pages.require("alerts:read"))]
@@ -107,8 +107,8 @@ def create_analyst_router(
     @router.get("/overview")
     def overview_page(request: Request, principal: Reader) -> HTMLResponse:
         days = settings.overview_days
-        alerts = overview.alerts_by_level(days)
-        events = overview.events_by_source(days)
+        alerts = detections.alerts_by_level(days)
+        events = ingest.ingested_by_dataset(days)
         open_alerts = {
             status: detections.alerts(AlertFilter(status=[status], limit=1)).total
             for status in (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)

@@ -10,7 +10,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from vigil.console.overview import Series
+from siem import TimeSeries
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 40, 12, 36
@@ -45,7 +45,7 @@ def nice_ceiling(value: int) -> int:
         magnitude *= 10
 
 
-def stacked_bars(series: Series, *, title: str, order: list[str] | None = None) -> Markup:
+def stacked_bars(series: TimeSeries, *, title: str, order: list[str] | None = None) -> Markup:
     names = [n for n in (order or []) if n in series.counts] + sorted(
         n for n in series.counts if n not in (order or [])
     )

@@ -16,10 +16,10 @@ from compliance import Compliance
 from detections import Detections
 from edgeauth import Principal, Verifier
 from evidence import EvidenceArchive
+from siem import Pipeline
 from vigil.console.analyst import create_analyst_router
 from vigil.console.auditor import create_auditor_router
 from vigil.console.errors import FormRejected, SignInRequired
-from vigil.console.overview import Overview
 from vigil.console.pages import FORM_ERRORS, HERE, NAV, Pages
 from vigil.console.session import Sessions
 from vigil.console.settings import ConsoleSettings
@@ -43,14 +43,14 @@ def install_console(
     detections: Detections,
     archive: EvidenceArchive,
     compliance: Compliance,
-    overview: Overview,
+    ingest: Pipeline,
     errors: ErrorAnswers,
 ) -> None:
     """Mount the console under `/console` on `app`; the app's error handler draws its errors as console pages."""
     sessions = Sessions(verifier, settings)
     pages = Pages(sessions)
     app.include_router(_create_entry_router(sessions, pages))
-    app.include_router(create_analyst_router(pages, detections, overview, settings))
+    app.include_router(create_analyst_router(pages, detections, ingest, settings))
     app.include_router(create_auditor_router(pages, archive, compliance, settings))
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
