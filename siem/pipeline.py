@@ -20,6 +20,7 @@ from elasticsearch import ApiError, Elasticsearch
 from siem.activity import TimeSeries, events_by_dataset
 from siem.bulk import BulkWriter, Doc
 from siem.deadletter import dead_letter_doc, truncated
+from siem.ecs import Dataset
 from siem.errors import ElasticsearchUnavailableError, InvalidBatchError, SiemError
 from siem.models import BatchReport, IngestReceipt
 from siem.parsers import RecordFormat, dataset_of, parse_record, resolve_format
@@ -51,6 +52,17 @@ class Pipeline:
         self.layout = IndexLayout(settings)
         self.stream = EventStream(redis_client, settings)
         self.writer = BulkWriter(es, settings.es_retry_seconds)
+
+    def request_indexed(self, request_id: str, dataset: Dataset = "access") -> bool:
+        """Whether an event of `dataset` carrying this `http.request.id` is searchable yet (the canary's marker)."""
+        response = self.es.search(
+            index=self.layout.dataset_pattern(dataset),
+            ignore_unavailable=True,
+            allow_no_indices=True,
+            size=0,
+            query={"term": {"http.request.id": request_id}},
+        )
+        return int(response.body["hits"]["total"]["value"]) > 0
 
     def ingested_by_dataset(self, days: int, now: datetime | None = None) -> TimeSeries:
         """Events indexed over the last `days`, per data set and time bucket (the console's overview chart)."""

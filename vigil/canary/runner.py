@@ -5,6 +5,10 @@ a marker event through the ingest API; the next run checks that the previous mar
 success rate and latencies go to the evidence locker as availability evidence (collector `vigil.canary`); a run
 with a failed probe, or one that finds the canary was not run for three intervals, raises an alert through
 detections. `vigil canary` runs it once; beat runs it every `interval_seconds` when `enabled`.
+
+This module composes: it alone knows the whole path (issuer, nginx, edge, ingest), so it probes it here, then asks
+the packages that own the data: siem whether the marker is searchable (`Pipeline.request_indexed`), the evidence
+locker to keep the result (`EvidenceLocker.append`), detections to raise the alert (`Detections.raise_alert`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 from urllib.parse import quote
 
 import httpx
@@ -25,7 +29,8 @@ from pydantic import BaseModel, Field, SecretStr
 
 from detections import Level
 from edgeauth.issuer import ClientExists, ClientRegistry, InvalidClientDefinition
-from evidence import EvidenceLocker
+from evidence import EvidenceLocker, canonical_json
+from siem import Pipeline
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.demo.config import local_secret
 from vigil.detections_runtime import build_detections
@@ -170,22 +175,6 @@ def probe(http: httpx.Client, settings: VigilSettings, secret: SecretStr, marker
     return Probe(ok=True, latency_ms=latency)
 
 
-def _marker_indexed(settings: VigilSettings, marker: str) -> bool:
-    response = cast(
-        dict[str, Any],
-        elasticsearch_client(settings)
-        .search(
-            index=f"{settings.namespace}-logs-access-*",
-            ignore_unavailable=True,
-            allow_no_indices=True,
-            size=0,
-            query={"term": {"http.request.id": marker}},
-        )
-        .body,
-    )
-    return int(response["hits"]["total"]["value"]) > 0
-
-
 def run_canary(settings: VigilSettings) -> CanaryReport:
     """One run: probes, the previous marker's arrival, evidence, and an alert when something is wrong."""
     canary = settings.canary
@@ -199,7 +188,8 @@ def run_canary(settings: VigilSettings) -> CanaryReport:
     markers = [f"canary-{uuid.uuid4().hex}" for _ in range(canary.probes)]
     with httpx.Client(timeout=canary.timeout_seconds) as http:
         probes = [probe(http, settings, secret, marker) for marker in markers]
-    indexed = _marker_indexed(settings, previous_marker) if previous_marker else None
+    ingest = Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)
+    indexed = ingest.request_indexed(previous_marker) if previous_marker else None
     report = CanaryReport(
         started=started,
         probes=probes,
@@ -240,7 +230,7 @@ def record_evidence(settings: VigilSettings, report: CanaryReport) -> None:
         effective_at=report.started,
         control_ids=CONTROLS,
         media_type="application/json",
-        content=json.dumps(content, sort_keys=True).encode(),
+        content=canonical_json(content),
         freshness_seconds=3 * canary.interval_seconds,
     )
 
