@@ -3,7 +3,7 @@ address, never per client id alone; sliding windows; lockouts that double. A bur
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -130,11 +130,12 @@ def test_the_sliding_window_forgets_old_failures(redis_conn: redis.Redis, redis_
 
 
 def test_a_burst_of_failures_still_raises_the_stuffing_alert(
-    es: Elasticsearch, redis_conn: redis.Redis, namespace: str
+    es: Elasticsearch, redis_conn: redis.Redis, namespace: str, apply_indices: Callable[..., None]
 ) -> None:
     """Through the real pipeline: issuer decisions -> siem's stream -> the worker's drain -> Elasticsearch -> rule."""
     pipeline = Pipeline(es, redis_conn, SiemSettings(namespace=namespace))
     try:
+        apply_indices(namespace, "siem", "detections")
         pipeline.setup()
         decisions = DecisionBuffer(AuthDecisionSink(pipeline))
         built = build(redis_conn, make_settings(namespace), decisions=decisions)
