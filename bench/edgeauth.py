@@ -222,31 +222,7 @@ def _revocation_verifier(settings_json: str, redis_url: str, jwks_url: str, conn
     keys = JwksCache(settings, http_jwks_source(jwks_url))
     keys.start()
     verifier = Verifier(settings, keys, revocations=replica)
-    conn.send("ready")
-    while (message := conn.recv()) is not None:
-        kind, payload = message
-        if kind == "raw":
-            # Baseline: the bare Redis hop, a blocking XREAD woken by an XADD from the other process.
-            last = cast(list[tuple[Any, Any]], client.xrevrange(payload, count=1))
-            client_position = last[0][0] if last else "0-0"
-            conn.send(("armed", 0.0))
-            client.xread({payload: client_position}, block=5000, count=1)
-            conn.send(("seen", time.monotonic()))
-            continue
-        verifier.verify(payload)
-        conn.send(("armed", 0.0))
-        deadline = time.monotonic() + 5.0
-        while True:
-            try:
-                verifier.verify(payload)
-            except RevokedToken:
-                conn.send(("refused", time.monotonic()))
-                break
-            if time.monotonic() > deadline:
-                conn.send(("timeout", time.monotonic()))
-                break
-            # A serving verifier is not a pure spin loop: leave the replica thread the interpreter between checks.
-            time.sleep(0.0002)
+    _refusal_loop(verifier.verify, RevokedToken, client, conn)
     replica.stop()
     keys.stop()
 
@@ -255,6 +231,49 @@ def _receive(conn: Connection, timeout: float = 30.0) -> Any:
     if not conn.poll(timeout):
         raise RuntimeError("the verifier process stopped answering")
     return conn.recv()
+
+
+def _refusal_loop(
+    verify: Callable[[str], object], refusal: type[Exception], client: redis.Redis, conn: Connection
+) -> None:
+    """The second process's side of a propagation measurement, until the parent sends None.
+
+    For a token: verify it (now cached), answer "armed", then verify until `refusal` and answer when. For "raw":
+    the baseline, a blocking XREAD woken by the parent's XADD.
+    """
+    conn.send("ready")
+    while (message := conn.recv()) is not None:
+        kind, payload = message
+        if kind == "raw":
+            last = cast(list[tuple[Any, Any]], client.xrevrange(payload, count=1))
+            client_position = last[0][0] if last else "0-0"
+            conn.send(("armed", 0.0))
+            client.xread({payload: client_position}, block=5000, count=1)
+            conn.send(("seen", time.monotonic()))
+            continue
+        verify(payload)
+        conn.send(("armed", 0.0))
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                verify(payload)
+            except refusal:
+                conn.send(("refused", time.monotonic()))
+                break
+            if time.monotonic() > deadline:
+                conn.send(("timeout", time.monotonic()))
+                break
+            # A serving verifier is not a pure spin loop: leave the replica thread the interpreter between checks.
+            time.sleep(0.0002)
+
+
+def _raw_hop(parent: Connection, client: redis.Redis, stream: str) -> float:
+    """One baseline sample: XADD here until the other process's blocking XREAD returns, in seconds."""
+    parent.send(("raw", stream))
+    _receive(parent)
+    sent = time.monotonic()
+    client.xadd(stream, {"x": "1"})
+    return float(_receive(parent)[1]) - sent
 
 
 def measure_revocation(ctx: Context) -> list[Row]:
@@ -320,11 +339,7 @@ def measure_revocation(ctx: Context) -> list[Row]:
                 timeouts += outcome == "timeout"
                 propagation.append(at - started)
                 after_response.append(max(0.0, at - started - revoke_http[-1]))
-                parent.send(("raw", stream))
-                _receive(parent)
-                sent = time.monotonic()
-                client.xadd(stream, {"x": "1"})
-                raw_hop.append(_receive(parent)[1] - sent)
+                raw_hop.append(_raw_hop(parent, client, stream))
         parent.send(None)
         process.join(timeout=15)
     finally:
@@ -362,28 +377,7 @@ def _key_withdrawal_edge(settings_json: str, redis_url: str, conn: Connection) -
     client = redis.Redis.from_url(redis_url)
     runtime = EdgeRuntime(settings, client)
     runtime.start()
-    conn.send("ready")
-    while (message := conn.recv()) is not None:
-        kind, payload = message
-        if kind == "raw":
-            last = cast(list[tuple[Any, Any]], client.xrevrange(payload, count=1))
-            conn.send(("armed", 0.0))
-            client.xread({payload: last[0][0] if last else "0-0"}, block=5000, count=1)
-            conn.send(("seen", time.monotonic()))
-            continue
-        runtime.verifier.verify(payload)
-        conn.send(("armed", 0.0))
-        deadline = time.monotonic() + 5.0
-        while True:
-            try:
-                runtime.verifier.verify(payload)
-            except VerificationError:
-                conn.send(("refused", time.monotonic()))
-                break
-            if time.monotonic() > deadline:
-                conn.send(("timeout", time.monotonic()))
-                break
-            time.sleep(0.0002)
+    _refusal_loop(runtime.verifier.verify, VerificationError, client, conn)
     runtime.stop()
 
 
@@ -432,11 +426,7 @@ def measure_key_withdrawal(ctx: Context) -> list[Row]:
             outcome, at = _receive(parent)
             timeouts += outcome == "timeout"
             pushed.append(at - started)
-            parent.send(("raw", stream))
-            _receive(parent)
-            sent = time.monotonic()
-            client.xadd(stream, {"x": "1"})
-            raw_hop.append(_receive(parent)[1] - sent)
+            raw_hop.append(_raw_hop(parent, client, stream))
         parent.send(None)
         process.join(timeout=15)
     finally:
