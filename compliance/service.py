@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 from elasticsearch import Elasticsearch
@@ -15,7 +14,7 @@ from compliance.models import Period, StatusReport
 from compliance.oscal import assessment_results, render
 from compliance.settings import ComplianceSettings
 from compliance.status import AlertSink, StatusHistory, newly_failing, raise_alerts
-from evidence import EvidenceItem, EvidenceLocker
+from evidence import EvidenceItem, EvidenceLocker, canonical_json
 
 STATUS_COLLECTOR = "compliance.status"
 HISTORY_COLLECTOR = "compliance.status_history"
@@ -116,7 +115,7 @@ class Compliance:
         """Write the period's status history and its OSCAL assessment results into the locker (bundles carry them)."""
         history = self.history(period)
         inside = period.end - _INSIDE
-        history_doc = json.dumps([r.model_dump(mode="json") for r in history], sort_keys=True).encode()
+        history_doc = canonical_json([r.model_dump(mode="json") for r in history])
         history_item = self._append(
             HISTORY_COLLECTOR, "status history of the period", history_doc, effective_at=inside, period=period
         )

@@ -5,7 +5,6 @@ This is what the CLI and the HTTP adapter use; collectors that only append may u
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from evidence.bundle.catalog import BundleCatalog
 from evidence.bundle.keys import SigningKeyStore, load_public_pem
 from evidence.bundle.verify import verify_bundle
 from evidence.bundle.writer import BuiltBundle, build_bundle
-from evidence.canonical import rfc3339
+from evidence.canonical import canonical_json, rfc3339
 from evidence.engagement import Engagement
 from evidence.errors import BundleNotFoundError, EngagementError
 from evidence.locker import EvidenceLocker
@@ -149,5 +148,5 @@ class EvidenceArchive:
             effective_at=now,
             collected_at=now,
             media_type=AUDIT_MEDIA_TYPE,
-            content=json.dumps(content, sort_keys=True).encode(),
+            content=canonical_json(content),
         )
