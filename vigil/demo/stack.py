@@ -23,8 +23,7 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "nginx.con
 # joins it to edge decisions and app exceptions, and the client address taken from X-Forwarded-For on loopback
 # (the traffic generator plays thousands of source addresses from one machine).
 _HTTP_ADDITIONS = """
-    log_format vigil '$remote_addr - $remote_user [$time_local] '
-                     '"$request_method $vigil_raw_path$vigil_logged_args $server_protocol" $status $body_bytes_sent '
+    log_format vigil '$remote_addr - $remote_user [$time_local] "$vigil_request_line" $status $body_bytes_sent '
                      '"$http_referer" "$http_user_agent" rt=$request_time rid=$request_id';
     set_real_ip_from 127.0.0.1;
     real_ip_header X-Forwarded-For;
