@@ -128,8 +128,9 @@ class KeyStore:
     def rotate(self, reason: str = "scheduled", *, force: bool = False) -> KeyInfo:
         """Promote the next key, retire the active one, publish a fresh next key, remove expired retirees.
 
-        `force` skips the publish-lead check (emergency rotation after a compromise): verifiers that have not
-        yet refreshed their JWKS will refuse the new key's tokens until they do.
+        `force` skips the publish-lead check (emergency rotation after a compromise). Verifiers learn of the
+        new keys through the push on the revocation stream within milliseconds; one cut off from Redis refuses
+        the new key's tokens until its next JWKS refresh.
         """
         self.ensure()
         now = self._clock()

@@ -135,3 +135,23 @@ def test_a_withdrawn_key_is_refused_at_a_second_edge_process_within_a_second(
         leftovers = list(redis_conn.scan_iter(match=f"{namespace}*", count=1000))
         if leftovers:
             redis_conn.delete(*leftovers)
+
+
+def test_an_emergency_rotation_is_trusted_at_once(redis_conn: redis.Redis, redis_namespace: str) -> None:
+    """Two forced rotations in a row: the signing key is one the edge has never fetched, and neither the scheduled
+    refresh (120 s) nor an unknown-kid fetch (at most one per 60 s, one was made at start) can bring it in time."""
+    settings = _settings(redis_namespace, jwks_refresh_interval=120, jwks_min_fetch_interval=60)
+    store = KeyStore(redis_conn, settings)
+    store.ensure()
+    runtime = EdgeRuntime(settings, redis_conn)
+    runtime.start()
+    try:
+        store.rotate("compromise", force=True)
+        store.rotate("compromise", force=True)
+        token = _token(store, settings, "fresh-key")
+        deadline = time.monotonic() + 10
+        while not runtime.keys.has(store.active_signing_key().kid) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert runtime.verifier.verify(token).token_id == "fresh-key"
+    finally:
+        runtime.stop()
