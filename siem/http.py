@@ -1,8 +1,14 @@
-"""HTTP adapter: `POST /ingest/{dataset}` (NDJSON, gzip accepted), answering 202 once the batch is in Redis."""
+"""HTTP adapters: `POST /ingest/{dataset}` (NDJSON, gzip accepted), answering 202 once the batch is in Redis, and
+the Elasticsearch-compatible door (`POST /_bulk` and the calls shippers make on start-up, see `create_shipper_router`).
+"""
 
-from typing import Annotated
+import base64
+import binascii
+import time
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -10,6 +16,7 @@ from edgeauth import Guard, Principal
 from siem.batch import gunzip, split_records
 from siem.ecs import DATASETS
 from siem.errors import BatchTooLargeError, InvalidBatchError, UnknownDatasetError
+from siem.inputs.bulkapi import bulk_response, dataset_of_index, queue_items, read_bulk
 from siem.parsers import DEFAULT_FORMAT, dataset_of, resolve_format
 from siem.pipeline import Pipeline
 
@@ -24,6 +31,16 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise BatchTooLargeError(f"batch exceeds the {limit}-byte limit")
     return bytes(body)
+
+
+async def _read_encoded_body(request: Request, limit: int) -> bytes:
+    body = await _read_body(request, limit)
+    encoding = request.headers.get("content-encoding", "identity").lower()
+    if encoding == "gzip":
+        return await run_in_threadpool(gunzip, [body], limit)
+    if encoding != "identity":
+        raise InvalidBatchError(f"content-encoding {encoding!r} is not supported; send gzip or identity")
+    return body
 
 
 def create_router(guard: Guard, pipeline: Pipeline) -> APIRouter:
@@ -44,14 +61,135 @@ def create_router(guard: Guard, pipeline: Pipeline) -> APIRouter:
         fmt = resolve_format(record_format) if record_format else DEFAULT_FORMAT[known]
         if dataset_of(fmt) != known:
             raise InvalidBatchError(f"format {fmt!r} belongs to dataset {dataset_of(fmt)!r}, not {known!r}")
-        body = await _read_body(request, settings.max_request_bytes)
-        encoding = request.headers.get("content-encoding", "identity").lower()
-        if encoding == "gzip":
-            body = await run_in_threadpool(gunzip, [body], settings.max_request_bytes)
-        elif encoding != "identity":
-            raise InvalidBatchError(f"content-encoding {encoding!r} is not supported; send gzip or identity")
+        body = await _read_encoded_body(request, settings.max_request_bytes)
         records = await run_in_threadpool(split_records, body, settings)
         receipt = await run_in_threadpool(pipeline.push, fmt, records, source=f"http:{principal.client_id}")
         return JSONResponse(receipt.model_dump(mode="json"), status_code=202)
+
+    return router
+
+
+def shipper_token(authorization: str | None) -> str | None:
+    """The Vigil access token inside the schemes Elasticsearch outputs send, or None for any other header (which
+    the guard then judges as it is): `ApiKey <token>`, `ApiKey base64(<id>:<token>)` (what clients build from an
+    id and a key) and `Basic base64(<user>:<token>)` (outputs that only know a user and a password)."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if scheme not in ("apikey", "basic") or not value or " " in value:
+        return None
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        decoded = ""
+    _, colon, secret = decoded.partition(":")
+    if colon and secret.isprintable() and secret and " " not in secret:
+        return secret
+    # A bare API key is the token itself (an access token is never valid base64 of `id:key`: it holds dots).
+    return value if scheme == "apikey" else None
+
+
+def _shipper_guard(guard: Guard, *scopes: str) -> Callable[[Request], Principal]:
+    """The guard, reading a token from the shipper schemes as if it came as `Authorization: Bearer`."""
+    check = guard.require(*scopes)
+
+    def require(request: Request) -> Principal:
+        token = shipper_token(request.headers.get("authorization"))
+        if token is not None:
+            headers = [(k, v) for k, v in request.scope["headers"] if k != b"authorization"]
+            headers.append((b"authorization", f"Bearer {token}".encode()))
+            request = Request({**request.scope, "headers": headers})
+        return check(request)
+
+    return require
+
+
+#: OpenAPI tag of the Elasticsearch-compatible routes: the app renders their errors as Elasticsearch does.
+ELASTICSEARCH_TAG = "elasticsearch-compatible"
+# Elasticsearch clients check this header on every successful answer before believing it.
+_PRODUCT = {"X-Elastic-Product": "Elasticsearch"}
+
+
+def _elastic(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=_PRODUCT)
+
+
+def create_shipper_router(guard: Guard, pipeline: Pipeline) -> APIRouter:
+    """The Elasticsearch API subset a shipper's Elasticsearch output needs, so pointing it at Vigil changes only
+    its host and credentials: `POST`/`PUT` `/_bulk` and `/{index}/_bulk` (clients use either); `GET /` with the
+    backing cluster's version, so version checks pass; `GET /_license`, `/_xpack`, `/_cat/health`; `HEAD`/`GET` of
+    templates and policies (present: Vigil owns its mappings, so a shipper never installs its own); `HEAD /{index}`
+    (present for a shipped dataset's name)."""
+    router = APIRouter(tags=["ingest", ELASTICSEARCH_TAG])
+    settings = pipeline.settings
+    Shipper = Annotated[Principal, Depends(_shipper_guard(guard, "ingest:write"))]
+    version: dict[str, Any] = {}
+
+    @router.post("/_bulk", response_model=None)
+    @router.put("/_bulk", response_model=None)
+    @router.post("/{index}/_bulk", response_model=None)
+    @router.put("/{index}/_bulk", response_model=None)
+    async def bulk(request: Request, principal: Shipper, index: str | None = None) -> JSONResponse:
+        """Queue the `index`/`create` actions of an NDJSON bulk body; one status per item (see siem.inputs.bulkapi)."""
+        started = time.monotonic()
+        body = await _read_encoded_body(request, settings.max_request_bytes)
+        items = await run_in_threadpool(read_bulk, body, settings, index)
+        await run_in_threadpool(queue_items, pipeline, items, principal.client_id)
+        return _elastic(bulk_response(items, started))
+
+    @router.get("/", response_model=None)
+    async def info(principal: Shipper) -> JSONResponse:
+        if not version:
+            # The backing cluster's version (its lowest node's), so shippers' version checks see a real one.
+            found = await run_in_threadpool(pipeline.es.nodes.info, filter_path="nodes.*.version")
+            numbers = sorted({node["version"] for node in found.get("nodes", {}).values()})
+            version.update(number=numbers[0] if numbers else "", build_flavor="default", build_type="vigil")
+        return _elastic(
+            {
+                "name": "vigil",
+                "cluster_name": settings.namespace,
+                "cluster_uuid": "vigil",
+                "version": version,
+                "tagline": "You Know, for Search",
+            }
+        )
+
+    @router.get("/_license", response_model=None)
+    async def license_(principal: Shipper) -> JSONResponse:
+        return _elastic({"license": {"status": "active", "type": "basic", "uid": "vigil", "issued_to": "vigil"}})
+
+    @router.get("/_xpack", response_model=None)
+    async def xpack(principal: Shipper) -> JSONResponse:
+        return _elastic(
+            {
+                "build": {"hash": "vigil"},
+                "license": {"status": "active", "type": "basic", "mode": "basic", "uid": "vigil"},
+                "features": {},
+            }
+        )
+
+    @router.get("/_cat/health", response_model=None)
+    async def health(principal: Shipper) -> Response:
+        """rsyslog's omelasticsearch asks this before its first bulk; the bulk answer itself reports a full queue."""
+        return Response("green\n", media_type="text/plain", headers=_PRODUCT)
+
+    @router.get("/_index_template/{name}", response_model=None)
+    @router.get("/_template/{name}", response_model=None)
+    @router.get("/_ilm/policy/{name}", response_model=None)
+    async def owned(name: str, principal: Shipper) -> JSONResponse:
+        """Present and Vigil's: a shipper that finds its template or policy in place does not try to install it."""
+        return _elastic({"index_templates": [{"name": name, "index_template": {"index_patterns": [f"{name}*"]}}]})
+
+    @router.head("/_index_template/{name}", response_model=None)
+    @router.head("/_template/{name}", response_model=None)
+    @router.head("/_ilm/policy/{name}", response_model=None)
+    async def owned_head(name: str, principal: Shipper) -> Response:
+        return Response(status_code=200, headers=_PRODUCT)
+
+    @router.head("/{index}", response_model=None)
+    async def index_exists(index: str, principal: Shipper) -> Response:
+        found = dataset_of_index(index, settings.namespace) is not None
+        return Response(status_code=200 if found else 404, headers=_PRODUCT)
 
     return router

@@ -19,6 +19,7 @@ from evidence import create_public_router as create_evidence_keys_router
 from evidence import create_router as create_evidence_router
 from siem import Pipeline
 from siem.http import create_router as create_siem_router
+from siem.http import create_shipper_router
 from siem.inputs.decisions import AuthDecisionSink
 from siem.metrics import PipelineCollector
 from vigil import services as local_services
@@ -105,6 +106,9 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest() + generate_latest(siem_registry), media_type=CONTENT_TYPE_LATEST)
+
+    # Last: its `HEAD /{index}` and `GET /` must not shadow any other route.
+    app.include_router(create_shipper_router(guard, siem_pipeline))
 
     return app
 

@@ -6,7 +6,9 @@ attributes (and nothing else) into a `Problem`, then renders it in the form the 
 
 - API routes: RFC 9457 problem details (`application/problem+json`) with the public code as the `error` member;
 - edgeauth's OAuth endpoints: RFC 6749 section 5.2 JSON, which that protocol fixes (`edgeauth.issuer.oauth_error`);
-- console pages: the console's error page, registered with `render_pages_under`, from the same `Problem`.
+- console pages: the console's error page, registered with `render_pages_under`, from the same `Problem`;
+- siem's Elasticsearch-compatible routes (tagged `siem.http.ELASTICSEARCH_TAG`): Elasticsearch's own error body,
+  since shippers' Elasticsearch clients read that and cannot decode problem details.
 
 Third-party errors that reach a route are translated here once (pydantic validation, Elasticsearch), and FastAPI's
 request validation is answered without echoing the input: the default handler sends the raw body back, and a lone
@@ -35,6 +37,7 @@ from edgeauth import EdgeAuthError
 from edgeauth.issuer import oauth_error
 from evidence import EvidenceError
 from siem import SiemError
+from siem.http import ELASTICSEARCH_TAG
 from vigil.errors import VigilError
 
 log = logging.getLogger(__name__)
@@ -116,10 +119,15 @@ class ErrorAnswers:
 
     def __init__(self) -> None:
         self._pages: list[tuple[str, PageRenderer]] = []
+        self._tagged: list[tuple[str, PageRenderer]] = []
 
     def render_pages_under(self, prefix: str, renderer: PageRenderer) -> None:
         """Errors raised under `prefix` (a path like `/console`) become pages drawn by `renderer`."""
         self._pages.append((prefix.rstrip("/"), renderer))
+
+    def render_routes_tagged(self, tag: str, renderer: PageRenderer) -> None:
+        """Errors raised by routes carrying OpenAPI tag `tag` are drawn by `renderer`."""
+        self._tagged.append((tag, renderer))
 
     def install(self, app: FastAPI) -> None:
         for kind in PACKAGE_ROOTS + TRANSLATED:
@@ -129,6 +137,10 @@ class ErrorAnswers:
         problem = problem_of(exc)
         if problem.status >= 500:
             log.warning("answered %s %s: %s", problem.status, problem.error, type(exc).__name__)
+        tags = getattr(request.scope.get("route"), "tags", None) or ()
+        for tag, renderer in self._tagged:
+            if tag in tags:
+                return renderer(request, problem, exc)
         path = request.url.path
         for prefix, renderer in self._pages:
             if path == prefix or path.startswith(prefix + "/"):
@@ -141,8 +153,21 @@ class ErrorAnswers:
 def install_error_answers(app: FastAPI) -> ErrorAnswers:
     """Install the one handler on `app` (tests that mount a single package's router call this too)."""
     answers = ErrorAnswers()
+    answers.render_routes_tagged(ELASTICSEARCH_TAG, elasticsearch_error)
     answers.install(app)
     return answers
+
+
+def elasticsearch_error(request: Request, problem: Problem, exc: Exception) -> Response:
+    """Elasticsearch's error body (`error.type`, `error.reason`, `status`), which its clients decode and raise."""
+    cause = {"type": problem.error, "reason": problem.detail}
+    body = {"error": {"root_cause": [cause], **cause}, "status": problem.status}
+    return Response(
+        json.dumps(body, ensure_ascii=True, separators=(",", ":")),
+        status_code=problem.status,
+        headers=dict(problem.headers),
+        media_type="application/json",
+    )
 
 
 def _request_validation(exc: RequestValidationError) -> Problem:

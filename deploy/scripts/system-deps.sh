@@ -14,6 +14,10 @@ command -v wrk >/dev/null 2>&1 || need+=(wrk)
 # The console's browser tests drive headless Chromium (Playwright with the system browser, never a download).
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+# The shipper tests run rsyslog (imfile, omfwd, omelasticsearch) as their own process with their own config.
+# syslog-ng is not installed: Debian's syslog-ng-core and rsyslog conflict (both provide system-log-daemon).
+command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
+[ -f /usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so ] || [ -f /usr/lib/rsyslog/omelasticsearch.so ] || need+=(rsyslog-elasticsearch)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "vigil: missing system packages; run: sudo apt-get install -y ${need[*]}" >&2
@@ -22,7 +26,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q "${need[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${need[@]}" >/dev/null; }
 # The Debian packages start their own daemons on the default ports; Vigil runs its own on project ports.
-for svc in redis-server redis-sentinel nginx; do
+for svc in redis-server redis-sentinel nginx rsyslog; do
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
   service "$svc" stop >/dev/null 2>&1 || true
 done

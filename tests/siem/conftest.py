@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import redis
+import uvicorn
 from elasticsearch import Elasticsearch
 
 from siem import Pipeline, SiemSettings
@@ -67,3 +72,33 @@ def count_docs(es: Elasticsearch, index: str, query: dict[str, Any] | None = Non
     return int(
         es.count(index=index, query=query or {"match_all": {}}, ignore_unavailable=True, allow_no_indices=True)["count"]
     )
+
+
+def shipper_port() -> int:
+    """A free port of this suite's shipper range (18500-18599), so shippers and apps started here meet nobody."""
+    for port in range(18500, 18600):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 18500-18599")
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """`app` behind a real uvicorn on loopback (shippers speak HTTP, not ASGI); yields its base URL."""
+    port = shipper_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

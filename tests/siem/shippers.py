@@ -1,0 +1,109 @@
+"""Real programs the shipper tests start as their own processes: nginx writing a real access log, and rsyslog
+with a configuration, pid file and work directory of its own (never the system service)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.siem.conftest import shipper_port
+
+NGINX = "/usr/sbin/nginx"
+RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+
+_NGINX_CONF = """
+daemon off;
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+  access_log {root}/access.log combined;
+  client_body_temp_path {root}/body;
+  proxy_temp_path {root}/proxy;
+  fastcgi_temp_path {root}/fastcgi;
+  uwsgi_temp_path {root}/uwsgi;
+  scgi_temp_path {root}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    location /missing/ {{ return 404; }}
+    location /fail/ {{ return 503; }}
+    location / {{ return 200 "ok\\n"; }}
+  }}
+}}
+"""
+
+
+@contextmanager
+def nginx_access_log(root: Path, requests: int) -> Iterator[Path]:
+    """A real nginx serves `requests` varied requests (paths, statuses, agents); yields its access log."""
+    port = shipper_port()
+    root.mkdir(parents=True, exist_ok=True)
+    conf = root / "nginx.conf"
+    conf.write_text(_NGINX_CONF.format(root=root, port=port), encoding="utf-8")
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(root)], stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(lambda: _answers(base), proc, "nginx")
+        (root / "access.log").write_bytes(b"")  # the readiness probes are not part of the test's log
+        with httpx.Client(base_url=base) as client:
+            for n in range(requests):
+                folder = ("ok", "missing", "fail")[n % 3]
+                client.get(f"/{folder}/{n}?q={n}", headers={"User-Agent": f'shipper-test/{n} "quoted"'})
+        yield root / "access.log"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _answers(base: str) -> bool:
+    try:
+        httpx.get(base + "/ready", timeout=1)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+def _wait_for(ready: Callable[[], bool], proc: subprocess.Popen[bytes], name: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not start in {timeout}s")
+        time.sleep(0.1)
+
+
+@contextmanager
+def rsyslog(root: Path, config: str) -> Iterator[subprocess.Popen[bytes]]:
+    """rsyslogd in the foreground with `config` (which may use `{work}` for its work directory)."""
+    work = root / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    conf = root / "rsyslog.conf"
+    conf.write_text(f'global(workDirectory="{work}")\n' + config, encoding="utf-8")
+    check = subprocess.run([RSYSLOGD, "-N1", "-f", str(conf)], capture_output=True, text=True, timeout=30)
+    if check.returncode != 0:
+        raise RuntimeError(f"rsyslog refused its configuration: {check.stderr or check.stdout}")
+    proc = subprocess.Popen(
+        [RSYSLOGD, "-n", "-f", str(conf), "-i", str(root / "rsyslogd.pid")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)

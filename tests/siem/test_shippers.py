@@ -1,0 +1,64 @@
+"""Real shippers into Vigil: a real nginx access log, shipped by rsyslog (Debian package, our own process and
+configuration), every line indexed exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from siem import Pipeline
+from tests.siem.conftest import count_docs, served
+from tests.siem.shippers import nginx_access_log, rsyslog, wait_until
+from tests.siem.test_bulkapi import vigil_app
+
+pytestmark = pytest.mark.integration
+
+LINES = 150
+
+# The documented snippet (docs/siem.md, "rsyslog: omelasticsearch"), with the test's file, port and token.
+OMELASTICSEARCH = """
+module(load="imfile")
+module(load="omelasticsearch")
+template(name="vigil-doc" type="list" option.jsonf="on") {{
+  property(outname="message" name="msg" format="jsonf")
+}}
+input(type="imfile" file="{log}" tag="nginx" ruleset="to-vigil")
+ruleset(name="to-vigil") {{
+  action(type="omelasticsearch" server="127.0.0.1" serverport="{port}" searchIndex="access"
+         template="vigil-doc" bulkmode="on" esVersion.major="8" uid="shipper" pwd="{token}"
+         errorFile="{errors}" action.resumeRetryCount="-1" action.resumeInterval="1")
+}}
+"""
+
+
+def _paths(es: Elasticsearch, index: str) -> list[str]:
+    hits = es.search(index=index, size=LINES * 2, source_includes=["url.path"], query={"match_all": {}})["hits"]["hits"]
+    return sorted(h["_source"]["url"]["path"] for h in hits)
+
+
+def test_rsyslog_omelasticsearch_ships_a_real_nginx_log_once(
+    pipeline: Pipeline, edge_auth: Any, es: Elasticsearch, tmp_path: Path
+) -> None:
+    token = edge_auth.token(["ingest:write"], client_id="rsyslog")
+    with nginx_access_log(tmp_path / "nginx", LINES) as log:
+        lines = log.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == LINES
+        with served(vigil_app(edge_auth, pipeline)) as url:
+            port = url.rsplit(":", 1)[1]
+            errors = tmp_path / "rsyslog-errors.json"
+            config = OMELASTICSEARCH.format(log=log, port=port, token=token, errors=errors)
+            with rsyslog(tmp_path / "rsyslog", config):
+                wait_until(lambda: pipeline.stream.stats().get("received", 0) >= LINES, 60, "rsyslog's bulk requests")
+            assert not errors.exists(), errors.read_text(encoding="utf-8")
+    pipeline.drain()
+    assert pipeline.stream.stats()["received"] == LINES
+    assert count_docs(es, pipeline.layout.alias) == LINES
+    expected = sorted(f"/{('ok', 'missing', 'fail')[n % 3]}/{n}" for n in range(LINES))
+    assert _paths(es, pipeline.layout.alias) == expected
+    statuses = es.search(
+        index=pipeline.layout.alias, size=0, aggs={"s": {"terms": {"field": "http.response.status_code"}}}
+    )["aggregations"]["s"]["buckets"]
+    assert {b["key"]: b["doc_count"] for b in statuses} == {200: 50, 404: 50, 503: 50}
