@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
 import redis
-import uvicorn
 from elasticsearch import Elasticsearch
 
 from siem import Pipeline, SiemSettings
+from tests.fixtures.loopback import served_on
 
 
 def remove_prefix(es: Elasticsearch, redis_conn: redis.Redis, prefix: str) -> None:
@@ -86,19 +84,6 @@ def shipper_port() -> int:
     raise RuntimeError("no free port in 18500-18599")
 
 
-@contextmanager
-def served(app: Any) -> Iterator[str]:
-    """`app` behind a real uvicorn on loopback (shippers speak HTTP, not ASGI); yields its base URL."""
-    port = shipper_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def served(app: Any) -> AbstractContextManager[str]:
+    """`app` behind a real uvicorn on a port of the shipper range (shippers speak HTTP, not ASGI)."""
+    return served_on(app, shipper_port())

@@ -4,14 +4,11 @@ uvicorn on loopback, and joserfc verifies them with nothing but the published JW
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 import redis
-import uvicorn
 from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from fastapi import FastAPI
@@ -21,6 +18,7 @@ from joserfc.jwk import ECKey, KeySet
 from edgeauth import KeyStore, RevocationPublisher
 from edgeauth.issuer import Issuer, create_issuer_router, install_error_handler
 from tests.edgeauth.issuer.conftest import make_settings
+from tests.fixtures.loopback import served_on
 
 pytestmark = pytest.mark.integration
 
@@ -40,16 +38,8 @@ def served(redis_conn: redis.Redis, redis_namespace: str) -> Iterator[tuple[str,
     app = FastAPI()
     app.include_router(create_issuer_router(issuer))
     install_error_handler(app)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield base, issuer
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served_on(app, port):
+        yield base, issuer
 
 
 def test_authlib_client_credentials_and_joserfc_verification(served: tuple[str, Issuer]) -> None:
