@@ -99,6 +99,7 @@ def stack(redis_conn: redis.Redis, tmp_path_factory: pytest.TempPathFactory) -> 
         "VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY": "nginx-test-kek",
         "VIGIL_EDGEAUTH__SCOPE_RULES": json.dumps(RULES),
         "VIGIL_EDGEAUTH__REVOCATION_BLOCK_MS": "100",
+        "VIGIL_EDGEAUTH__TRUSTED_PROXIES": json.dumps(["127.0.0.1/32"]),
         "VIGIL_NAMESPACE": namespace,
     }
     bindir = Path(sys.executable).parent

@@ -121,6 +121,8 @@ def demo_environment(settings: VigilSettings, config: DemoConfig, paths: DemoPat
             sorted({*settings.edgeauth.oauth.scopes_supported, *STOREFRONT_SCOPES})
         ),
         "VIGIL_EDGEAUTH__SCOPE_RULES": json.dumps(SCOPE_RULES),
+        # The demo's nginx runs on this machine and names the client in X-Real-IP; nobody else is believed.
+        "VIGIL_EDGEAUTH__TRUSTED_PROXIES": json.dumps(["127.0.0.1/32", "::1/128"]),
         "VIGIL_DETECTIONS__ABSENCE_MINUTES": str(config.absence_minutes),
         "VIGIL_CANARY__ENABLED": "true",
         "VIGIL_CANARY__ISSUER_URL": config.app_url,
