@@ -1,14 +1,17 @@
 """edgeauth benchmarks: `python -m bench.edgeauth` (or `vigil bench edgeauth`); VIGIL_BENCH_QUICK=1 for a smoke run.
 
 Every figure is measured against its baseline in the same run, on the same machine:
-- in-process RS256 verify, cache miss and cache hit, against plain `jwt.decode` (same key object, same issuer,
-  audience, leeway and required claims) and against the bare `cryptography` signature check of the same tokens;
-- `GET /verify` over HTTP with wrk (256 keep-alive connections, 1,000 distinct tokens round-robin) against a bare
-  200 endpoint on the same server (alternating runs, best of each), then both at half of /verify's peak (p99),
-  then 10,000 keep-alive connections;
-- verifier RSS idle and under load.
-The table lands in docs/benchmarks.md between the `bench:edgeauth` markers. Measurements are functions in
-`MEASUREMENTS` that return rows; the revocation-propagation and key-withdrawal measurements join that list.
+- in-process RS256 verify: never-seen tokens (header and payload new) against `cryptography`'s bare RSA verify of
+  the same tokens (the floor of a miss), header-cached misses and cache hits against plain `jwt.decode`;
+- `GET /verify` over the wire beside oauth2-proxy, interleaved, medians (`bench.edge_wire`: same token and
+  never-seen tokens at 64 and 256 connections, the bare 200 of the same server, the constant-rate tail, memory
+  and CPU per request of every process, the server choice, 10,000 connections);
+- revocation and key withdrawal reaching a second verifier process.
+The whole run stops by itself: about 15 minutes on 2 cores (5 rounds of 10 s per HTTP configuration), plus a
+few minutes the first time to build oauth2-proxy and vegeta from the Go module proxy (without Go the peer's
+rows say "peer not run" and the tail uses paced wrk); QUICK takes about 5 minutes. The table lands in
+docs/benchmarks.md between the `bench:edgeauth` markers. Measurements are functions in `MEASUREMENTS` that
+return rows.
 """
 
 from __future__ import annotations
@@ -459,10 +462,16 @@ MEASUREMENTS: list[Callable[[Context], list[Row]]] = [
 ]
 
 
-def render(rows: list[Row]) -> str:
+def render(rows: list[Row], elapsed: float) -> str:
     lines = [
         f"### edgeauth ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores shared with the other services"
-        f", 1-min load average {os.getloadavg()[0]:.1f} at the end{', QUICK smoke run' if QUICK else ''})",
+        f", 1-min load average {os.getloadavg()[0]:.1f} at the end, {elapsed / 60:.0f} min"
+        f"{', QUICK smoke run' if QUICK else ''})",
+        "",
+        "The peer is oauth2-proxy v7.15.6 (built from the Go module proxy), verifying the same tokens against the"
+        " same issuer's JWKS (discovered through `/.well-known/openid-configuration`) on its `auth_request` endpoint"
+        " `/oauth2/auth`; both sides use every core. On a box shared with other work, req/s moves with the"
+        " neighbours: server CPU per request is the steadier comparison.",
         "",
         "Latency goals measured on a box whose load average exceeds its core count reflect CPU queueing as much as"
         " the verifier: compare with the bare endpoint's figures of the same run.",
@@ -475,10 +484,11 @@ def render(rows: list[Row]) -> str:
 def main() -> None:
     ctx = Context()
     rows: list[Row] = []
+    started = time.monotonic()
     for measure in MEASUREMENTS:
         print(f"edgeauth bench: {measure.__name__} ...", file=sys.stderr, flush=True)
         rows += measure(ctx)
-    table = render(rows)
+    table = render(rows, time.monotonic() - started)
     print(table)
     write_section("edgeauth", table)
 
