@@ -1,4 +1,8 @@
-"""RFC 8725 (JWT Best Current Practices) applied to RFC 9068 access tokens.
+"""RFC 8725 (JWT Best Current Practices) applied to RFC 9068 access tokens and RFC 7523 client assertions.
+
+This is the only place edgeauth parses a JWS: the edge verifier reads access tokens with `parse`, the issuer reads
+`private_key_jwt` client assertions with `parse_assertion`; pyjwt only signs and loads keys, authlib only runs
+the OAuth protocol (docs/edgeauth.md, "JOSE").
 
 Parsing is strict and bounded (size checked before any decoding, exactly three segments, base64url alphabet
 only, JSON objects only). The header check binds `alg` to an allow-list (never `none`, never HMAC), requires
@@ -112,6 +116,44 @@ def parse(
     signature = _decode_segment(signature_b64, "signature")
     signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
     return ParsedToken(header, claims, signing_input, signature, alg, kid)
+
+
+# RFC 7523 section 3 leaves `typ` optional; when present it says JWT.
+ASSERTION_TYPES = frozenset({"jwt", "application/jwt"})
+
+
+def parse_assertion(token: str, *, max_bytes: int, allowed_algorithms: Collection[str]) -> ParsedToken:
+    """A client assertion (RFC 7523), split and decoded as strictly as an access token.
+
+    Only the header policy differs: `typ` may be absent, `kid` too (then `kid` is empty and the caller tries the
+    client's keys of that `alg`). Signature and claims are checked by the caller, against the client's own keys.
+    """
+    if len(token) > max_bytes:
+        raise TokenTooLarge(f"assertion larger than {max_bytes} bytes")
+    if not _COMPACT.fullmatch(token):
+        raise MalformedToken("assertion is not a compact JWS of three base64url segments")
+    header_b64, payload_b64, signature_b64 = token.split(".")
+    header = _decode_object(header_b64, "header")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in allowed_algorithms:
+        raise AlgorithmNotAllowed(f"algorithm {str(alg)[:16]!r} is not allowed")
+    typ = header.get("typ", "JWT")
+    if not isinstance(typ, str) or typ.lower() not in ASSERTION_TYPES:
+        raise WrongTokenType("assertion type must be JWT (RFC 7523)")
+    if "crit" in header:
+        raise UnsupportedCritical("critical header extensions are not supported")
+    kid = header.get("kid", "")
+    if kid != "" and (not isinstance(kid, str) or not _KID.fullmatch(kid)):
+        raise InvalidKeyId("kid is not a plain key identifier")
+    claims = _decode_object(payload_b64, "payload")
+    return ParsedToken(
+        header,
+        claims,
+        f"{header_b64}.{payload_b64}".encode("ascii"),
+        _decode_segment(signature_b64, "signature"),
+        alg,
+        kid,
+    )
 
 
 def check_header(header: dict[str, Any], allowed_algorithms: Collection[str]) -> tuple[str, str]:

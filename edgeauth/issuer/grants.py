@@ -2,7 +2,9 @@
 
 authlib validates the grant and authenticates the client; these subclasses only add what authlib leaves to
 the server: which scopes and audiences a client may get, the engagement period of auditor clients, refresh-token
-storage with reuse detection, and `private_key_jwt` key lookup and replay protection (RFC 7523).
+storage with reuse detection, and `private_key_jwt` (RFC 7523): the assertion is parsed by edgeauth's own strict
+JWS parser (`rfc8725.parse_assertion`), verified against the client's registered keys, bounded in lifetime and
+accepted once per `jti`.
 """
 
 from __future__ import annotations
@@ -22,16 +24,19 @@ from authlib.oauth2.rfc6749.errors import (
 )
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
-from joserfc import jwt as jose_jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
+from edgeauth import rfc8725
+from edgeauth.errors import VerificationError
 from edgeauth.issuer.models import ClientRecord
 from edgeauth.issuer.refresh import RefreshRecord
 from edgeauth.issuer.server import IssuerServer, OAuthRequest, RegisteredClient
+from edgeauth.keys import load_jwks
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 MAX_JTI_CHARS = 256
+# An assertion of the largest key we accept (RSA 4096) is about 1 KB; anything far larger is refused unread.
+MAX_ASSERTION_BYTES = 8192
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 class InvalidTargetError(OAuth2Error):  # type: ignore[misc]
@@ -156,20 +161,35 @@ class PrivateKeyJwtAuth(JWTBearerClientAssertion):  # type: ignore[misc]
     def get_audiences(self) -> list[str]:
         return self._audiences
 
-    def resolve_client_public_key(self, client: RegisteredClient) -> KeySet:
+    def __call__(self, query_client: Any, request: Any) -> RegisteredClient | None:
+        """authlib's RFC 7523 flow, with the assertion parsed by `rfc8725.parse_assertion` (the one JWS parser of
+        edgeauth) and its signature checked against the client's registered keys only (never keys it names)."""
+        form = request.form
+        assertion = form.get("client_assertion")
+        if form.get("client_assertion_type") != ASSERTION_TYPE or not assertion:
+            return None
+        try:
+            parsed = rfc8725.parse_assertion(
+                assertion, max_bytes=MAX_ASSERTION_BYTES, allowed_algorithms=self._algorithms
+            )
+        except VerificationError as exc:
+            raise InvalidClientError(description=exc.description) from None
+        client_id = parsed.claims.get("sub")
+        if not isinstance(client_id, str):
+            raise InvalidClientError(description="Invalid claim: 'sub'")
+        client = query_client(client_id)
+        if not client:
+            raise InvalidClientError(description="The client does not exist on this server.")
         if client.record is None or client.record.jwks is None:
             raise InvalidClientError(description=f"The client cannot authenticate with {self.CLIENT_AUTH_METHOD}.")
-        return KeySet.import_key_set(cast(Any, client.record.jwks))
-
-    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
-        # authlib decodes with joserfc's "recommended" algorithms (HS256, RS256, ES256): name ours explicitly, so
-        # EdDSA client keys work and no HMAC algorithm is ever tried.
-        try:
-            token = jose_jwt.decode(assertion, resolve_key, algorithms=self._algorithms)
-        except JoseError as exc:
-            raise InvalidClientError(description=exc.description) from exc
-        self.verify_claims(token.claims)
-        return token.claims
+        keys = load_jwks(client.record.jwks)
+        # A named kid must be one of the client's; without one, each of its keys of that alg is tried.
+        candidates = [keys[k] for k in (parsed.kid,) if k in keys] if parsed.kid else list(keys.values())
+        if not any(k.alg == parsed.alg and k.verify(parsed.signing_input, parsed.signature) for k in candidates):
+            raise InvalidClientError(description="The assertion is not signed by a key of this client.")
+        request.client = client
+        self.verify_claims(parsed.claims)
+        return cast(RegisteredClient, self.authenticate_client(client))
 
     def verify_claims(self, claims: dict[str, Any]) -> None:
         exp = claims.get("exp")
