@@ -22,6 +22,8 @@ if TYPE_CHECKING:
         ConflictError,
         ConversionError,
         DetectionsError,
+        ExceptionNotFoundError,
+        HuntNotFoundError,
         LimitExceededError,
         QueryError,
         RuleNotFoundError,
@@ -41,6 +43,9 @@ if TYPE_CHECKING:
         ExceptionCreate,
         FilterInfo,
         Finding,
+        HuntJob,
+        HuntRequest,
+        HuntRuleResult,
         Level,
         RuleException,
         RuleInfo,
@@ -53,11 +58,12 @@ if TYPE_CHECKING:
     from detections.selftest.selftest import RuleTest, self_test
     from detections.service import Detections
     from detections.settings import DetectionsSettings
-    from detections.tasks import CYCLE_QUEUE, register_tasks
+    from detections.tasks import CYCLE_QUEUE, HUNT_TASK, register_tasks
 
 __all__ = [
     "CYCLE_QUEUE",
     "DEFAULT_EVENT_FIELDS",
+    "HUNT_TASK",
     "Alert",
     "AlertExceptionCreate",
     "AlertFilter",
@@ -78,6 +84,10 @@ __all__ = [
     "ExceptionNotFoundError",
     "FilterInfo",
     "Finding",
+    "HuntJob",
+    "HuntNotFoundError",
+    "HuntRequest",
+    "HuntRuleResult",
     "Level",
     "LimitExceededError",
     "QueryError",
@@ -123,8 +133,14 @@ _MODULES = {
     "EventPage": ("detections.models", "EventPage"),
     "EventSearch": ("detections.models", "EventSearch"),
     "ExceptionCreate": ("detections.models", "ExceptionCreate"),
+    "ExceptionNotFoundError": ("detections.errors", "ExceptionNotFoundError"),
     "FilterInfo": ("detections.models", "FilterInfo"),
     "Finding": ("detections.models", "Finding"),
+    "HUNT_TASK": ("detections.tasks", "HUNT_TASK"),
+    "HuntJob": ("detections.models", "HuntJob"),
+    "HuntNotFoundError": ("detections.errors", "HuntNotFoundError"),
+    "HuntRequest": ("detections.models", "HuntRequest"),
+    "HuntRuleResult": ("detections.models", "HuntRuleResult"),
     "Level": ("detections.models", "Level"),
     "LimitExceededError": ("detections.errors", "LimitExceededError"),
     "QueryError": ("detections.errors", "QueryError"),

@@ -1,6 +1,7 @@
 """The analyst API: alerts (list, filter, detail, triage, bulk acknowledge) and rules (history, enable/disable).
 
-Scopes: `alerts:read` to read, `alerts:triage` to change alerts, `rules:admin` to enable or disable rules.
+Scopes: `alerts:read` to read (alerts, rules, events, exceptions, hunt jobs), `alerts:triage` to change alerts,
+`rules:admin` to enable or disable rules and to add or delete exceptions, `hunt:run` to start a retro-hunt.
 Routes raise; the app's one error handler (`vigil/problems.py`) answers domain errors from their classes.
 """
 
@@ -21,6 +22,7 @@ from detections.models import (
     EnableRequest,
     EventSearch,
     ExceptionCreate,
+    HuntRequest,
     NoteRequest,
     ResolveRequest,
 )
@@ -176,6 +178,17 @@ def create_router(guard: Guard, detections: Detections) -> APIRouter:
         return JSONResponse(_dump(detections.set_enabled(rule_id, body.enabled, principal.subject)))
 
     ExceptionId = Annotated[str, Path(min_length=1, max_length=64)]
+    Hunter = Annotated[Principal, Depends(guard.require("hunt:run"))]
+
+    @router.post("/hunts", response_model=None)
+    def start_hunt(body: HuntRequest, principal: Hunter) -> JSONResponse:
+        """202: the hunt is queued for a worker; poll `GET /detections/hunts/{id}` for progress and results."""
+        job = detections.start_hunt(body, principal.subject)
+        return JSONResponse(_dump(job), status_code=202, headers={"Location": f"/detections/hunts/{job.id}"})
+
+    @router.get("/hunts/{hunt_id}", response_model=None)
+    def hunt_status(hunt_id: Annotated[str, Path(min_length=1, max_length=64)], principal: Reader) -> JSONResponse:
+        return JSONResponse(_dump(detections.hunt_job(hunt_id)))
 
     @router.get("/exceptions", response_model=None)
     def list_exceptions(

@@ -332,3 +332,53 @@ class AlertExceptionCreate(BaseModel):
     reason: Reason
     expires: datetime | None = None
     fields: Annotated[list[ExceptionField], Field(max_length=8)] = Field(default_factory=list)
+
+
+class HuntRequest(BaseModel):
+    """Rules over already-ingested data, by `@timestamp` in [from, to); `rules` empty means every enabled rule."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(alias="from")
+    end: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(default="now", alias="to")
+    rules: list[Annotated[str, StringConstraints(min_length=1, max_length=300)]] = Field(
+        default_factory=list, max_length=500
+    )
+    dry_run: bool = False
+
+
+class HuntRuleResult(BaseModel):
+    """What one rule found over the whole hunt: exact hits, groups, alerts written and groups already alerted."""
+
+    rule_id: str
+    title: str
+    hits: int = 0
+    groups: int = 0
+    alerts_changed: int = 0
+    already_alerted: int = 0
+    by_group: dict[str, int] = Field(default_factory=dict)
+    groups_not_listed: int = 0
+    errors: list[str] = Field(default_factory=list)
+
+
+HuntStatus = Literal["queued", "running", "done", "failed"]
+
+
+class HuntJob(BaseModel):
+    """A retro-hunt as the API and the worker share it (kept in `{namespace}-detections-hunts`)."""
+
+    id: str
+    status: HuntStatus = "queued"
+    actor: str
+    start: datetime
+    end: datetime
+    rules: list[str]
+    dry_run: bool = False
+    created: datetime
+    started: datetime | None = None
+    finished: datetime | None = None
+    windows_total: int = 0
+    windows_done: int = 0
+    seconds: float = 0.0
+    results: list[HuntRuleResult] = Field(default_factory=list)
+    error: str | None = None

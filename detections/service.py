@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import mean
@@ -13,6 +14,8 @@ from elasticsearch import Elasticsearch
 
 from detections.alerts.store import AlertStore, Candidate
 from detections.alerts.triage import Triage
+from detections.analyst.hunts import Hunter, HuntJobs, Progress, hunt_windows, listed
+from detections.analyst.moments import time_range
 from detections.analyst.search import EventSearcher, ExportFormat
 from detections.catalog.compiled import CompiledRule
 from detections.catalog.loader import RuleSet, load_rules
@@ -32,6 +35,8 @@ from detections.models import (
     ExceptionCreate,
     FilterInfo,
     Finding,
+    HuntJob,
+    HuntRequest,
     Level,
     RuleException,
     RuleInfo,
@@ -67,6 +72,10 @@ class Detections:
         self.triage = Triage(self.store)
         self.searcher = EventSearcher(es, settings)
         self.tuner = Tuner(settings, es, self.ruleset)
+        self.hunt_jobs = HuntJobs(es, settings.index("detections-hunts"))
+        self.hunter = Hunter(settings, self.engine, self.store)
+        #: hands a stored hunt job to a worker (`vigil` wires Celery's `send_task`); None: hunts run in the CLI only
+        self.hunt_launcher: Callable[[str], None] | None = None
 
     def _tune(self, now: datetime) -> None:
         """Apply the analysts' exceptions in force now (re-read at most every `exceptions_refresh_seconds`)."""
@@ -178,6 +187,73 @@ class Detections:
         rule = self._compiled(rule_id)
         counts = self.tuner.suppressed(rule, runs)
         return [f.model_copy(update={"suppressed": counts.get(f.id)}) for f in rule.info.filters]
+
+    # -- retro-hunts -------------------------------------------------------------------------------------------
+
+    def _hunt_job(self, request: HuntRequest, actor: str) -> tuple[HuntJob, list[CompiledRule]]:
+        now = datetime.now(UTC)
+        start, end = time_range(request.start, request.end, now)
+        hunt_windows(start, end, self.settings)  # refuses a span past the limit before anything is stored
+        self._tune(now)
+        if request.rules:
+            rules = list({r.id: r for r in (self._compiled(i) for i in request.rules)}.values())
+        else:
+            enabled = {r.id for r in self.enabled_rules()}
+            rules = [r for r in self.ruleset.rules.values() if r.id in enabled]
+        job = HuntJob(
+            id=uuid.uuid4().hex,
+            actor=actor,
+            start=start,
+            end=end,
+            rules=[r.id for r in rules],
+            dry_run=request.dry_run,
+            created=now,
+        )
+        detail = {"hunt_id": job.id, "from": start.isoformat(), "to": end.isoformat(), "dry_run": job.dry_run}
+        self._audit(actor, "hunt_run", ",".join(job.rules)[:1000] or "-", detail)
+        return job, rules
+
+    def hunt(self, request: HuntRequest, actor: str, progress: Progress | None = None) -> HuntJob:
+        """Run a hunt here and now (the CLI): `progress` sees the job after every window; audited."""
+        job, rules = self._hunt_job(request, actor)
+        return self.hunter.run(job, rules, progress or (lambda _: None), lambda: datetime.now(UTC))
+
+    def start_hunt(self, request: HuntRequest, actor: str) -> HuntJob:
+        """Store a queued hunt job and hand it to a worker (the API): the request returns at once."""
+        if self.hunt_launcher is None:
+            raise DetectionsError("no worker queue is configured for hunts here; run `vigil detections run`")
+        job, _ = self._hunt_job(request, actor)
+        self.hunt_jobs.put(job)
+        self.hunt_launcher(job.id)
+        return job
+
+    def run_hunt_job(self, job_id: str) -> HuntJob:
+        """What the worker runs: the stored job to the end, its progress and results kept on the job document."""
+        job = self.hunt_jobs.get(job_id)
+        if job.status != "queued":
+            return job
+        self._tune(datetime.now(UTC))
+        rules = [self.ruleset.rules[r] for r in job.rules if r in self.ruleset.rules]
+        groups = self.settings.hunt_groups_listed
+        try:
+            done = self.hunter.run(
+                job, rules, lambda j: self.hunt_jobs.put(listed(j, groups)), lambda: datetime.now(UTC)
+            )
+        except Exception as exc:  # the job must say it failed, whatever failed, before the task ends
+            failed = job.model_copy(
+                update={
+                    "status": "failed",
+                    "finished": datetime.now(UTC),
+                    "error": f"{type(exc).__name__}: {exc}"[:500],
+                }
+            )
+            self.hunt_jobs.put(failed)
+            raise
+        self.hunt_jobs.put(listed(done, groups))
+        return done
+
+    def hunt_job(self, job_id: str) -> HuntJob:
+        return self.hunt_jobs.get(job_id)
 
     # -- event search ------------------------------------------------------------------------------------------
 

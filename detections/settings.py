@@ -72,7 +72,9 @@ class DetectionsSettings(BaseModel):
     max_exceptions: int = Field(default=1000, ge=1, description="Exceptions in force at once; more are refused.")
     hunt_window_seconds: int = Field(default=3600, ge=60, description="Width of one retro-hunt window (@timestamp).")
     hunt_max_span_days: int = Field(default=400, ge=1, description="Longest span one retro-hunt may cover.")
-    hunt_job_ttl_days: int = Field(default=30, ge=1, description="How long a finished hunt job stays readable.")
+    hunt_groups_listed: int = Field(
+        default=100, ge=1, description="Groups listed per rule in a stored dry-run job; the rest are counted."
+    )
 
     def index(self, name: str) -> str:
         return f"{self.namespace}-{name}"

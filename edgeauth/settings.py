@@ -45,6 +45,7 @@ DEFAULT_SCOPES = (
     "alerts:read",
     "alerts:triage",
     "rules:admin",
+    "hunt:run",
     "evidence:read",
     "compliance:read",
     "admin",

@@ -37,7 +37,7 @@ CLIENT_AUTH = "client-auth"  # OAuth endpoints authenticating the client itself 
 ROLES: dict[str, frozenset[str] | None] = {
     "none": None,
     "admin": frozenset({"admin", "rules:admin"}),
-    "analyst": frozenset({"alerts:read", "alerts:triage"}),
+    "analyst": frozenset({"alerts:read", "alerts:triage", "hunt:run"}),
     "auditor": frozenset({"evidence:read", "compliance:read"}),
     "ingest": frozenset({"ingest:write"}),
     "edge": frozenset(),
@@ -88,6 +88,8 @@ EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("PUT", "/detections/alerts/{alert_id}/assignee"): frozenset({"alerts:triage"}),
     ("GET", "/detections/events"): frozenset({"alerts:read"}),
     ("GET", "/detections/exceptions"): frozenset({"alerts:read"}),
+    ("POST", "/detections/hunts"): frozenset({"hunt:run"}),
+    ("GET", "/detections/hunts/{hunt_id}"): frozenset({"alerts:read"}),
     ("POST", "/detections/exceptions"): frozenset({"rules:admin"}),
     ("DELETE", "/detections/exceptions/{exception_id}"): frozenset({"rules:admin"}),
     ("POST", "/detections/alerts/{alert_id}/exceptions"): frozenset({"rules:admin"}),
@@ -127,6 +129,8 @@ PATH_SAMPLES = {
 }
 BODY_SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/evidence/bundles"): {"from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"},
+    # a rule that does not exist: the hunt is authorized, then refused (404) before any job reaches a queue
+    ("POST", "/detections/hunts"): {"from": "2026-03-01T00:00:00Z", "to": "2026-03-01T01:00:00Z", "rules": ["none"]},
 }
 
 

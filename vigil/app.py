@@ -9,7 +9,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from compliance import create_router as create_compliance_router
-from detections import DetectionsCollector
+from detections import HUNT_TASK, DetectionsCollector
 from detections import create_router as create_detections_router
 from edgeauth import DecisionBuffer, Guard, create_verify_router
 from edgeauth.edge import EdgeRuntime
@@ -31,6 +31,7 @@ from vigil.indices import ensure_applied
 from vigil.observability import RequestIdMiddleware, configure_logging
 from vigil.problems import install_error_answers
 from vigil.settings import VigilSettings, load_settings
+from vigil.worker import create_celery
 
 
 def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAPI:
@@ -75,6 +76,9 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     app.include_router(create_evidence_keys_router(evidence_archive))
     detections = build_detections(settings)
     siem_registry.register(DetectionsCollector(detections.state))  # storms, counted in Redis like siem's
+    # A hunt started over the API is a job a worker runs; the request only queues it.
+    hunt_queue = create_celery(settings)
+    detections.hunt_launcher = lambda job_id: hunt_queue.send_task(HUNT_TASK, args=[job_id])
     compliance = build_compliance(settings, detections=detections)
     app.include_router(create_detections_router(guard, detections))
     app.include_router(create_compliance_router(guard, compliance))

@@ -18,7 +18,8 @@ AuditAction = Literal["create", "rotate", "disable", "enable", "review", "update
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset({"admin"}),
-    "analyst": frozenset({"alerts:read", "alerts:triage"}),
+    # analysts hunt back in time (retro-hunts write only hunt-tagged alerts); changing rules stays `rules:admin`
+    "analyst": frozenset({"alerts:read", "alerts:triage", "hunt:run"}),
     "auditor": frozenset({"evidence:read", "compliance:read"}),
     "ingest": frozenset({"ingest:write"}),
     "edge": frozenset(),

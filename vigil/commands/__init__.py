@@ -56,6 +56,7 @@ app.add_typer(siem.ingest_app, name="ingest")
 app.add_typer(detections.rules_app, name="rules")
 app.add_typer(detections.alerts_app, name="alerts")
 app.add_typer(events.app, name="events")
+app.add_typer(detections.detections_app, name="detections")
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ def test_client_credentials_mints_an_rfc9068_token_the_verifier_accepts(harness:
     principal = harness.verifier.verify(body["access_token"], ["alerts:read"])
     assert principal.subject == "analyst-1"
     assert principal.client_id == "analyst-1"
-    assert principal.scopes == frozenset({"alerts:read", "alerts:triage"})
+    assert principal.scopes == frozenset({"alerts:read", "alerts:triage", "hunt:run"})
     assert principal.audience == ("vigil",)
     assert principal.claims["iss"] == harness.settings.issuer
     events = harness.events()
