@@ -44,6 +44,7 @@ ROLES: dict[str, frozenset[str] | None] = {
 }
 
 READ_ALERTS, TRIAGE = Session(frozenset({"alerts:read"})), Session(frozenset({"alerts:triage"}))
+ADMIN_RULES = Session(frozenset({"rules:admin"}))
 READ_EVIDENCE, READ_CONTROLS = Session(frozenset({"evidence:read"})), Session(frozenset({"compliance:read"}))
 
 # (method, path) -> PUBLIC, CLIENT_AUTH, a console Session, or the scopes a bearer token must all carry.
@@ -113,6 +114,10 @@ EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("POST", "/console/alerts/{alert_id}/resolve"): TRIAGE,
     ("POST", "/console/alerts/{alert_id}/assign"): TRIAGE,
     ("POST", "/console/alerts/{alert_id}/notes"): TRIAGE,
+    ("GET", "/console/events"): READ_ALERTS,
+    ("GET", "/console/events/export"): READ_ALERTS,
+    ("POST", "/console/alerts/{alert_id}/exceptions"): ADMIN_RULES,
+    ("POST", "/console/exceptions/{exception_id}/delete"): ADMIN_RULES,
     ("GET", "/console/rules"): READ_ALERTS,
     ("GET", "/console/rules/{rule_id}"): READ_ALERTS,
     ("GET", "/console/controls"): READ_CONTROLS,

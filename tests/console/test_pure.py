@@ -16,12 +16,12 @@ from detections import AlertStatus, Level
 from evidence import Engagement
 from siem.activity import TimeSeries, _counts, bucket_size
 from tests.fixtures.edgeauth import EdgeAuthHarness
-from vigil.console.analyst import moment, queue_filter
+from vigil.console.analyst import queue_filter
 from vigil.console.auditor import control_period, day
 from vigil.console.charts import nice_ceiling, stacked_bars
 from vigil.console.errors import ConsoleError, FormRejected
 from vigil.console.http import safe_next
-from vigil.console.pages import flatten, when
+from vigil.console.pages import flatten, moment, when
 from vigil.console.session import Sessions
 from vigil.console.settings import ConsoleSettings
 

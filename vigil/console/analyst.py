@@ -5,7 +5,6 @@ signed-in subject as the actor, exactly as the analyst API does.
 """
 
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -19,8 +18,10 @@ from edgeauth import Principal
 from siem import Pipeline
 from vigil.console.charts import LEVEL_COLOURS, stacked_bars
 from vigil.console.errors import InvalidField, invalid_field
-from vigil.console.pages import Pages, flatten
+from vigil.console.pages import Pages, flatten, moment, text_field
+from vigil.console.search import pivots
 from vigil.console.settings import ConsoleSettings
+from vigil.console.tuning import exception_choices
 
 SORTS = ("last_seen", "first_seen", "created", "level", "count", "status")
 EVENT_COLUMNS = (
@@ -44,17 +45,6 @@ def field_of(row: dict[str, Any], name: str) -> Any:
     return row.get(name, row.get(f"snapshot.{name}"))
 
 
-def moment(text: str | None) -> str | None:
-    """A `datetime-local` field (no zone) is read as UTC; anything with a zone is kept."""
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidField(f"{text!r} is not a date and time (YYYY-MM-DDTHH:MM)") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
-
-
 def queue_filter(params: dict[str, Any], page_size: int) -> AlertFilter:
     page = params.get("page") or "1"
     if not str(page).isdigit() or not 1 <= int(page) <= 10_000:
@@ -76,14 +66,6 @@ def queue_filter(params: dict[str, Any], page_size: int) -> AlertFilter:
         )
     except ValidationError as exc:
         raise invalid_field(exc) from None
-
-
-def text_field(form: FormData, name: str, *, required: bool = False) -> str | None:
-    value = form.get(name)
-    text = value.strip() if isinstance(value, str) else ""
-    if required and not text:
-        raise InvalidField(f"{name} must not be empty")
-    return text or None
 
 
 def latest_runs(runs: list[RuleRun]) -> dict[str, list[RuleRun]]:
@@ -183,6 +165,8 @@ def create_analyst_router(
             request,
             "alert.html",
             principal,
+            pivots=pivots(alert),
+            exception_fields=exception_choices(alert),
             alert=alert,
             events=list(zip(events, rows, strict=True)),
             columns=columns,
@@ -241,6 +225,7 @@ def create_analyst_router(
     def rule_page(request: Request, rule_id: str, principal: Reader) -> HTMLResponse:
         rule = detections.rule(rule_id)
         runs = detections.run_history(rule.id, limit=settings.history_limit)
-        return pages.render(request, "rule.html", principal, rule=rule, runs=runs)
+        filters = detections.rule_filters(rule.id, runs)
+        return pages.render(request, "rule.html", principal, rule=rule, runs=runs, filters=filters)
 
     return router

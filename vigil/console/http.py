@@ -21,8 +21,10 @@ from vigil.console.analyst import create_analyst_router
 from vigil.console.auditor import create_auditor_router
 from vigil.console.errors import FormRejected, SignInRequired
 from vigil.console.pages import FORM_ERRORS, HERE, NAV, Pages
+from vigil.console.search import create_search_router
 from vigil.console.session import Sessions
 from vigil.console.settings import ConsoleSettings
+from vigil.console.tuning import create_tuning_router
 from vigil.problems import ErrorAnswers, Problem
 
 PREFIX = "/console"
@@ -51,6 +53,8 @@ def install_console(
     pages = Pages(sessions)
     app.include_router(_create_entry_router(sessions, pages))
     app.include_router(create_analyst_router(pages, detections, ingest, settings))
+    app.include_router(create_search_router(pages, detections, settings.page_size))
+    app.include_router(create_tuning_router(pages, detections))
     app.include_router(create_auditor_router(pages, archive, compliance, settings))
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
 

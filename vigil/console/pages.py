@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from edgeauth import Principal
-from vigil.console.errors import FormRejected
+from vigil.console.errors import FormRejected, InvalidField
 from vigil.console.session import Sessions
 
 HERE = Path(__file__).resolve().parent
@@ -47,6 +47,7 @@ class NavItem:
 NAV = (
     NavItem("/console/overview", "Overview", "alerts:read"),
     NavItem("/console/alerts", "Alert queue", "alerts:read"),
+    NavItem("/console/events", "Event search", "alerts:read"),
     NavItem("/console/rules", "Rules", "alerts:read"),
     NavItem("/console/controls", "Controls", "compliance:read"),
     NavItem("/console/bundles", "Evidence bundles", "evidence:read"),
@@ -59,6 +60,8 @@ NOTICES = {
     "resolved": "Alert resolved.",
     "assigned": "Assignee saved.",
     "noted": "Note added.",
+    "exception-added": "Exception added: it applies to the rule's next runs on every worker.",
+    "exception-deleted": "Exception deleted: the rule matches these events again from its next run.",
     "signed-out": "You are signed out.",
 }
 
@@ -93,6 +96,25 @@ def when(moment: datetime | str | None) -> str:
 
 def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def moment(text: str | None) -> str | None:
+    """A `datetime-local` field (no zone) is read as UTC; anything with a zone is kept."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidField(f"{text!r} is not a date and time (YYYY-MM-DDTHH:MM)") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
+
+
+def text_field(form: FormData, name: str, *, required: bool = False) -> str | None:
+    value = form.get(name)
+    text = value.strip() if isinstance(value, str) else ""
+    if required and not text:
+        raise InvalidField(f"{name} must not be empty")
+    return text or None
 
 
 class Pages:
