@@ -72,7 +72,7 @@ class Detections:
         self.triage = Triage(self.store)
         self.searcher = EventSearcher(es, settings)
         self.tuner = Tuner(settings, es, self.ruleset)
-        self.hunt_jobs = HuntJobs(es, settings.index("detections-hunts"))
+        self.hunt_jobs = HuntJobs(es, settings.hunts_index)
         self.hunter = Hunter(settings, self.engine, self.store)
         #: hands a stored hunt job to a worker (`vigil` wires Celery's `send_task`); None: hunts run in the CLI only
         self.hunt_launcher: Callable[[str], None] | None = None

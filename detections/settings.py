@@ -96,6 +96,10 @@ class DetectionsSettings(BaseModel):
         return self.index("detections-exceptions")
 
     @property
+    def hunts_index(self) -> str:
+        return self.index("detections-hunts")
+
+    @property
     def logs(self) -> IndexLayout:
         """siem's names for the logs detections reads: asked of siem, never rebuilt here."""
         return IndexLayout.of(self.namespace)

@@ -83,6 +83,12 @@ EXCEPTION_MAPPINGS: dict[str, Any] = {
 }
 
 
+HUNT_MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {"id": _KW, "status": _KW, "actor": _KW, "created": _DATE},
+}
+
+
 def index_templates(settings: DetectionsSettings) -> list[dict[str, Any]]:
     """The indices detections owns, as data (Elasticsearch index templates): `vigil` applies them."""
     owned = [
@@ -90,6 +96,7 @@ def index_templates(settings: DetectionsSettings) -> list[dict[str, Any]]:
         (settings.runs_index, RUN_MAPPINGS),
         (settings.audit_index, AUDIT_MAPPINGS),
         (settings.exceptions_index, EXCEPTION_MAPPINGS),
+        (settings.hunts_index, HUNT_MAPPINGS),
     ]
     return [
         {"name": name, "index_patterns": [name], "template": {"mappings": mappings}, "meta": {"owner": "detections"}}

@@ -20,7 +20,6 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from detections.alerts.index import ensure_index
 from detections.alerts.store import LOOKUP_CHUNK, AlertStore, Candidate
 from detections.catalog.compiled import CompiledRule
 from detections.engine.runner import Engine
@@ -30,11 +29,6 @@ from detections.models import HuntJob, HuntRuleResult
 from detections.settings import DetectionsSettings
 
 HUNT_CATEGORY = "hunt"
-_KW = {"type": "keyword"}
-HUNT_MAPPINGS: dict[str, Any] = {
-    "dynamic": False,
-    "properties": {"id": _KW, "status": _KW, "actor": _KW, "created": {"type": "date"}},
-}
 
 Progress = Callable[[HuntJob], None]
 
@@ -60,7 +54,6 @@ class HuntJobs:
         self.index = index
 
     def put(self, job: HuntJob) -> None:
-        ensure_index(self.es, self.index, HUNT_MAPPINGS)
         self.es.index(index=self.index, id=job.id, document=job.model_dump(mode="json"), refresh="wait_for")
 
     def get(self, job_id: str) -> HuntJob:
