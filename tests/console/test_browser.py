@@ -23,7 +23,7 @@ import uvicorn
 from playwright.sync_api import BrowserContext, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from detections import AlertFilter, AlertStatus
-from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, World
+from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, SCANNER_RULE, World
 from tests.fixtures.edgeauth import EdgeAuthHarness
 
 pytestmark = pytest.mark.integration
@@ -213,4 +213,20 @@ def test_auditor_downloads_and_verifies_a_bundle(
         assert response is not None
         assert response.status == 403, path
         expect(page.get_by_role("alert")).to_contain_text("may not open this page")
+    context.close()
+
+
+def test_analyst_pivots_from_an_alert_to_the_events_around_it(
+    world: World, base_url: str, playwright: Playwright, edge_auth: EdgeAuthHarness, tmp_path: Path, shots: Path
+) -> None:
+    context = browser(playwright, tmp_path / "pivot-profile")
+    page = context.pages[0] if context.pages else context.new_page()
+    sign_in(page, base_url, edge_auth.token(ANALYST, subject="ana"), "/console/alerts")
+    scanner = world.detections.alerts(AlertFilter(rule_id=SCANNER_RULE)).alerts
+    alert = next(a for a in scanner if a.group_key == "source.ip=192.0.2.2")
+    page.goto(f"{base_url}/console/alerts/{alert.id}")
+    page.get_by_role("link", name=re.compile(r"Same source 192\.0\.2\.2")).click()
+    expect(page.get_by_test_id("total")).to_have_text("1")
+    expect(page.get_by_test_id("events")).to_contain_text("sqlmap/1.7")
+    shot(page, shots, "console-events")
     context.close()
