@@ -11,6 +11,8 @@ import ipaddress
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edgeauth import (
     ClientAddress,
@@ -99,3 +101,19 @@ def test_spoofed_forwarding_headers_are_ignored_on_every_surface(
     seen = [e.source_ip for e in sink.events]
     # A stranger's headers are ignored (success and refusal alike); the trusted proxy's X-Real-IP is believed.
     assert seen == ["203.0.113.9", "203.0.113.9", "198.51.100.66", "198.51.100.66"]
+
+
+_addresses = st.ip_addresses().map(str)
+_header = st.none() | st.text(max_size=60) | st.lists(_addresses, max_size=4).map(", ".join)
+
+
+@given(peer=_addresses, real_ip=_header, forwarded=_header)
+def test_headers_move_the_client_only_for_a_trusted_peer(peer: str, real_ip: str | None, forwarded: str | None) -> None:
+    clients = ClientAddress(_networks("10.0.0.0/8"))
+    resolved = clients.resolve(peer, real_ip, forwarded)
+    if ipaddress.ip_address(peer) not in ipaddress.ip_network("10.0.0.0/8"):
+        assert resolved == peer
+    else:
+        # Whatever a trusted proxy says, the answer is an address: the peer's or one the headers hold.
+        assert resolved is not None
+        ipaddress.ip_address(resolved)
