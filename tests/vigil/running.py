@@ -94,8 +94,10 @@ class RunningVigil:
         self._ready(url + "/healthz", proc)
         return url
 
-    def start_worker(self) -> None:
-        self._spawn("worker", ["worker", "--concurrency", "1", "--loglevel", "WARNING"])
+    def start_worker(self, *, detections: bool = True) -> None:
+        """`vigil worker`; without `detections` no detection cycle runs, for a test that runs its own."""
+        flag = [] if detections else ["--no-detections"]
+        self._spawn("worker", ["worker", "--concurrency", "1", "--loglevel", "WARNING", *flag])
 
     def stop(self) -> None:
         for proc in self._procs:

@@ -26,7 +26,7 @@ def test_secrets_never_reach_a_log(vigil_run: RunningVigil, es: Elasticsearch, r
     secret = registry.create("log-probe", actor="test", role="analyst", audiences=["vigil"]).client_secret
     assert secret is not None
     plain = secret.get_secret_value()
-    vigil_run.start_worker()
+    vigil_run.start_worker(detections=False)
     url = vigil_run.start_app()
     basic = "Basic " + base64.b64encode(f"log-probe:{plain}".encode()).decode()
     with httpx.Client(base_url=url) as http:
