@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from edgeauth.edge.request import ClientAddress
 from edgeauth.errors import EdgeAuthError, VerificationError
 from edgeauth.issuer.authority import (
     INTROSPECTION_PATH,
@@ -28,7 +29,7 @@ from edgeauth.issuer.server import IssuerRequest, IssuerResponse, parse_form
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-async def _issuer_request(request: Request, max_bytes: int) -> IssuerRequest:
+async def _issuer_request(request: Request, max_bytes: int, clients: ClientAddress) -> IssuerRequest:
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
@@ -41,7 +42,13 @@ async def _issuer_request(request: Request, max_bytes: int) -> IssuerRequest:
         headers=request.headers,
         form=form,
         audiences=audiences,
-        source_ip=request.client.host if request.client else None,
+        # The same rule as the guard and /verify: forwarding headers count only from a trusted proxy, so a
+        # client cannot spread its failures over made-up addresses to slip under the per-address throttle.
+        source_ip=clients.resolve(
+            request.client.host if request.client else None,
+            request.headers.get("x-real-ip"),
+            request.headers.get("x-forwarded-for"),
+        ),
         request_id=request.headers.get("x-request-id"),
     )
 
@@ -56,18 +63,19 @@ def create_issuer_router(issuer: Issuer) -> APIRouter:
     """Routes of the authorization server: token, revocation, introspection, RFC 8414 metadata and JWKS."""
     router = APIRouter(tags=["edgeauth issuer"])
     max_bytes = issuer.settings.oauth.max_form_bytes
+    clients = ClientAddress(issuer.settings.trusted_proxies)
 
     @router.post(TOKEN_PATH, summary="RFC 6749 token endpoint")
     async def token(request: Request) -> Response:
-        return _response(await run_in_threadpool(issuer.token, await _issuer_request(request, max_bytes)))
+        return _response(await run_in_threadpool(issuer.token, await _issuer_request(request, max_bytes, clients)))
 
     @router.post(REVOCATION_PATH, summary="RFC 7009 token revocation")
     async def revoke(request: Request) -> Response:
-        return _response(await run_in_threadpool(issuer.revoke, await _issuer_request(request, max_bytes)))
+        return _response(await run_in_threadpool(issuer.revoke, await _issuer_request(request, max_bytes, clients)))
 
     @router.post(INTROSPECTION_PATH, summary="RFC 7662 token introspection")
     async def introspect(request: Request) -> Response:
-        return _response(await run_in_threadpool(issuer.introspect, await _issuer_request(request, max_bytes)))
+        return _response(await run_in_threadpool(issuer.introspect, await _issuer_request(request, max_bytes, clients)))
 
     @router.get(METADATA_PATH, summary="RFC 8414 authorization server metadata")
     def metadata() -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_network
 from typing import Any
 
 import pytest
@@ -153,3 +154,28 @@ def test_a_burst_of_failures_still_raises_the_stuffing_alert(
         assert [a.group_key for a in alerts] == [f"source.ip={ATTACKER[0]}"]
     finally:
         remove_prefix(es, redis_conn, namespace)
+
+
+def test_made_up_forwarding_headers_do_not_spread_failures(redis_conn: redis.Redis, redis_namespace: str) -> None:
+    """Forwarding headers count only from a trusted proxy (the guard's rule): an attacker cannot invent addresses
+    to stay under the per-address limits, and clients behind a trusted proxy are told apart."""
+    settings = make_settings(redis_namespace, failures_per_client_address=3, failures_per_address=100)
+    built = build(redis_conn, settings.model_copy(update={"trusted_proxies": (ip_network("10.0.0.0/8"),)}))
+    with built.http:
+        secret = built.client("victim")
+        attacker = from_address(built, ATTACKER)
+        spoofed = [grant_from(attacker, "victim", "wrong", f"198.51.100.{n}").status_code for n in range(4)]
+        assert spoofed == [401, 401, 401, 429]  # one address, whatever it claims
+        proxy = from_address(built, ("10.1.2.3", 443))
+        for _ in range(3):
+            grant_from(proxy, "victim", "wrong", "192.0.2.200")
+        assert grant_from(proxy, "victim", secret, "192.0.2.200").status_code == 429  # that client, locked
+        assert grant_from(proxy, "victim", secret, "192.0.2.201").status_code == 200  # its neighbour is not
+    sources = {e.source_ip for e in built.events()}
+    assert {ATTACKER[0], "192.0.2.200", "192.0.2.201"} <= sources
+    assert not sources & {f"198.51.100.{n}" for n in range(4)}
+
+
+def grant_from(http: TestClient, client_id: str, secret: str, forwarded_for: str) -> Any:
+    headers = {**basic(client_id, secret), "X-Forwarded-For": forwarded_for}
+    return http.post("/oauth/token", data={"grant_type": "client_credentials"}, headers=headers)
