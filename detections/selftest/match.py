@@ -28,6 +28,7 @@ from sigma.types import (
 )
 
 from detections.conversion.ecs import KEYWORD_FIELDS, map_field
+from detections.engine.events import source_value
 
 Doc = dict[str, Any]
 
@@ -74,15 +75,6 @@ def value_matches(actual: Any, value: Any) -> bool:
     raise Unsupported(f"value type {type(value).__name__}")
 
 
-def lookup(doc: Doc, field: str) -> Any:
-    node: Any = doc
-    for part in field.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def matches(node: Any, doc: Doc, dataset: str) -> bool:
     if isinstance(node, ConditionAND):
         return all(matches(a, doc, dataset) for a in node.args)
@@ -95,12 +87,12 @@ def matches(node: Any, doc: Doc, dataset: str) -> bool:
             field = map_field(node.field, dataset)
         except KeyError:
             raise Unsupported(f"field {node.field} is not indexed") from None
-        return value_matches(lookup(doc, field), node.value)
+        return value_matches(source_value(doc, field), node.value)
     if isinstance(node, ConditionValueExpression):
         value = node.value
         if isinstance(value, SigmaString) and not value.startswith(SpecialChars.WILDCARD_MULTI):
             value = SpecialChars.WILDCARD_MULTI + value
         if isinstance(value, SigmaString) and not value.endswith(SpecialChars.WILDCARD_MULTI):
             value = value + SpecialChars.WILDCARD_MULTI
-        return any(value_matches(lookup(doc, f), value) for f in KEYWORD_FIELDS[dataset])
+        return any(value_matches(source_value(doc, f), value) for f in KEYWORD_FIELDS[dataset])
     raise Unsupported(f"condition node {type(node).__name__}")
