@@ -9,7 +9,7 @@ Every figure is measured against its baseline in the same run, on the same machi
 - revocation and key withdrawal reaching a second verifier process.
 The whole run stops by itself: about 15 minutes on 2 cores (5 rounds of 10 s per HTTP configuration), plus a
 few minutes the first time to build oauth2-proxy and vegeta from the Go module proxy (without Go the peer's
-rows say "peer not run" and the tail uses paced wrk); QUICK takes about 5 minutes. The table lands in
+rows say "peer not run" and the tail uses paced wrk); QUICK takes about 3 minutes. The table lands in
 docs/benchmarks.md between the `bench:edgeauth` markers. Measurements are functions in `MEASUREMENTS` that
 return rows.
 """
