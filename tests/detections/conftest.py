@@ -10,10 +10,14 @@ from typing import Any
 import pytest
 import redis
 from elasticsearch import Elasticsearch
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-from detections import Alert, AlertFilter, Detections, DetectionsSettings
+from detections import Alert, AlertFilter, Detections, DetectionsSettings, create_router
 from detections.selftest.scratch import remove_prefix
+from edgeauth import Guard
 from siem import Pipeline, SiemSettings
+from vigil.problems import install_error_answers
 
 
 @pytest.fixture
@@ -72,3 +76,11 @@ def later() -> datetime:
 
 def alerts_of(det: Detections, rule_id: str) -> list[Alert]:
     return det.alerts(AlertFilter(rule_id=rule_id, limit=500)).alerts
+
+
+def api_client(guard: Guard, det: Detections) -> TestClient:
+    """The analyst API alone on an app with the app's one error handler, as `create_app` mounts it."""
+    app = FastAPI()
+    install_error_answers(app)
+    app.include_router(create_router(guard, det))
+    return TestClient(app)

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from detections import Detections
-from detections.http import create_router
-from tests.detections.conftest import Sender, later
-from vigil.problems import install_error_answers
+from tests.detections.conftest import Sender, api_client, later
 
 pytestmark = pytest.mark.integration
 
@@ -35,10 +32,7 @@ def api(
     sender.send("auth", [{"outcome": "failure", "reason": "revoked", "source_ip": "203.0.113.1", "jti": "j1"}])
     det = make_detections()
     det.run_cycle(later())
-    app = FastAPI()
-    install_error_answers(app)
-    app.include_router(create_router(edge_auth.guard, det))
-    with TestClient(app) as client:
+    with api_client(edge_auth.guard, det) as client:
         yield client, det
 
 

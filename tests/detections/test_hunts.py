@@ -11,8 +11,6 @@ from typing import Any
 import pytest
 import redis
 from elasticsearch import Elasticsearch
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from detections import (
@@ -23,11 +21,9 @@ from detections import (
     QueryError,
     RuleNotFoundError,
 )
-from detections.http import create_router
-from tests.detections.conftest import Sender, alerts_of, later
+from tests.detections.conftest import Sender, alerts_of, api_client, later
 from tests.vigil.running import RunningVigil, wait_for
 from vigil.commands import app as cli
-from vigil.problems import install_error_answers
 from vigil.settings import VigilSettings
 from vigil.worker import create_celery
 
@@ -153,10 +149,7 @@ def test_an_api_hunt_is_a_job_the_worker_runs(
     namespace = det.settings.namespace
     queue = create_celery(settings.in_namespace(namespace))
     det.hunt_launcher = lambda job_id: queue.send_task(HUNT_TASK, args=[job_id])
-    app = FastAPI()
-    install_error_answers(app)
-    app.include_router(create_router(edge_auth.guard, det))
-    client = TestClient(app)
+    client = api_client(edge_auth.guard, det)
     hunter = {"Authorization": f"Bearer {edge_auth.token(['hunt:run', 'alerts:read'], subject='ana')}"}
     reader = {"Authorization": f"Bearer {edge_auth.token(['alerts:read'], subject='bob')}"}
     body = {

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from elasticsearch import Elasticsearch
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,10 +17,8 @@ from typer.testing import CliRunner
 
 from detections import Detections, EventSearch, LimitExceededError, QueryError, parse_moment
 from detections.analyst.search import csv_cell, decode_cursor, encode_cursor
-from detections.http import create_router
-from tests.detections.conftest import Sender
+from tests.detections.conftest import Sender, api_client
 from vigil.commands import app as cli
-from vigil.problems import install_error_answers
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -157,10 +154,7 @@ def test_every_search_is_audited(seeded: Detections, es: Elasticsearch) -> None:
 
 @pytest.fixture
 def api(edge_auth, seeded: Detections) -> Iterator[TestClient]:
-    app = FastAPI()
-    install_error_answers(app)
-    app.include_router(create_router(edge_auth.guard, seeded))
-    with TestClient(app) as client:
+    with api_client(edge_auth.guard, seeded) as client:
         yield client
 
 

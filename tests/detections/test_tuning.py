@@ -13,14 +13,10 @@ from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from detections import AlertExceptionCreate, Detections, ExceptionCreate, QueryError
-from detections.http import create_router
-from tests.detections.conftest import Sender, alerts_of, later
+from tests.detections.conftest import Sender, alerts_of, api_client, later
 from tests.detections.test_corpus import CORPUS
-from vigil.problems import install_error_answers
 
 pytestmark = pytest.mark.integration
 
@@ -187,10 +183,7 @@ def test_exceptions_api_scopes_and_errors(
     sender.send("json", [_request("10.0.0.5", "/", "nikto")])
     det.run_cycle(later())
     [alert] = alerts_of(det, SCANNER)
-    app = FastAPI()
-    install_error_answers(app)
-    app.include_router(create_router(edge_auth.guard, det))
-    client = TestClient(app)
+    client = api_client(edge_auth.guard, det)
     admin = {"Authorization": f"Bearer {edge_auth.token(['rules:admin', 'alerts:read'], subject='root')}"}
     analyst = {"Authorization": f"Bearer {edge_auth.token(['alerts:read', 'alerts:triage'], subject='ana')}"}
     body = {"reason": "lab scanner", "fields": ["source.ip", "user_agent.original"]}
