@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -215,3 +215,12 @@ def test_cli_search_prints_a_table_json_and_refusals(seeded: Detections) -> None
     assert json.loads(as_json.output)["events"][0]["http.request.id"] == "req-2"
     refused = runner.invoke(cli, ["events", "search", "url.original:(", *span], env=env)
     assert refused.exit_code == 1
+
+
+@pytest.mark.integration
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(min_size=1, max_size=200))
+def test_any_query_text_is_answered_or_refused_with_a_4xx(api: TestClient, edge_auth, query: str) -> None:
+    h = {"Authorization": f"Bearer {edge_auth.token(['alerts:read'], subject='fuzz')}"}
+    response = api.get("/detections/events", params={"q": query, "from": "now-1h"}, headers=h)
+    assert response.status_code in {200, 400, 422}, (query, response.status_code, response.text[:300])
