@@ -37,6 +37,7 @@ from detections.models import (
     Finding,
     HuntJob,
     HuntRequest,
+    HuntRuleResult,
     Level,
     RuleException,
     RuleInfo,
@@ -249,6 +250,13 @@ class Detections:
             )
             self.hunt_jobs.put(failed)
             raise
+        # a rule the API process had but this worker did not load (other rule paths) is said, never skipped
+        missing = [
+            HuntRuleResult(rule_id=r, title="", errors=["this rule is not loaded on the worker that ran the hunt"])
+            for r in job.rules
+            if r not in self.ruleset.rules
+        ]
+        done = done.model_copy(update={"results": done.results + missing})
         self.hunt_jobs.put(listed(done, groups))
         return done
 

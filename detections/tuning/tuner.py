@@ -44,7 +44,8 @@ class Tuner:
         self._checked = now
         active = self.store.active(now)
         key = tuple((e.id, e.expires.isoformat() if e.expires else "") for e in active)
-        if key == self._applied:
+        if key == self._applied or not self.ruleset.sources:
+            # nothing changed, or a rule set built in memory (tests) without sources to recompile from
             return False
         fresh = recompile(self.ruleset, self.settings, [tuning_filter(e) for e in active])
         self.ruleset.rules = fresh.rules

@@ -186,3 +186,22 @@ def test_an_api_hunt_is_a_job_the_worker_runs(
     [alert] = alerts_of(det, EVILBOT)
     assert alert.count == 5
     assert client.get("/detections/hunts/nope", headers=reader).status_code == 404
+
+
+def test_a_worker_without_the_rule_says_so_on_the_job(
+    tmp_path: Path, make_detections: Callable[..., Detections]
+) -> None:
+    (tmp_path / "evilbot.yml").write_text(RULE_ADDED_TODAY)
+    api_side = make_detections(rule_paths=[tmp_path])
+    queued: list[str] = []
+    api_side.hunt_launcher = queued.append
+    job = api_side.start_hunt(HuntRequest(start="now-2h", rules=[EVILBOT, SCANNER]), "ana")
+    assert queued == [job.id]
+    assert api_side.hunt_job(job.id).status == "queued"
+    worker_side = make_detections()  # bundled rules only: EvilBot is not on this worker
+    done = worker_side.run_hunt_job(job.id)
+    assert done.status == "done"
+    by_rule = {r.rule_id: r for r in done.results}
+    assert by_rule[SCANNER].errors == []
+    assert by_rule[EVILBOT].errors == ["this rule is not loaded on the worker that ran the hunt"]
+    assert worker_side.run_hunt_job(job.id).status == "done"  # a redelivered task does not run it twice
