@@ -1,7 +1,8 @@
 """`GET /verify` over the wire, side by side with oauth2-proxy, the tool a platform team would pick instead.
 
-Both verify the same RS256 tokens against the same running issuer (oauth2-proxy discovers it through
-`/.well-known/openid-configuration` and fetches its JWKS; our edge fetches the same JWKS), both use every core
+Both verify the same RS256 tokens of the same running issuer (oauth2-proxy discovers it through
+`/.well-known/openid-configuration` and fetches its JWKS; our edge reads the same keys from the key store in
+Redis, the default of `vigil edge serve`, with key changes pushed on the stream), both use every core
 (our default `--workers`, Go's default GOMAXPROCS), and their runs are interleaved round by round (A B A B ...),
 each figure the median of its rounds:
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -49,8 +49,8 @@ from bench.report import Row
 from bench.tools import OAUTH2_PROXY, VEGETA, ensure
 from edgeauth import EdgeAuthSettings, KeyStore, SigningKey
 from edgeauth.issuer import build_issuer, create_issuer_router
-from edgeauth.issuer.authority import JWKS_PATH
 from siem import SiemSettings
+from vigil.edgeserver import granian_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIENCE = "vigil"
@@ -207,29 +207,7 @@ def edge_command(port: int, workers: int) -> list[str]:
 
 
 def granian_command(port: int, workers: int) -> list[str] | None:
-    granian = shutil.which("granian") or str(Path(sys.executable).with_name("granian"))
-    if not Path(granian).is_file():
-        return None
-    return [
-        granian,
-        "--interface",
-        "asgi",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--loop",
-        "uvloop",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--backlog",
-        "16384",
-        "bench.edgeauth:create_bench_app",
-    ]
+    return granian_argv("bench.edgeauth:create_bench_app", "127.0.0.1", port, workers, 16384)
 
 
 def peer_command(binary: Path, port: int, issuer_url: str) -> list[str]:
@@ -313,7 +291,6 @@ def measure_wire(namespace: str, redis_url: str, home: Path, quick: bool) -> lis
                 **os.environ,
                 "VIGIL_NAMESPACE": namespace,
                 "VIGIL_EDGEAUTH__ISSUER": issuer_url,
-                "VIGIL_EDGEAUTH__JWKS_URL": issuer_url + JWKS_PATH,
                 "VIGIL_EDGEAUTH__SCOPE_RULES": json.dumps(SCOPE_RULES),
                 "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
             }

@@ -6,20 +6,21 @@ process serves by itself; with N, a small supervisor starts N workers that each 
 contend on) and each keep their own JWKS copy and revocation replica, fed by the same streams. A worker that dies
 is started again after a pause; SIGTERM or SIGINT stops them all.
 
-Why this server: see docs/edgeauth.md ("Serving"): per request it costs the same CPU as granian's ASGI mode on
-this hot path and holds less memory per process, and it needs no extra dependency.
+Why uvicorn by default, and when `--server granian` is the better choice: docs/edgeauth.md ("Serving").
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -130,8 +131,25 @@ class Supervisor:
         self._stopping = True
 
 
-def exec_server(app: str, host: str, port: int, workers: int, backlog: int) -> None:
+def granian_argv(app: str, host: str, port: int, workers: int, backlog: int) -> list[str] | None:
+    """granian's command line for the same app (`--server granian`); None when granian is not installed."""
+    binary = shutil.which("granian") or str(Path(sys.executable).with_name("granian"))
+    if not Path(binary).is_file():
+        return None
+    return [
+        binary,
+        *("--interface", "asgi", "--factory", "--host", host, "--port", str(port), "--workers", str(workers)),
+        *("--loop", "uvloop", "--no-access-log", "--log-level", "warning", "--backlog", str(backlog), app),
+    ]
+
+
+def exec_server(app: str, host: str, port: int, workers: int, backlog: int, server: str = "uvicorn") -> None:
     """Replace the calling process (the CLI) by the server, so no CLI module stays resident beside the workers."""
+    if server == "granian":
+        argv = granian_argv(app, host, port, workers, backlog)
+        if argv is None:
+            raise SystemExit("granian is not installed here: `pip install granian`, or use --server uvicorn")
+        os.execv(argv[0], argv)  # noqa: S606 - the granian next to this interpreter
     argv = ["--app", app, "--host", host, "--port", str(port), "--workers", str(workers), "--backlog", str(backlog)]
     os.execv(sys.executable, [sys.executable, "-m", "vigil.edgeserver", *argv])  # noqa: S606 - our own module
 

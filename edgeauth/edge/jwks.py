@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from prometheus_client import Counter
 
 from edgeauth.background import BackgroundLoop
@@ -31,6 +30,10 @@ _NEGATIVE_LIMIT = 10_000
 
 def http_jwks_source(url: str, timeout: float = 2.0) -> JwksSource:
     """Fetch a JWKS document over HTTP(S); any failure is an `EdgeAuthError`."""
+
+    # Imported on first use: an edge reading the key store in Redis never needs an HTTP client, and httpx
+    # brings click, rich and pygments along (about 10 MiB per edge process).
+    import httpx
 
     def fetch() -> dict[str, Any]:
         try:
