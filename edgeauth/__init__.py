@@ -32,10 +32,11 @@ if TYPE_CHECKING:
         VerificationError,
     )
     from edgeauth.keys import SigningKey, VerificationKey
-    from edgeauth.keystore import KeyStore
+    from edgeauth.keystore import KeyStore, sealer_for
     from edgeauth.models import DecisionEvent, KeyInfo, Principal, RotationRecord
     from edgeauth.revocation import RevocationPublisher, RevocationReplica
     from edgeauth.rfc9068 import mint_access_token
+    from edgeauth.sealing import Sealer, SharedSecret
     from edgeauth.settings import EdgeAuthSettings, RoutePolicy, ScopeRule
 
 __all__ = [
@@ -69,6 +70,8 @@ __all__ = [
     "RotationRecord",
     "RoutePolicy",
     "ScopeRule",
+    "Sealer",
+    "SharedSecret",
     "SigningKey",
     "VerificationError",
     "VerificationKey",
@@ -76,6 +79,7 @@ __all__ = [
     "create_verify_router",
     "http_jwks_source",
     "mint_access_token",
+    "sealer_for",
 ]
 
 # name -> (module, name there)
@@ -117,6 +121,9 @@ _MODULES = {
     "create_verify_router": ("edgeauth.edge", "create_verify_router"),
     "http_jwks_source": ("edgeauth.edge", "http_jwks_source"),
     "mint_access_token": ("edgeauth.rfc9068", "mint_access_token"),
+    "Sealer": ("edgeauth.sealing", "Sealer"),
+    "SharedSecret": ("edgeauth.sealing", "SharedSecret"),
+    "sealer_for": ("edgeauth.keystore", "sealer_for"),
 }
 
 

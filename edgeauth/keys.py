@@ -1,4 +1,4 @@
-"""Signing keys: generation (RS256 default, ES256, EdDSA), JWK export, encryption at rest, verification keys.
+"""Signing keys: generation (RS256 default, ES256, EdDSA), JWK export, verification keys (sealing: `sealing.py`).
 
 Each key is bound to exactly one algorithm (RFC 8725 3.1): a verification key refuses any other `alg`, so an
 RSA public key can never be used as an HMAC secret.
@@ -9,15 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from jwt.algorithms import Algorithm as JwsAlgorithm
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
@@ -32,14 +29,6 @@ _KTY = {"RS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
 RSA_BITS = 2048
 _PKCS1v15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
-
-
-_SEALED_VERSION = b"v1"
-
-
-def _derive(passphrase: str, salt: bytes) -> bytes:
-    # scrypt (n=2**15, r=8: about 32 MiB and tens of ms) makes guessing a weak passphrase expensive.
-    return Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode("utf-8"))
 
 
 def _b64(data: bytes) -> str:
@@ -96,32 +85,18 @@ class SigningKey:
         """The public JWK as published in the JWKS: kid, alg and `use: sig` bound to the key."""
         return {**self._bare_public_jwk(), "kid": self.kid, "alg": self.alg, "use": "sig"}
 
-    def encrypt(self, passphrase: str) -> bytes:
-        """The private key sealed for storage at rest: PKCS#8 DER under AES-256-GCM, the key derived by scrypt.
-
-        Layout: `v1` | salt (16) | nonce (12) | ciphertext+tag; the kid is bound as associated data, so a sealed
-        key cannot be swapped under another kid.
-        """
-        if not passphrase:
-            raise KeyStoreError("storing private keys needs VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY")
-        der = self.private_key.private_bytes(
+    def private_der(self) -> bytes:
+        """The private key as unencrypted PKCS#8 DER, for `Sealer.seal` and nothing else."""
+        return self.private_key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        salt, nonce = os.urandom(16), os.urandom(12)
-        sealed = AESGCM(_derive(passphrase, salt)).encrypt(nonce, der, self.kid.encode("utf-8"))
-        return _SEALED_VERSION + salt + nonce + sealed
 
     @classmethod
-    def decrypt(cls, alg: str, kid: str, blob: bytes, passphrase: str) -> SigningKey:
-        if not blob.startswith(_SEALED_VERSION) or len(blob) < len(_SEALED_VERSION) + 28 + 16:
-            raise KeyStoreError(f"private key {kid}: unknown storage format")
-        salt = blob[2:18]
-        nonce = blob[18:30]
+    def from_der(cls, alg: str, kid: str, der: bytes) -> SigningKey:
         try:
-            der = AESGCM(_derive(passphrase, salt)).decrypt(nonce, blob[30:], kid.encode("utf-8"))
             private = serialization.load_der_private_key(der, password=None)
-        except (InvalidTag, ValueError, TypeError) as exc:
-            raise KeyStoreError(f"cannot decrypt private key {kid}: wrong key-encryption key or damaged data") from exc
+        except (ValueError, TypeError) as exc:
+            raise KeyStoreError(f"private key {kid} is damaged: {exc}") from exc
         if not isinstance(private, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
             raise KeyStoreError(f"private key {kid} has an unsupported type")
         return cls(alg=alg, private_key=private, kid=kid)

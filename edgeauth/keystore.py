@@ -3,7 +3,7 @@
 A next key is published in the JWKS before it signs anything (rotation refuses to promote a next key younger
 than `key_publish_lead`, unless forced for an emergency); a retired key stays published until every token it
 signed has expired (`access_token_ttl + leeway` after retirement), then it is removed and its private half
-deleted. Private keys are stored encrypted (PKCS#8 with the key-encryption passphrase). Every state change is
+deleted. Private keys are stored sealed (`edgeauth.sealing`, under the key-encryption key). Every state change is
 appended to a rotation log stream that compliance collects through `history()`, and announced on the revocation
 stream so every verifier refetches its JWKS at once: a withdrawn key (`withdraw`, after a compromise) is refused
 everywhere within a stream round trip, not at the next scheduled refresh.
@@ -11,7 +11,6 @@ everywhere within a stream round trip, not at the next scheduled refresh.
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from edgeauth.errors import KeyStoreError
 from edgeauth.keys import SigningKey
 from edgeauth.models import KeyInfo, KeyState, RotationRecord
 from edgeauth.revocation import RevocationPublisher, redis_text
+from edgeauth.sealing import Sealer
 from edgeauth.settings import EdgeAuthSettings
 
 PUBLISHED_STATES: frozenset[KeyState] = frozenset({"next", "active", "retired"})
@@ -45,6 +45,7 @@ class KeyStore:
         self._lock_key = f"{settings.key_prefix}:keys:lock"
         self._announcer = RevocationPublisher(redis_client, settings, clock=clock)
         self._decrypted: dict[str, SigningKey] = {}
+        self._sealer = sealer_for(settings)
 
     # -- reading ----------------------------------------------------------------------------------------------
 
@@ -96,7 +97,9 @@ class KeyStore:
         cached = self._decrypted.get(record["kid"])
         if cached is not None:
             return cached
-        key = SigningKey.decrypt(record["alg"], record["kid"], base64.b64decode(record["private"]), self._passphrase())
+        key = SigningKey.from_der(
+            record["alg"], record["kid"], self._sealer.open_text(record["private"], record["kid"])
+        )
         self._decrypted = {record["kid"]: key}
         return key
 
@@ -176,6 +179,20 @@ class KeyStore:
             self.ensure()
         return next(k for k in self.inventory() if k.kid == kid)
 
+    def reseal(self) -> int:
+        """Rewrite every private key under the current key-encryption key (KEK rotation); returns how many."""
+        changed = 0
+        with self._lock():
+            for kid, record in self._records().items():
+                if "private" not in record:
+                    continue
+                fresh = self._sealer.reseal_text(record["private"], kid)
+                if fresh is not None:
+                    record["private"] = fresh
+                    self._redis.hset(self._keys_key, kid, json.dumps(record))
+                    changed += 1
+        return changed
+
     def prune(self) -> list[str]:
         """Remove retired keys whose every token has expired; returns their kids."""
         with self._lock():
@@ -191,6 +208,8 @@ class KeyStore:
         return removed
 
     def _create(self, state: KeyState, reason: str) -> dict[str, Any]:
+        if not self._sealer.ready:
+            raise KeyStoreError("storing private keys needs VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY")
         key = SigningKey.generate(self._settings.signing_algorithm)
         now = self._clock()
         record: dict[str, Any] = {
@@ -200,7 +219,7 @@ class KeyStore:
             "created_at": now,
             "activated_at": now if state == "active" else None,
             "public_jwk": key.public_jwk(),
-            "private": base64.b64encode(key.encrypt(self._passphrase())).decode("ascii"),
+            "private": self._sealer.seal_text(key.private_der(), key.kid),
         }
         self._transition(record, state, reason)
         return record
@@ -225,11 +244,10 @@ class KeyStore:
         # After the write, so a verifier that refetches on this news finds the new state.
         self._announcer.keys_changed(record["kid"], state)
 
-    def _passphrase(self) -> str:
-        kek = self._settings.key_encryption_key
-        if kek is None or not kek.get_secret_value():
-            raise KeyStoreError("storing private keys needs VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY")
-        return kek.get_secret_value()
-
     def _lock(self) -> Any:
         return self._redis.lock(self._lock_key, timeout=30, blocking_timeout=10)
+
+
+def sealer_for(settings: EdgeAuthSettings) -> Sealer:
+    """The sealer of every private key Vigil keeps: the KEK of edgeauth's settings, with its predecessors."""
+    return Sealer(settings.key_encryption_key, settings.previous_key_encryption_keys)

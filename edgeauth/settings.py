@@ -139,7 +139,12 @@ class EdgeAuthSettings(BaseModel):
     )
     wait_timeout_ms: int = Field(default=2000, ge=1, description="How long a revocation waits for those replicas.")
     key_encryption_key: SecretStr | None = Field(
-        default=None, description="Passphrase encrypting private keys at rest (required by the key store)."
+        default=None,
+        description="Passphrase sealing every private key Vigil keeps (edgeauth and evidence signing keys, CSRF key).",
+    )
+    previous_key_encryption_keys: tuple[SecretStr, ...] = Field(
+        default=(),
+        description="Former key-encryption keys still accepted for opening; `vigil keys reseal` then drops the need.",
     )
     key_publish_lead: float = Field(
         default=120.0, ge=0, description="Seconds a next key is published before rotation may make it sign."

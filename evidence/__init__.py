@@ -1,7 +1,8 @@
 """Evidence: an append-only, hash-chained locker and signed bundles that auditors verify offline.
 
 Collectors append with `EvidenceLocker.append(...)` and read with `EvidenceLocker.items(...)`;
-`EvidenceArchive` adds bundles, signing keys and auditor downloads; `create_router` is the auditor HTTP API.
+`EvidenceArchive` adds bundles (in the shared store), signing keys (in Redis) and auditor downloads;
+`create_router` is the auditor HTTP API.
 
 Names load on first use: a process that needs one part (the edge verifier needs only the settings and the
 stream writer) does not import the rest.
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
         LockerIntegrityError,
         NoEvidenceError,
         SigningKeyError,
+        StoreError,
     )
-    from evidence.http import WELL_KNOWN_KEYS, create_public_router, create_router
+    from evidence.http import WELL_KNOWN_KEYS, bundle_response, create_public_router, create_router
     from evidence.locker import EvidenceLocker
     from evidence.locker.index import index_templates
     from evidence.models import (
@@ -67,7 +69,9 @@ __all__ = [
     "SigningKeyError",
     "SigningKeyPublic",
     "SigningKeyStore",
+    "StoreError",
     "VerificationReport",
+    "bundle_response",
     "canonical_json",
     "create_public_router",
     "create_router",
@@ -94,6 +98,8 @@ _MODULES = {
     "EvidenceSpec": ("evidence.models", "EvidenceSpec"),
     "InvalidEvidenceError": ("evidence.errors", "InvalidEvidenceError"),
     "SigningKeyError": ("evidence.errors", "SigningKeyError"),
+    "StoreError": ("evidence.errors", "StoreError"),
+    "bundle_response": ("evidence.http", "bundle_response"),
     "LockerBusyError": ("evidence.errors", "LockerBusyError"),
     "LockerIntegrityError": ("evidence.errors", "LockerIntegrityError"),
     "LockerReport": ("evidence.models", "LockerReport"),

@@ -1,17 +1,23 @@
 """The evidence archive: the locker, the signing keys and the bundle catalog behind one object.
 
 This is what the CLI and the HTTP adapter use; collectors that only append may use `EvidenceLocker` directly.
+Content and bundles live in the shared blob store and the signing keys in Redis, so every replica of a process
+holding an archive sees the same bundles and signs with the same key.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import redis
 from elasticsearch import Elasticsearch
 
+from edgeauth import Sealer
 from evidence.bundle.catalog import BundleCatalog
 from evidence.bundle.keys import SigningKeyStore, load_public_pem
 from evidence.bundle.verify import verify_bundle
@@ -22,6 +28,7 @@ from evidence.errors import BundleNotFoundError, EngagementError
 from evidence.locker import EvidenceLocker
 from evidence.models import BundleInfo, EvidenceItem, SigningKeyPublic, VerificationReport
 from evidence.settings import EvidenceSettings
+from evidence.store import open_stores
 
 BUNDLE_NAME = re.compile(r"^evidence-\d{8}T\d{6}Z-\d{8}T\d{6}Z-[0-9a-f]{12}\.zip$")
 SELF = "vigil-evidence"
@@ -30,12 +37,20 @@ AUDIT_MEDIA_TYPE = "application/json"
 
 class EvidenceArchive:
     def __init__(
-        self, es: Elasticsearch, redis_client: redis.Redis, settings: EvidenceSettings, *, version: str = "0.1.0"
+        self,
+        es: Elasticsearch,
+        redis_client: redis.Redis,
+        settings: EvidenceSettings,
+        sealer: Sealer | None = None,
+        *,
+        version: str = "0.1.0",
     ) -> None:
+        """`sealer` opens the signing keys (edgeauth's, with the KEK); without it bundles cannot be signed."""
         self.settings = settings
         self.version = version
-        self.locker = EvidenceLocker(es, redis_client, settings)
-        self.keys = SigningKeyStore(settings.signing_key_dir, settings.key_passphrase)
+        content, self.bundles = open_stores(es, settings)
+        self.locker = EvidenceLocker(es, redis_client, settings, content)
+        self.keys = SigningKeyStore(redis_client, settings.namespace, sealer)
         self.catalog = BundleCatalog(es, settings.bundle_index)
 
     def build_bundle(self, period_from: datetime, period_to: datetime, controls: tuple[str, ...] = ()) -> BuiltBundle:
@@ -46,7 +61,7 @@ class EvidenceArchive:
             period_from=period_from,
             period_to=period_to,
             controls=controls,
-            out_dir=self.settings.bundle_dir,
+            store=self.bundles,
             level=self.settings.compression_level,
             version=self.version,
         )
@@ -86,18 +101,32 @@ class EvidenceArchive:
             return self.catalog.within(None, None)
         return self.catalog.within(engagement.start, engagement.end)
 
-    def bundle_file(self, name: str, engagement: Engagement | None) -> tuple[Path, BundleInfo]:
-        """The file of a listed bundle; anything else (unknown, outside the engagement, odd name) is not found."""
+    def bundle_info(self, name: str, engagement: Engagement | None) -> BundleInfo:
+        """A listed bundle; anything else (unknown, outside the engagement, odd name) is not found."""
         if not BUNDLE_NAME.match(name):
             raise BundleNotFoundError(f"no bundle named {name!r}")
         info = self.catalog.get(name)
         if info is None or (engagement is not None and not engagement.covers_period(info.period_from, info.period_to)):
             raise BundleNotFoundError(f"no bundle named {name!r}")
-        root = self.settings.bundle_dir.resolve()
-        path = (root / name).resolve()
-        if path.parent != root or not path.is_file():
-            raise BundleNotFoundError(f"bundle {name!r} is catalogued but its file is gone")
-        return path, info
+        return info
+
+    def open_bundle(self, info: BundleInfo) -> BinaryIO:
+        """The bundle's bytes from the shared store (seekable; checked against its digest as they are read)."""
+        return self.bundles.open(info.sha256)
+
+    def export_bundle(self, name: str, destination: Path) -> Path:
+        """Copy a bundle out of the store to `destination` (a folder: the bundle's own name inside it)."""
+        info = self.bundle_info(name, None)
+        target = destination / info.name if destination.is_dir() else destination
+        fd, scratch = tempfile.mkstemp(dir=target.parent, prefix=".export-")
+        try:
+            with os.fdopen(fd, "wb") as out, self.open_bundle(info) as source:
+                while block := source.read(self.settings.chunk_bytes):
+                    out.write(block)
+            Path(scratch).replace(target)
+        finally:
+            Path(scratch).unlink(missing_ok=True)
+        return target
 
     def check_request(self, engagement: Engagement | None, period_from: datetime, period_to: datetime) -> None:
         if engagement is not None and not engagement.covers_period(period_from, period_to):
@@ -131,11 +160,11 @@ class EvidenceArchive:
         client_id: str,
         token_id: str,
         byte_range: str | None,
-    ) -> tuple[Path, BundleInfo]:
-        """A bundle's file for a reader, recorded in the locker before any byte of it is served."""
-        path, info = self.bundle_file(name, engagement)
+    ) -> BundleInfo:
+        """A bundle for a reader, its download recorded in the locker before any byte of it is served."""
+        info = self.bundle_info(name, engagement)
         self.record_download(subject=subject, client_id=client_id, token_id=token_id, info=info, byte_range=byte_range)
-        return path, info
+        return info
 
     def _audit(self, query: str, content: dict[str, object], parameters: dict[str, object]) -> EvidenceItem:
         now = datetime.now(UTC)

@@ -33,6 +33,13 @@ class LockerIntegrityError(EvidenceError):
     """The locker contradicts itself (a stored content file does not match its recorded SHA-256, a fork)."""
 
 
+class StoreError(EvidenceError):
+    """The shared store of content and bundles cannot be reached or refused a write (retry when it is back)."""
+
+    status_code = 503
+    error = "store_unavailable"
+
+
 class NoEvidenceError(EvidenceError):
     """The locker holds no item matching the requested period and controls."""
 

@@ -6,12 +6,13 @@ Every download, whole or ranged, is appended to the locker before a byte is sent
 """
 
 import base64
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from edgeauth import Guard, Principal
@@ -19,7 +20,8 @@ from evidence.archive import EvidenceArchive
 from evidence.bundle.keys import load_public_pem
 from evidence.engagement import Engagement, engagement_from_claims
 from evidence.errors import EngagementError
-from evidence.models import BundleRequest
+from evidence.models import BundleInfo, BundleRequest
+from evidence.rfc9110 import byte_range
 
 WELL_KNOWN_KEYS = "/.well-known/vigil-evidence-keys.json"
 
@@ -52,10 +54,10 @@ def create_router(guard: Guard, archive: EvidenceArchive) -> APIRouter:
         return JSONResponse(built.info.model_dump(mode="json"), status_code=201)
 
     @router.get("/bundles/{name}", response_model=None)
-    async def download(name: str, principal: Auditor, request: Request) -> FileResponse:
+    async def download(name: str, principal: Auditor, request: Request) -> Response:
         """The bundle's bytes (`Range: bytes=...` honoured); the download is recorded in the locker first."""
         engagement = _engagement(principal)
-        path, info = await run_in_threadpool(
+        info = await run_in_threadpool(
             lambda: archive.download(
                 name,
                 engagement,
@@ -65,14 +67,39 @@ def create_router(guard: Guard, archive: EvidenceArchive) -> APIRouter:
                 byte_range=request.headers.get("range"),
             )
         )
-        return FileResponse(
-            path,
-            media_type="application/zip",
-            filename=info.name,
-            headers={"Digest": f"sha-256={base64.b64encode(bytes.fromhex(info.sha256)).decode()}"},
-        )
+        return bundle_response(archive, info, request.headers.get("range"))
 
     return router
+
+
+def bundle_response(archive: EvidenceArchive, info: BundleInfo, range_header: str | None) -> Response:
+    """The bundle's bytes streamed from the shared store, whole (200) or one range (206); any replica can serve."""
+    span = byte_range(range_header, info.size)
+    first, last = span if span is not None else (0, info.size - 1)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(last - first + 1),
+        "Content-Disposition": f'attachment; filename="{info.name}"',
+        "Digest": f"sha-256={base64.b64encode(bytes.fromhex(info.sha256)).decode()}",
+    }
+    if span is not None:
+        headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
+    reader = archive.open_bundle(info)
+    return StreamingResponse(
+        _stream(reader, first, last - first + 1, archive.settings.chunk_bytes),
+        status_code=206 if span is not None else 200,
+        media_type="application/zip",
+        headers=headers,
+    )
+
+
+def _stream(reader: BinaryIO, first: int, length: int, block: int) -> Iterator[bytes]:
+    # A sync iterator: Starlette runs it in its thread pool, so store reads never block the event loop.
+    with reader:
+        reader.seek(first)
+        while length > 0 and (data := reader.read(min(block, length))):
+            length -= len(data)
+            yield data
 
 
 def create_public_router(archive: EvidenceArchive) -> APIRouter:

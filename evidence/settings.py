@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
+class S3StoreSettings(BaseModel):
+    """An S3-compatible bucket (`VIGIL_EVIDENCE__S3__*`); objects are named `{prefix}content/<sha256>`, ..."""
+
+    bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$")
+    prefix: str = Field(default="vigil/", description="Key prefix inside the bucket, ending in `/`.")
+    endpoint_url: str | None = Field(default=None, description="Endpoint of a non-AWS S3-compatible server.")
+    region: str | None = None
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+
+
 class EvidenceSettings(BaseModel):
-    """Where the locker lives, how bundles are built and signed."""
+    """Where the locker, its content and the bundles live, how bundles are built."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -17,17 +28,14 @@ class EvidenceSettings(BaseModel):
         pattern=r"^[a-z0-9][a-z0-9_-]*$",
         description="Names `{namespace}-evidence-*` indices and `{namespace}:evidence:*` keys. From VIGIL_NAMESPACE.",
     )
-    data_dir: Path = Field(
-        default=Path(".vigil/evidence"),
-        description="Folder of the evidence content files (`content/`) and the built bundles (`bundles/`).",
+    store: Literal["elasticsearch", "s3"] = Field(
+        default="elasticsearch",
+        description="Where content and bundles live, shared by every replica: chunks in Elasticsearch, or S3.",
     )
-    key_dir: Path | None = Field(
-        default=None, description="Folder of the bundle signing keys; default `{data_dir}/keys`. Keep it private."
+    chunk_bytes: int = Field(
+        default=1024 * 1024, ge=64 * 1024, le=16 * 1024 * 1024, description="Chunk size in the Elasticsearch store."
     )
-    key_passphrase: SecretStr | None = Field(
-        default=None,
-        description="When set, private signing keys are stored encrypted with it (OpenSSH format, bcrypt KDF).",
-    )
+    s3: S3StoreSettings | None = Field(default=None, description="The bucket when `store` is `s3`.")
     default_freshness_seconds: int = Field(
         default=7 * 86400, gt=0, description="Freshness window of an item whose collector gives none."
     )
@@ -36,6 +44,7 @@ class EvidenceSettings(BaseModel):
     )
     page_size: int = Field(default=1000, ge=10, le=10_000, description="Items per search_after page when streaming.")
     max_item_bytes: int = Field(default=2 * 1024**3, gt=0, description="Largest accepted content of one item.")
+    max_bundle_bytes: int = Field(default=64 * 1024**3, gt=0, description="Largest bundle the store accepts.")
     compression_level: int = Field(
         default=6, ge=0, le=9, description="Deflate level of bundle entries; 0 stores them uncompressed."
     )
@@ -44,21 +53,17 @@ class EvidenceSettings(BaseModel):
     )
 
     @property
-    def content_dir(self) -> Path:
-        return self.data_dir / "content"
-
-    @property
-    def bundle_dir(self) -> Path:
-        return self.data_dir / "bundles"
-
-    @property
-    def signing_key_dir(self) -> Path:
-        return self.key_dir if self.key_dir is not None else self.data_dir / "keys"
-
-    @property
     def locker_index(self) -> str:
         return f"{self.namespace}-evidence-locker"
 
     @property
     def bundle_index(self) -> str:
         return f"{self.namespace}-evidence-bundles"
+
+    @property
+    def content_index(self) -> str:
+        return f"{self.namespace}-evidence-content"
+
+    @property
+    def bundle_file_index(self) -> str:
+        return f"{self.namespace}-evidence-bundle-files"

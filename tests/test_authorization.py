@@ -16,6 +16,7 @@ import pytest
 from elasticsearch import Elasticsearch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from evidence import EvidenceSettings
 from vigil.app import create_app
@@ -174,10 +175,12 @@ def app(
     apply_indices: Callable[..., None],
 ) -> Iterator[FastAPI]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    evidence = EvidenceSettings(namespace=prefix, data_dir=tmp_path_factory.mktemp("evidence"))
+    evidence = EvidenceSettings(namespace=prefix)
     apply_indices(prefix, "evidence")
-    yield create_app(settings.model_copy(update={"evidence": evidence}), guard=edge_auth.guard)
-    for index in (evidence.locker_index, evidence.bundle_index):
+    named = settings.in_namespace(prefix)
+    sealed = named.edgeauth.model_copy(update={"key_encryption_key": SecretStr("authorization-test-kek")})
+    yield create_app(named.model_copy(update={"evidence": evidence, "edgeauth": sealed}), guard=edge_auth.guard)
+    for index in (evidence.locker_index, evidence.bundle_index, evidence.content_index, evidence.bundle_file_index):
         es.options(ignore_status=404).indices.delete(index=index)
 
 

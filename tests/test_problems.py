@@ -19,12 +19,12 @@ from elasticsearch import Elasticsearch
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from edgeauth import EdgeAuthError
 from edgeauth.issuer import ClientExists, ClientNotFound, RateLimited
-from evidence import EvidenceSettings
 from evidence.errors import BundleInvalidError
+from evidence.rfc9110 import RangeNotSatisfiableError
 from siem.errors import BackpressureError
 from vigil.app import create_app
 from vigil.problems import PACKAGE_ROOTS, Problem, install_error_answers
@@ -38,6 +38,7 @@ BUILDERS: dict[type[Exception], Callable[[], Exception]] = {
     RateLimited: lambda: RateLimited("client", 7),
     BackpressureError: lambda: BackpressureError("queue above its high-water mark", 7),
     BundleInvalidError: lambda: BundleInvalidError(["manifest.json: digest mismatch"]),
+    RangeNotSatisfiableError: lambda: RangeNotSatisfiableError(1000),
 }
 CODE = re.compile(r"^[a-z][a-z_]{2,40}$")
 SURROGATE = b'"\\ud800"'
@@ -134,9 +135,11 @@ ALL_SCOPES = frozenset(
 @pytest.fixture(scope="module")
 def app(settings: VigilSettings, es: Elasticsearch, edge_auth: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    evidence = EvidenceSettings(namespace=prefix, data_dir=tmp_path_factory.mktemp("evidence"))
-    yield create_app(settings.model_copy(update={"evidence": evidence}), guard=edge_auth.guard)
-    for index in (evidence.locker_index, evidence.bundle_index):
+    named = settings.in_namespace(prefix)
+    evidence = named.evidence
+    sealed = named.edgeauth.model_copy(update={"key_encryption_key": SecretStr("problems-test-kek")})
+    yield create_app(named.model_copy(update={"edgeauth": sealed}), guard=edge_auth.guard)
+    for index in (evidence.locker_index, evidence.bundle_index, evidence.content_index, evidence.bundle_file_index):
         es.options(ignore_status=404).indices.delete(index=index)
 
 

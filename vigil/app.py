@@ -14,7 +14,6 @@ from detections import create_router as create_detections_router
 from edgeauth import DecisionBuffer, Guard, create_verify_router
 from edgeauth.edge import EdgeRuntime
 from edgeauth.issuer import build_issuer, create_issuer_router
-from evidence import EvidenceArchive
 from evidence import create_public_router as create_evidence_keys_router
 from evidence import create_router as create_evidence_router
 from siem import Pipeline
@@ -22,6 +21,7 @@ from siem.http import create_router as create_siem_router
 from siem.http import create_shipper_router
 from siem.inputs.decisions import AuthDecisionSink
 from siem.metrics import PipelineCollector
+from vigil import keyring
 from vigil import services as local_services
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
@@ -71,7 +71,7 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     # Its decisions (token grants, failed client authentication, ...) join the same buffer.
     issuer = build_issuer(settings.edgeauth, redis_client(settings), decisions=decisions)
     app.include_router(create_issuer_router(issuer))
-    evidence_archive = EvidenceArchive(elasticsearch_client(settings), redis_client(settings), settings.evidence)
+    evidence_archive = keyring.evidence_archive(settings)
     app.include_router(create_evidence_router(guard, evidence_archive))
     app.include_router(create_evidence_keys_router(evidence_archive))
     detections = build_detections(settings)
@@ -92,6 +92,7 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
         compliance=compliance,
         ingest=siem_pipeline,
         errors=errors,
+        csrf_key=keyring.csrf_secret(settings).value,
     )
     # The same verifier answers reverse proxies (nginx auth_request) on GET /verify.
     app.include_router(create_verify_router(guard.verifier))

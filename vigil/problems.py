@@ -104,7 +104,13 @@ def problem_of(exc: Exception) -> Problem:
     if isinstance(exc, ApiError | TransportError):
         return Problem(503, "search_unavailable", f"the search cluster did not answer ({type(exc).__name__}); retry")
     status, error = int(getattr(exc, "status_code", 500)), str(getattr(exc, "error", "internal_error"))
-    headers: dict[str, str] = {}
+    # An error may name headers its status needs (416's Content-Range); they are plain strings or ignored.
+    stated = getattr(exc, "headers", None)
+    headers = (
+        {k: v for k, v in stated.items() if isinstance(k, str) and isinstance(v, str)}
+        if isinstance(stated, dict)
+        else {}
+    )
     retry_after = getattr(exc, "retry_after", None)
     if isinstance(retry_after, int):
         headers["Retry-After"] = str(retry_after)

@@ -1,27 +1,27 @@
 """The bundle signing keys: Ed25519, rotated, every key ever used kept (public half published) and recorded.
 
-Layout of the key folder: `keys.json` (the public ledger: every key with its creation and retirement time and
-which one is active) and `<kid>.pem` (OpenSSH-format private keys, mode 0600, encrypted with a bcrypt KDF
-when a passphrase is set).
+The keys live in Redis, shared by every replica: one record per kid with its public key (PEM), creation and
+retirement time, whether it is active, and the private key (PKCS#8) sealed by edgeauth's `Sealer`, the one
+sealing of every private key Vigil keeps.
 A kid is the first 16 hex digits of the SHA-256 of the raw 32-byte public key, so anyone can recompute it.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Any, cast
 
+import redis
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import SecretStr
+from redis.exceptions import LockError
 
+from edgeauth import EdgeAuthError, Sealer
 from evidence.canonical import parse_rfc3339, rfc3339
 from evidence.errors import SigningKeyError
 from evidence.models import SigningKeyPublic
@@ -54,137 +54,139 @@ def signature_valid(public: Ed25519PublicKey, signature: bytes, message: bytes) 
     return True
 
 
-BCRYPT_ROUNDS = 64
-
-
-def _load_private_key(data: bytes, password: bytes | None) -> object:
-    """Keys are written in OpenSSH format; keys written by releases before it are PKCS#8 PEM."""
-    if data.startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----"):
-        return serialization.load_ssh_private_key(data, password=password)
-    return serialization.load_pem_private_key(data, password=password)
-
-
 class SigningKeyStore:
-    def __init__(self, directory: Path, passphrase: SecretStr | None = None) -> None:
-        self.directory = directory
-        self._passphrase = passphrase
-        self._ledger = directory / "keys.json"
+    """The ledger in one Redis hash (`{namespace}:evidence:signing-keys`, kid -> record with the sealed key).
+
+    Every replica reads the same ledger, so all sign with the same active key and publish the same public keys.
+    `sealer` is needed to create or use a private key; reading the public ledger works without it.
+    """
+
+    def __init__(self, redis_client: redis.Redis, namespace: str, sealer: Sealer | None = None) -> None:
+        self._redis = redis_client
+        self._sealer = sealer
+        self._ledger = f"{namespace}:evidence:signing-keys"
+        self._lock_key = f"{self._ledger}:lock"
+        self._decrypted: dict[str, Ed25519PrivateKey] = {}
 
     def public_keys(self) -> list[SigningKeyPublic]:
-        return self._read()
+        return sorted((_public(r) for r in self._records().values()), key=lambda k: (k.created_at, k.kid))
 
     def public_key(self, kid: str) -> Ed25519PublicKey | None:
-        for record in self._read():
-            if record.kid == kid:
-                return load_public_pem(record.public_key_pem.encode())
-        return None
+        record = self._records().get(kid)
+        return load_public_pem(record["public_key_pem"].encode()) if record else None
 
     def ensure(self) -> SigningKeyPublic:
         """The active key, creating the first one when the store is empty."""
         with self._locked():
-            records = self._read()
-            active = [r for r in records if r.active]
+            active = [r for r in self._records().values() if r["active"]]
             if active:
-                return active[0]
-            return self._add(records)
+                return _public(active[0])
+            return self._add()
 
     def rotate(self) -> tuple[SigningKeyPublic, SigningKeyPublic | None]:
         """Create a new active key and retire the previous one (kept for verifying older bundles)."""
         with self._locked():
-            records = self._read()
-            now = datetime.now(UTC)
             retired = None
-            kept: list[SigningKeyPublic] = []
-            for record in records:
-                if record.active:
-                    retired = record.model_copy(update={"active": False, "retired_at": now})
-                    kept.append(retired)
-                else:
-                    kept.append(record)
-            return self._add(kept), retired
+            for record in self._records().values():
+                if record["active"]:
+                    record["active"] = False
+                    record["retired_at"] = rfc3339(datetime.now(UTC))
+                    self._redis.hset(self._ledger, record["kid"], json.dumps(record))
+                    retired = _public(record)
+            return self._add(), retired
 
     def signer(self) -> tuple[str, Ed25519PrivateKey]:
         """The active kid and private key."""
-        active = [r for r in self._read() if r.active]
+        active = [r for r in self._records().values() if r["active"]]
         if not active:
-            raise SigningKeyError(f"no active signing key in {self.directory}; run `vigil evidence rotate-key`")
-        kid = active[0].kid
-        path = self.directory / f"{kid}.pem"
-        password = self._passphrase.get_secret_value().encode() if self._passphrase else None
+            raise SigningKeyError("no active bundle signing key; run `vigil evidence rotate-key`")
+        kid = active[0]["kid"]
+        if (cached := self._decrypted.get(kid)) is not None:
+            return kid, cached
+        with _translated():
+            der = self._need_sealer().open_text(active[0]["private"], kid)
         try:
-            key = _load_private_key(path.read_bytes(), password)
-        except FileNotFoundError:
-            raise SigningKeyError(f"private key {kid} is missing from {self.directory}") from None
-        except (ValueError, TypeError) as exc:
-            raise SigningKeyError(f"private key {kid} cannot be read (wrong passphrase?): {exc}") from None
+            key = serialization.load_der_private_key(der, password=None)
+        except ValueError as exc:
+            raise SigningKeyError(f"private key {kid} is damaged: {exc}") from None
         if not isinstance(key, Ed25519PrivateKey):
             raise SigningKeyError(f"private key {kid} is not Ed25519")
+        self._decrypted = {kid: key}
         return kid, key
 
-    def _add(self, records: list[SigningKeyPublic]) -> SigningKeyPublic:
+    def reseal(self) -> int:
+        """Rewrite every private key under the current key-encryption key (KEK rotation); returns how many."""
+        changed = 0
+        with self._locked():
+            for kid, record in self._records().items():
+                with _translated():
+                    fresh = self._need_sealer().reseal_text(record["private"], kid)
+                if fresh is not None:
+                    record["private"] = fresh
+                    self._redis.hset(self._ledger, kid, json.dumps(record))
+                    changed += 1
+        return changed
+
+    def _add(self) -> SigningKeyPublic:
+        sealer = self._need_sealer()
         private = Ed25519PrivateKey.generate()
         kid = key_id(private.public_key())
-        # OpenSSH's format takes a bcrypt KDF with a chosen work factor; PKCS#8's "best available" encryption is
-        # PBKDF2 with 2,048 iterations, too cheap against a stolen key file.
-        encryption: serialization.KeySerializationEncryption = (
-            serialization.PrivateFormat.OpenSSH.encryption_builder()
-            .kdf_rounds(BCRYPT_ROUNDS)
-            .build(self._passphrase.get_secret_value().encode())
-            if self._passphrase
-            else serialization.NoEncryption()
+        der = private.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, encryption)
-        fd = os.open(self.directory / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(pem)
-        record = SigningKeyPublic(
-            kid=kid, public_key_pem=public_pem(private.public_key()), created_at=datetime.now(UTC), active=True
-        )
-        self._write([*records, record])
-        return record
-
-    def _read(self) -> list[SigningKeyPublic]:
-        try:
-            data = json.loads(self._ledger.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return []
-        except (OSError, ValueError) as exc:
-            raise SigningKeyError(f"key ledger {self._ledger} is unreadable: {exc}") from None
-        return [
-            SigningKeyPublic(
-                kid=k["kid"],
-                public_key_pem=k["public_key_pem"],
-                created_at=parse_rfc3339(k["created_at"]),
-                retired_at=parse_rfc3339(k["retired_at"]) if k.get("retired_at") else None,
-                active=k["active"],
-            )
-            for k in data["keys"]
-        ]
-
-    def _write(self, records: list[SigningKeyPublic]) -> None:
-        payload = {
-            "keys": [
-                {
-                    "kid": r.kid,
-                    "alg": r.alg,
-                    "public_key_pem": r.public_key_pem,
-                    "created_at": rfc3339(r.created_at),
-                    "retired_at": rfc3339(r.retired_at) if r.retired_at else None,
-                    "active": r.active,
-                }
-                for r in records
-            ]
+        with _translated():
+            sealed = sealer.seal_text(der, kid)
+        record = {
+            "kid": kid,
+            "alg": "Ed25519",
+            "public_key_pem": public_pem(private.public_key()),
+            "created_at": rfc3339(datetime.now(UTC)),
+            "retired_at": None,
+            "active": True,
+            "private": sealed,
         }
-        tmp = self._ledger.with_suffix(".tmp")
-        tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(self._ledger)
+        self._redis.hset(self._ledger, kid, json.dumps(record))
+        return _public(record)
+
+    def _records(self) -> dict[str, dict[str, Any]]:
+        try:
+            raw = cast(dict[bytes | str, bytes | str], self._redis.hgetall(self._ledger))
+        except redis.RedisError as exc:
+            raise SigningKeyError(f"cannot read the signing key ledger {self._ledger}: {exc}") from None
+        return {_text(k): json.loads(_text(v)) for k, v in raw.items()}
+
+    def _need_sealer(self) -> Sealer:
+        if self._sealer is None or not self._sealer.ready:
+            raise SigningKeyError("signing needs the key-encryption key (VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY)")
+        return self._sealer
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with (self.directory / ".lock").open("w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
+        try:
+            with self._redis.lock(self._lock_key, timeout=30, blocking_timeout=10):
                 yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        except LockError as exc:
+            raise SigningKeyError(f"the signing key ledger lock {self._lock_key} is busy: {exc}") from None
+
+
+def _public(record: dict[str, Any]) -> SigningKeyPublic:
+    return SigningKeyPublic(
+        kid=record["kid"],
+        public_key_pem=record["public_key_pem"],
+        created_at=parse_rfc3339(record["created_at"]),
+        retired_at=parse_rfc3339(record["retired_at"]) if record.get("retired_at") else None,
+        active=record["active"],
+    )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """edgeauth's sealing errors become this package's `SigningKeyError` (one error root per package)."""
+    try:
+        yield
+    except EdgeAuthError as exc:
+        raise SigningKeyError(str(exc)) from None

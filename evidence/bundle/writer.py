@@ -4,7 +4,8 @@ The archive is written in a fixed order (per item `records/N.json` then `evidenc
 `locker/chain.jsonl`, `index.csv`, `report.html`, `SHA256SUMS`, `manifest.json`, `manifest.sig`) with fixed
 entry attributes, so the same locker range, period, controls, key and generator version give a byte-identical
 zip. The manifest lists files in archive order; its per-file lines are spooled to disk and only the finished
-manifest is held in memory (to sign it).
+manifest is held in memory (to sign it). The zip is assembled in a scratch folder, then stored in the shared
+bundle store (named by its SHA-256) and the scratch removed: no replica keeps a bundle on its own disk.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from evidence.errors import LockerIntegrityError, NoEvidenceError
 from evidence.locker import EvidenceLocker, check_entry
 from evidence.locker.chain import record_fields
 from evidence.models import BundleInfo
+from evidence.store import BlobStore
 
 CHUNK = 1024 * 1024
 GENERATOR = "vigil-evidence"
@@ -33,7 +35,6 @@ GENERATOR = "vigil-evidence"
 
 @dataclass(frozen=True)
 class BuiltBundle:
-    path: Path
     info: BundleInfo
 
 
@@ -58,7 +59,7 @@ def build_bundle(
     period_from: datetime,
     period_to: datetime,
     controls: tuple[str, ...] = (),
-    out_dir: Path,
+    store: BlobStore,
     level: int = 6,
     version: str = "0.1.0",
 ) -> BuiltBundle:
@@ -71,8 +72,7 @@ def build_bundle(
         )
     first, last, _ = span
     kid, private = keys.signer()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".build-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="vigil-bundle-") as scratch:
         work = Path(scratch)
         zip_path = work / "bundle.zip"
         with zipfile.ZipFile(zip_path, "w", allowZip64=True) as archive:
@@ -97,11 +97,9 @@ def build_bundle(
             manifest = builder.manifest(rest)
             builder.put_bytes(layout.MANIFEST, manifest)
             builder.put_bytes(layout.SIGNATURE, private.sign(manifest))
-        digest, size = _file_digest(zip_path)
+        with zip_path.open("rb") as built:
+            digest, size = store.put(built)
         name = bundle_name(period_from, period_to, digest)
-        final = out_dir / name
-        zip_path.chmod(0o444)
-        zip_path.replace(final)
     info = BundleInfo(
         name=name,
         sha256=digest,
@@ -115,7 +113,7 @@ def build_bundle(
         kid=kid,
         built_at=datetime.now(UTC),
     )
-    return BuiltBundle(path=final, info=info)
+    return BuiltBundle(info=info)
 
 
 class _Builder:
@@ -256,13 +254,3 @@ class _Builder:
         self.files.write("]," + canonical_json(rest)[1:].decode("utf-8"))
         self.files.close()
         return Path(self.files.name).read_bytes()
-
-
-def _file_digest(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size

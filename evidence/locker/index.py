@@ -1,4 +1,4 @@
-"""Elasticsearch layout of the locker and the bundle catalog, and a streaming reader over it."""
+"""Elasticsearch layout of the locker, the bundle catalog and the blob store, and a streaming reader over it."""
 
 from __future__ import annotations
 
@@ -53,9 +53,31 @@ BUNDLE_MAPPINGS: dict[str, Any] = {
 }
 
 
+# Content and bundle blobs (`evidence.store.elasticsearch`): heads and chunks in one index, found by id only.
+BLOB_MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "kind": _KEYWORD,
+        "sha256": _KEYWORD,
+        "size": {"type": "long"},
+        "chunk_bytes": {"type": "integer"},
+        "chunks": {"type": "integer"},
+        "upload": _KEYWORD,
+        "chunk_digests": _STORED_ONLY,
+        "n": {"type": "integer"},
+        "data": {"type": "binary"},
+    },
+}
+
+
 def index_templates(settings: EvidenceSettings) -> list[dict[str, Any]]:
     """The indices evidence owns, as data (Elasticsearch index templates): `vigil` applies them."""
-    owned = [(settings.locker_index, LOCKER_MAPPINGS), (settings.bundle_index, BUNDLE_MAPPINGS)]
+    owned = [
+        (settings.locker_index, LOCKER_MAPPINGS),
+        (settings.bundle_index, BUNDLE_MAPPINGS),
+        (settings.content_index, BLOB_MAPPINGS),
+        (settings.bundle_file_index, BLOB_MAPPINGS),
+    ]
     return [
         {"name": name, "index_patterns": [name], "template": {"mappings": mappings}, "meta": {"owner": "evidence"}}
         for name, mappings in owned

@@ -1,4 +1,4 @@
-"""The append-only evidence locker: metadata in Elasticsearch, content in files, one hash chain.
+"""The append-only evidence locker: metadata in Elasticsearch, content in the shared blob store, one hash chain.
 
 Appends are serialised twice over: a Redis lock orders the appenders, and each entry is created with
 `op_type=create` under its sequence number as `_id`, so even an appender whose lock expired cannot fork the
@@ -21,10 +21,10 @@ from redis.exceptions import LockError
 from evidence.canonical import parse_rfc3339, rfc3339, utc
 from evidence.errors import InvalidEvidenceError, LockerBusyError
 from evidence.locker.chain import build_record, entry_hash, record_bytes, record_digest, record_fields
-from evidence.locker.content import ContentStore
 from evidence.locker.index import stream
 from evidence.models import GENESIS_HASH, ChainHead, EvidenceItem, EvidenceSpec, LockerReport
 from evidence.settings import EvidenceSettings
+from evidence.store import BlobStore, open_stores
 
 _APPEND_ATTEMPTS = 5
 
@@ -32,12 +32,14 @@ _APPEND_ATTEMPTS = 5
 class EvidenceLocker:
     """Append evidence, read it back by period and control, and prove nothing was removed or altered."""
 
-    def __init__(self, es: Elasticsearch, redis_client: redis.Redis, settings: EvidenceSettings) -> None:
+    def __init__(
+        self, es: Elasticsearch, redis_client: redis.Redis, settings: EvidenceSettings, content: BlobStore | None = None
+    ) -> None:
         self.es = es
         self.redis = redis_client
         self.settings = settings
         self.index = settings.locker_index
-        self.content = ContentStore(settings.content_dir, settings.max_item_bytes)
+        self.content = content if content is not None else open_stores(es, settings)[0]
         self._lock_key = f"{settings.namespace}:evidence:lock"
         self._head_key = f"{settings.namespace}:evidence:head"
 

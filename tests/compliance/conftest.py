@@ -20,7 +20,7 @@ def evidence_settings(
     es_namespace: str, redis_namespace: str, tmp_path: Path, apply_indices: Callable[..., None]
 ) -> EvidenceSettings:
     apply_indices(es_namespace, "evidence")
-    return EvidenceSettings(namespace=es_namespace, data_dir=tmp_path / "evidence")
+    return EvidenceSettings(namespace=es_namespace)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from compliance import Compliance, ComplianceSettings, Outcome, Period, Sources
 from detections import AlertFilter, Detections, DetectionsSettings
-from edgeauth import EdgeAuthSettings
+from edgeauth import EdgeAuthSettings, Sealer
 from edgeauth.keystore import KeyStore
 from evidence import EvidenceArchive, EvidenceSettings
 from tests.compliance.oscal_validation import validate_assessment_results
@@ -33,7 +33,7 @@ def detections(
 
 @pytest.fixture
 def archive(es: Elasticsearch, redis_conn: redis.Redis, evidence_settings: EvidenceSettings) -> EvidenceArchive:
-    return EvidenceArchive(es, redis_conn, evidence_settings)
+    return EvidenceArchive(es, redis_conn, evidence_settings, Sealer(SecretStr("compliance-test-kek")))
 
 
 def _service(
@@ -89,7 +89,7 @@ def test_status_history_alerts_and_bundle_with_oscal(
     published = service.publish(period)
     assert published.evaluations == 2
     bundle = archive.build_bundle(period.start, period.end)
-    with zipfile.ZipFile(bundle.path) as zipped:
+    with archive.open_bundle(bundle.info) as stored, zipfile.ZipFile(stored) as zipped:
         documents = [json.loads(zipped.read(n)) for n in zipped.namelist() if n.endswith(".json")]
     oscal = [d for d in documents if isinstance(d, dict) and "assessment-results" in d]
     assert len(oscal) == 1

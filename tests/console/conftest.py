@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from elasticsearch import Elasticsearch
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from compliance import ComplianceSettings
 from detections import AlertFilter, Detections, DetectionsSettings
@@ -21,6 +21,7 @@ from detections.selftest.scratch import remove_prefix
 from evidence import BuiltBundle, EvidenceArchive, EvidenceSettings
 from siem import Pipeline, SiemSettings
 from tests.fixtures.edgeauth import EdgeAuthHarness
+from vigil import keyring
 from vigil.app import create_app
 from vigil.compliance_runtime import build_compliance
 from vigil.detections_runtime import build_detections
@@ -62,12 +63,12 @@ def world(
     apply_indices: Callable[..., None],
 ) -> Iterator[World]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    data_dir: Path = tmp_path_factory.mktemp("console-evidence")
     scoped = settings.model_copy(
         update={
             "siem": SiemSettings(namespace=prefix),
             "detections": DetectionsSettings(namespace=prefix, ingest_delay_seconds=0),
-            "evidence": EvidenceSettings(namespace=prefix, data_dir=data_dir),
+            "evidence": EvidenceSettings(namespace=prefix),
+            "edgeauth": settings.edgeauth.model_copy(update={"key_encryption_key": SecretStr("console-test-kek")}),
             "compliance": ComplianceSettings(namespace=prefix),
         }
     )
@@ -88,7 +89,7 @@ def world(
         detections = build_detections(scoped)
         detections.run_cycle(datetime.now(UTC) + timedelta(milliseconds=1))
         assert detections.alerts(AlertFilter(rule_id=REVOKED_RULE)).total == 1
-        archive = EvidenceArchive(es, redis_conn, scoped.evidence)
+        archive = keyring.evidence_archive(scoped)
         now = datetime.now(UTC)
         # Real compliance evidence: the collectors read edgeauth, siem, detections and the locker itself.
         build_compliance(scoped).collect()

@@ -181,7 +181,8 @@ def test_auditor_controls_bundles_and_download_history(world: World, edge_auth: 
     assert "You have not downloaded a bundle yet." in bundles.text
     download = client.get(f"/console/bundles/{name}")
     assert download.status_code == 200
-    assert download.content == world.bundle.path.read_bytes()
+    with world.archive.open_bundle(world.bundle.info) as stored:
+        assert download.content == stored.read()
     history = client.get("/console/bundles").text
     assert world.bundle.info.sha256 in history.split("Your downloads")[1]
     assert client.get("/console/bundles/../../etc/passwd").status_code == 404

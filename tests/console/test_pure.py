@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import SecretStr
 
 from detections import AlertStatus, Level
 from evidence import Engagement
@@ -168,8 +167,8 @@ def test_flatten_and_when() -> None:
 
 
 def test_csrf_tokens_are_bound_to_their_session(edge_auth: EdgeAuthHarness) -> None:
-    sessions = Sessions(edge_auth.verifier, ConsoleSettings(csrf_secret=SecretStr("k" * 32)))
-    other = Sessions(edge_auth.verifier, ConsoleSettings(csrf_secret=SecretStr("j" * 32)))
+    sessions = Sessions(edge_auth.verifier, ConsoleSettings(), lambda: b"k" * 32)
+    other = Sessions(edge_auth.verifier, ConsoleSettings(), lambda: b"j" * 32)
     token = sessions.csrf("session:abc")
     assert re.fullmatch(r"[0-9a-f]{64}", token)
     sessions.check_csrf("session:abc", token)
@@ -184,7 +183,7 @@ def test_csrf_tokens_are_bound_to_their_session(edge_auth: EdgeAuthHarness) -> N
 
 @given(st.binary(max_size=64).map(lambda b: b.hex()), st.text(max_size=80))
 def test_no_forged_csrf_passes(edge_auth: EdgeAuthHarness, binding: str, supplied: str) -> None:
-    sessions = Sessions(edge_auth.verifier, ConsoleSettings(csrf_secret=SecretStr("fixed-key-for-the-property")))
+    sessions = Sessions(edge_auth.verifier, ConsoleSettings(), lambda: b"fixed-key-for-the-property")
     if supplied != sessions.csrf(binding):
         with pytest.raises(FormRejected):
             sessions.check_csrf(binding, supplied)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from edgeauth import KeyStoreError, SigningKey, VerificationKey
 from edgeauth.keys import load_jwks, thumbprint
@@ -74,23 +73,12 @@ def test_symmetric_and_broken_jwks_are_left_out() -> None:
     assert set(load_jwks(jwks)) == {good["kid"]}
 
 
-def test_private_key_encryption_round_trip() -> None:
+def test_private_keys_travel_as_der_for_the_sealer() -> None:
     key = SigningKey.generate("EdDSA")
-    sealed = key.encrypt("correct horse")
-    raw = key.private_key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    assert raw not in sealed
-    again = SigningKey.decrypt("EdDSA", key.kid, sealed, "correct horse")
+    again = SigningKey.from_der("EdDSA", key.kid, key.private_der())
     assert again.public_jwk() == key.public_jwk()
-    with pytest.raises(KeyStoreError, match="cannot decrypt"):
-        SigningKey.decrypt("EdDSA", key.kid, sealed, "wrong")
-    with pytest.raises(KeyStoreError, match="cannot decrypt"):
-        SigningKey.decrypt("EdDSA", "another-kid", sealed, "correct horse")  # sealed under its own kid
-    with pytest.raises(KeyStoreError, match="cannot decrypt"):
-        SigningKey.decrypt("EdDSA", key.kid, sealed[:-1] + bytes([sealed[-1] ^ 1]), "correct horse")
-    with pytest.raises(KeyStoreError):
-        key.encrypt("")
+    with pytest.raises(KeyStoreError, match="damaged"):
+        SigningKey.from_der("EdDSA", key.kid, b"not der")
 
 
 def test_key_repr_never_shows_private_material() -> None:

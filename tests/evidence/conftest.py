@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 import redis
 from elasticsearch import Elasticsearch
+from pydantic import SecretStr
 
-from evidence import EvidenceArchive, EvidenceItem, EvidenceSettings
+from edgeauth import Sealer
+from evidence import BuiltBundle, EvidenceArchive, EvidenceItem, EvidenceSettings
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
+KEK = "evidence-tests-key-encryption-key"
+SEALER = Sealer(SecretStr(KEK))
 
 
 @pytest.fixture
@@ -20,12 +24,12 @@ def evidence_settings(
     es_namespace: str, redis_namespace: str, tmp_path: Path, apply_indices: Callable[..., None]
 ) -> EvidenceSettings:
     apply_indices(es_namespace, "evidence")
-    return EvidenceSettings(namespace=es_namespace, data_dir=tmp_path / "evidence")
+    return EvidenceSettings(namespace=es_namespace)
 
 
 @pytest.fixture
 def archive(es: Elasticsearch, redis_conn: redis.Redis, evidence_settings: EvidenceSettings) -> EvidenceArchive:
-    return EvidenceArchive(es, redis_conn, evidence_settings)
+    return EvidenceArchive(es, redis_conn, evidence_settings, SEALER)
 
 
 Add = Callable[..., EvidenceItem]
@@ -57,3 +61,9 @@ def add(archive: EvidenceArchive) -> Add:
         )
 
     return _add
+
+
+def saved(archive: EvidenceArchive, built: BuiltBundle, folder: Path) -> Path:
+    """The bundle copied out of the shared store into `folder`, for the tests that read it as a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return archive.export_bundle(built.info.name, folder)

@@ -16,7 +16,7 @@ from elasticsearch import Elasticsearch
 
 from evidence import EvidenceArchive, EvidenceSettings, LockerIntegrityError, NoEvidenceError, verify_bundle
 from evidence.bundle.keys import public_pem
-from tests.evidence.conftest import T0, Add
+from tests.evidence.conftest import SEALER, T0, Add, saved
 from tests.evidence.tamper import manifest_of, resign, rewrite
 
 pytestmark = pytest.mark.integration
@@ -25,12 +25,12 @@ PERIOD = (T0, T0 + timedelta(days=5))
 
 
 @pytest.fixture
-def bundle(archive: EvidenceArchive, add: Add) -> Path:
+def bundle(archive: EvidenceArchive, add: Add, tmp_path: Path) -> Path:
     add(0, controls=("A",))
     add(1, controls=("B",))
     add(2, controls=("A", "B"), freshness_seconds=3600)
     add(20, controls=("A",))
-    return archive.build_bundle(*PERIOD, ("A",)).path
+    return saved(archive, archive.build_bundle(*PERIOD, ("A",)), tmp_path / "first")
 
 
 def test_bundle_holds_selected_items_and_the_chain_over_their_range(archive: EvidenceArchive, bundle: Path) -> None:
@@ -71,13 +71,13 @@ def test_bundle_holds_selected_items_and_the_chain_over_their_range(archive: Evi
     assert report_ok.files_checked == 8
 
 
-def test_same_inputs_give_a_byte_identical_zip(archive: EvidenceArchive, bundle: Path) -> None:
+def test_same_inputs_give_a_byte_identical_zip(archive: EvidenceArchive, bundle: Path, tmp_path: Path) -> None:
     first = bundle.read_bytes()
     again = archive.build_bundle(*PERIOD, ("A",))
-    assert again.path == bundle
-    assert again.path.read_bytes() == first
+    assert again.info.name == bundle.name
+    assert saved(archive, again, tmp_path / "again").read_bytes() == first
     other = archive.build_bundle(*PERIOD)
-    assert other.path != bundle
+    assert other.info.name != bundle.name
     with zipfile.ZipFile(bundle) as z:
         for info in z.infolist():
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
@@ -91,9 +91,9 @@ def test_no_matching_evidence_is_a_clear_error(archive: EvidenceArchive, add: Ad
 
 
 def test_bundles_stream_across_pages(
-    es: Elasticsearch, redis_conn: redis.Redis, evidence_settings: EvidenceSettings
+    es: Elasticsearch, redis_conn: redis.Redis, evidence_settings: EvidenceSettings, tmp_path: Path
 ) -> None:
-    small_pages = EvidenceArchive(es, redis_conn, evidence_settings.model_copy(update={"page_size": 10}))
+    small_pages = EvidenceArchive(es, redis_conn, evidence_settings.model_copy(update={"page_size": 10}), SEALER)
     for n in range(35):
         small_pages.locker.append(
             collector="c", collector_version="1", source_system="s", query="q", effective_at=T0, content=b"%d" % n
@@ -101,10 +101,12 @@ def test_bundles_stream_across_pages(
     built = small_pages.build_bundle(*PERIOD)
     assert built.info.items == 35
     assert (built.info.first_sequence, built.info.last_sequence) == (1, 35)
-    assert small_pages.verify(built.path).ok
+    assert small_pages.verify(saved(small_pages, built, tmp_path)).ok
 
 
-def test_rotation_keeps_old_bundles_verifiable_and_is_recorded(archive: EvidenceArchive, bundle: Path) -> None:
+def test_rotation_keeps_old_bundles_verifiable_and_is_recorded(
+    archive: EvidenceArchive, bundle: Path, tmp_path: Path
+) -> None:
     old_kid = manifest_of(bundle)["signature"]["kid"]
     new = archive.rotate_key()
     assert new.kid != old_kid
@@ -127,7 +129,7 @@ def test_rotation_keeps_old_bundles_verifiable_and_is_recorded(archive: Evidence
     assert body["new_kid"] == new.kid
     assert body["retired_kid"] == old_kid
     rebuilt = archive.build_bundle(*PERIOD, ("A",))
-    assert manifest_of(rebuilt.path)["signature"]["kid"] == new.kid
+    assert manifest_of(saved(archive, rebuilt, tmp_path / "rebuilt"))["signature"]["kid"] == new.kid
 
 
 def test_verifies_with_an_explicit_public_key_file(archive: EvidenceArchive, bundle: Path) -> None:
@@ -267,4 +269,4 @@ def test_a_broken_locker_is_never_signed(es: Elasticsearch, archive: EvidenceArc
     es.delete(index=archive.locker.index, id="2", refresh=True)
     with pytest.raises(LockerIntegrityError, match=r"sequence 3: expected 2 \(entries 2..2 are missing\)"):
         archive.build_bundle(*PERIOD)
-    assert list(archive.settings.bundle_dir.glob("*.zip")) == []
+    assert archive.bundles_for(None) == []

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from evidence import EvidenceArchive, EvidenceSettings
-from tests.evidence.conftest import T0, Add
+from tests.evidence.conftest import KEK, T0, Add, saved
 from vigil.cli import main
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ def vigil(
 ) -> Callable[..., Result]:
     """The real entry point (`vigil.cli.main`) in this process, with the test's namespace in the environment."""
     monkeypatch.setenv("VIGIL_NAMESPACE", evidence_settings.namespace)
-    monkeypatch.setenv("VIGIL_EVIDENCE__DATA_DIR", str(evidence_settings.data_dir))
+    monkeypatch.setenv("VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY", KEK)
     monkeypatch.delenv("VIGIL_DEBUG", raising=False)
 
     def run(*args: str) -> Result:
@@ -50,9 +50,10 @@ def vigil(
 def test_bundle_verify_pubkey_and_verify_locker(vigil, add: Add, tmp_path: Path) -> None:
     for day in range(3):
         add(day)
-    built = vigil("bundle", "--from", "2026-03-01", "--to", "2026-03-02", "--controls", "CC6.1")
+    built = vigil("bundle", "--from", "2026-03-01", "--to", "2026-03-02", "--controls", "CC6.1", "--out", str(tmp_path))
     assert built.returncode == 0, built.stderr
     path = Path(built.stdout.splitlines()[0])
+    assert path.parent == tmp_path
     assert "2 item(s)" in built.stdout  # --to is a whole day: March 1 and 2
     ok = vigil("verify", str(path))
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -70,7 +71,7 @@ def test_verify_names_problems_and_exits_nonzero(vigil, archive: EvidenceArchive
     add(0)
     built = archive.build_bundle(T0, T0 + timedelta(days=1))
     forged = tmp_path / "forged.zip"
-    forged.write_bytes(built.path.read_bytes()[:-100])
+    forged.write_bytes(saved(archive, built, tmp_path / "built").read_bytes()[:-100])
     result = vigil("verify", str(forged))
     assert result.returncode == 1
     assert result.stdout.startswith("PROBLEM not a readable zip archive (truncated or corrupt)")

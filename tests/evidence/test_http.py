@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -9,9 +10,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from evidence import WELL_KNOWN_KEYS, EvidenceArchive, EvidenceSettings
-from tests.evidence.conftest import T0, Add
+from tests.evidence.conftest import KEK, T0, Add
 from vigil.app import create_app
 from vigil.settings import VigilSettings
 
@@ -23,7 +25,10 @@ ENGAGEMENT = {"from": "2026-01-01T00:00:00Z", "to": (NOW + timedelta(days=30)).i
 
 @pytest.fixture
 def client(settings: VigilSettings, evidence_settings: EvidenceSettings, edge_auth: Any) -> TestClient:
-    app = create_app(settings.model_copy(update={"evidence": evidence_settings}), guard=edge_auth.guard)
+    sealed = settings.edgeauth.model_copy(update={"key_encryption_key": SecretStr(KEK)})
+    app = create_app(
+        settings.model_copy(update={"evidence": evidence_settings, "edgeauth": sealed}), guard=edge_auth.guard
+    )
     return TestClient(app)
 
 
@@ -65,10 +70,9 @@ def test_download_streams_the_bundle_and_is_recorded(
     client: TestClient, edge_auth: Any, archive: EvidenceArchive, bundles: tuple[str, str]
 ) -> None:
     inside, _ = bundles
-    path = archive.settings.bundle_dir / inside
     response = client.get(f"/evidence/bundles/{inside}", headers=auditor(edge_auth, engagement=ENGAGEMENT))
     assert response.status_code == 200
-    assert response.content == path.read_bytes()
+    assert response.content == _stored(archive, inside)
     assert response.headers["content-type"] == "application/zip"
     assert inside in response.headers["content-disposition"]
     (record,) = _downloads(archive)
@@ -85,7 +89,7 @@ def test_range_requests_are_honoured_and_recorded(
     client: TestClient, edge_auth: Any, archive: EvidenceArchive, bundles: tuple[str, str]
 ) -> None:
     inside, _ = bundles
-    whole = (archive.settings.bundle_dir / inside).read_bytes()
+    whole = _stored(archive, inside)
     headers = {**auditor(edge_auth, engagement=ENGAGEMENT), "Range": "bytes=10-29"}
     response = client.get(f"/evidence/bundles/{inside}", headers=headers)
     assert response.status_code == 206
@@ -96,6 +100,46 @@ def test_range_requests_are_honoured_and_recorded(
     )
     assert tail.content == whole[-5:]
     assert [r["range"] for r in _downloads(archive)] == ["bytes=10-29", "bytes=-5"]
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "piece"),
+    [
+        ("bytes=0-", 206, slice(0, None)),
+        ("bytes=5-1000000000", 206, slice(5, None)),
+        ("bytes=-1000000000", 206, slice(0, None)),
+        ("bytes=0-1,5-6", 200, slice(0, None)),  # several ranges: the whole bundle, as RFC 9110 14.2 allows
+        ("items=0-1", 200, slice(0, None)),
+        ("bytes=9-3", 200, slice(0, None)),
+        ("bytes=1000000000-", 416, None),
+        ("bytes=-0", 416, None),
+    ],
+)
+def test_every_kind_of_range_header(
+    client: TestClient,
+    edge_auth: Any,
+    archive: EvidenceArchive,
+    bundles: tuple[str, str],
+    header: str,
+    status: int,
+    piece: slice | None,
+) -> None:
+    inside, _ = bundles
+    whole = _stored(archive, inside)
+    headers = {**auditor(edge_auth, engagement=ENGAGEMENT), "Range": header}
+    response = client.get(f"/evidence/bundles/{inside}", headers=headers)
+    assert response.status_code == status
+    if piece is None:
+        assert response.headers["content-range"] == f"bytes */{len(whole)}"
+        assert response.json()["error"] == "range_not_satisfiable"
+    else:
+        assert response.content == whole[piece]
+        assert response.headers["content-length"] == str(len(whole[piece]))
+
+
+def _stored(archive: EvidenceArchive, name: str) -> bytes:
+    with archive.open_bundle(archive.bundle_info(name, None)) as reader:
+        return reader.read()
 
 
 @pytest.mark.parametrize(
@@ -166,7 +210,8 @@ def test_build_through_the_api(client: TestClient, edge_auth: Any, archive: Evid
     assert built.status_code == 201
     info = built.json()
     assert info["items"] == 1
-    assert archive.verify(archive.settings.bundle_dir / info["name"]).ok
+    assert info["name"] in {b.name for b in archive.bundles_for(None)}
+    assert hashlib.sha256(_stored(archive, info["name"])).hexdigest() == info["sha256"]
     again = client.post("/evidence/bundles", headers=headers, json=body)
     assert again.json()["sha256"] == info["sha256"]
     outside = client.post("/evidence/bundles", headers=headers, json={**body, "from": "2025-12-01T00:00:00Z"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -12,7 +13,7 @@ import pytest
 import redis
 from elasticsearch import Elasticsearch
 
-from evidence import EvidenceArchive, EvidenceLocker, EvidenceSettings, InvalidEvidenceError
+from evidence import EvidenceArchive, EvidenceLocker, EvidenceSettings, InvalidEvidenceError, LockerIntegrityError
 from evidence.locker import entry_hash, record_digest
 from evidence.models import GENESIS_HASH
 from tests.evidence.conftest import T0, Add
@@ -173,14 +174,23 @@ def test_reordered_entries_are_detected(es: Elasticsearch, archive: EvidenceArch
     assert any("entry_hash does not commit" in p for p in problems)
 
 
-def test_altered_content_file_is_detected(archive: EvidenceArchive, add: Add) -> None:
+def test_altered_content_in_the_store_is_detected(es: Elasticsearch, archive: EvidenceArchive, add: Add) -> None:
     item = add(0)
-    path = archive.locker.content.path(item.sha256)
-    path.chmod(0o644)
-    path.write_bytes(b'{"day": 9}')
+    index = archive.settings.content_index
+    upload = es.get(index=index, id=item.sha256)["_source"]["upload"]
+    es.update(index=index, id=f"{upload}.0", doc={"data": base64.b64encode(b'{"day": 9}').decode()})
     (problem,) = archive.locker.verify().problems
-    assert problem.startswith(f"sequence 1: content file {item.sha256} was altered")
+    assert problem == f"sequence 1: blob {item.sha256} was altered: chunk 0 no longer matches its digest"
     assert archive.locker.verify(check_content=False).ok
+    with pytest.raises(LockerIntegrityError, match="was altered"), archive.locker.open_content(item.sha256) as handle:
+        handle.read()
+
+
+def test_content_missing_from_the_store_is_detected(es: Elasticsearch, archive: EvidenceArchive, add: Add) -> None:
+    item = add(0)
+    es.delete(index=archive.settings.content_index, id=item.sha256)
+    (problem,) = archive.locker.verify().problems
+    assert problem == f"sequence 1: blob {item.sha256} is missing from the store {archive.settings.content_index}"
 
 
 def test_concurrent_appenders_do_not_fork_the_chain(

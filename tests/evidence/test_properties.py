@@ -22,7 +22,7 @@ from evidence import EngagementError, EvidenceArchive, EvidenceSettings, engagem
 from evidence.bundle.keys import load_public_pem
 from evidence.bundle.layout import unsafe_name
 from evidence.canonical import canonical_json
-from tests.evidence.conftest import T0
+from tests.evidence.conftest import SEALER, T0
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,8 @@ def stored_bundle(
     """A small uncompressed bundle (stored entries: every data byte is content) and its public keys."""
     namespace = f"t{uuid.uuid4().hex[:10]}"
     with tempfile.TemporaryDirectory() as folder:
-        cfg = EvidenceSettings(namespace=namespace, data_dir=Path(folder), compression_level=0)
-        archive = EvidenceArchive(es, redis_conn, cfg)
+        cfg = EvidenceSettings(namespace=namespace, compression_level=0)
+        archive = EvidenceArchive(es, redis_conn, cfg, SEALER)
         try:
             apply_indices(namespace, "evidence")
             for day in range(3):
@@ -47,10 +47,12 @@ def stored_bundle(
                 )
             built = archive.build_bundle(T0, T0 + timedelta(days=5))
             keys = {k.kid: load_public_pem(k.public_key_pem.encode()) for k in archive.public_keys()}
-            yield built.path.read_bytes(), keys
+            yield archive.export_bundle(built.info.name, Path(folder)).read_bytes(), keys
         finally:
-            for index in (cfg.locker_index, cfg.bundle_index):
+            for index in (cfg.locker_index, cfg.bundle_index, cfg.content_index, cfg.bundle_file_index):
                 es.options(ignore_status=404).indices.delete(index=index)
+            for key in redis_conn.scan_iter(match=f"{namespace}:*"):
+                redis_conn.delete(key)
             for key in redis_conn.scan_iter(match=f"{namespace}*"):
                 redis_conn.delete(key)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from evidence import EvidenceArchive
-from tests.evidence.conftest import T0, Add
+from tests.evidence.conftest import T0, Add, saved
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,8 @@ def extracted(archive: EvidenceArchive, add: Add, tmp_path: Path) -> Path:
         add(day, controls=("CC6.1",) if day != 1 else ("CC7.2",))
     built = archive.build_bundle(T0, T0 + timedelta(days=5), ("CC6.1",))
     out = tmp_path / "bundle"
-    assert run("unzip", "-q", str(built.path), "-d", str(out), cwd=tmp_path).returncode == 0
+    path = saved(archive, built, tmp_path / "saved")
+    assert run("unzip", "-q", str(path), "-d", str(out), cwd=tmp_path).returncode == 0
     (tmp_path / "vigil-evidence.pem").write_text(archive.public_keys()[0].public_key_pem)
     return out
 

@@ -27,7 +27,6 @@ def canary_settings(es_namespace: str, redis_namespace: str, tmp_path: Path) -> 
     return load_settings(
         home=tmp_path,
         namespace=ns,
-        evidence={"data_dir": tmp_path / "evidence"},
         edgeauth={
             "oauth": {"scopes_supported": ["orders:read", "ingest:write"]},
         },

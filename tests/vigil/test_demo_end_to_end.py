@@ -25,7 +25,6 @@ def _namespace_env(namespace: str, home: Path) -> dict[str, str]:
         "VIGIL_HOME": str(home),
         "VIGIL_NAMESPACE": namespace,
         "VIGIL_SIEM__TAIL_STATE_DIR": str(home / "tail"),
-        "VIGIL_EVIDENCE__DATA_DIR": str(home / "evidence"),
         "COLUMNS": "160",
     }
 

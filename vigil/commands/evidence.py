@@ -19,6 +19,7 @@ from evidence import (
     load_public_pem,
     verify_bundle,
 )
+from vigil import keyring
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.errors import VigilError
 from vigil.indices import ensure_applied
@@ -44,9 +45,8 @@ def _one_line() -> Iterator[None]:
 
 
 def _archive(settings: VigilSettings) -> EvidenceArchive:
-    es = elasticsearch_client(settings)
-    ensure_applied(es, settings)
-    return EvidenceArchive(es, redis_client(settings), settings.evidence)
+    ensure_applied(elasticsearch_client(settings), settings)
+    return keyring.evidence_archive(settings)
 
 
 def parse_moment(text: str, *, end_of_day: bool) -> datetime:
@@ -93,14 +93,21 @@ def bundle(
     controls: Annotated[
         list[str] | None, typer.Option("--controls", help="Only items supporting these control ids (repeatable).")
     ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Where to copy the bundle out of the shared store: a folder or a file.")
+    ] = Path(),
 ) -> None:
-    """Build a signed, deterministic evidence bundle for a period (and controls); print its path and digest."""
+    """Build a signed, deterministic bundle for a period (and controls) into the store; save a copy, print digest."""
     start, end = parse_moment(period_from, end_of_day=False), parse_moment(period_to, end_of_day=True)
     wanted = tuple(c for value in controls or () for c in value.split(",") if c.strip())
+    if not (out.is_dir() or out.parent.is_dir()):
+        raise EvidenceCommandError(f"--out {out}: no such folder")
     with _one_line():
-        built = _archive(load_settings()).build_bundle(start, end, wanted)
+        archive = _archive(load_settings())
+        built = archive.build_bundle(start, end, wanted)
+        saved = archive.export_bundle(built.info.name, out)
     info = built.info
-    typer.echo(f"{built.path}")
+    typer.echo(f"{saved}")
     typer.echo(
         f"sha256 {info.sha256}  {info.size} bytes  {info.items} item(s)  "
         f"sequences {info.first_sequence}..{info.last_sequence}  signed by {info.kid}"
@@ -111,16 +118,17 @@ def bundle(
 def verify(
     path: Annotated[Path, typer.Argument(help="The bundle (.zip) to check.")],
     pubkey: Annotated[
-        Path | None, typer.Option("--pubkey", help="PEM public key of the publisher (else the local key store).")
+        Path | None,
+        typer.Option("--pubkey", help="PEM public key of the publisher (else the published keys in the key store)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Check a bundle offline: signature, every hash, missing/extra files, unsafe names, the chain range."""
     if not path.is_file():
         raise EvidenceCommandError(f"no such bundle file: {path}")
-    settings = load_settings().evidence
+    settings = load_settings()
     with _one_line():
-        report = _verify(path, pubkey, settings.signing_key_dir, settings.max_manifest_bytes)
+        report = _verify(path, pubkey, settings)
     if as_json:
         typer.echo(json.dumps({**report.model_dump(), "ok": report.ok}, indent=2))
     else:
@@ -132,14 +140,16 @@ def verify(
         raise BundleRejectedError(f"{path.name} failed verification with {len(report.problems)} problem(s)")
 
 
-def _verify(path: Path, pubkey: Path | None, key_dir: Path, limit: int) -> VerificationReport:
+def _verify(path: Path, pubkey: Path | None, settings: VigilSettings) -> VerificationReport:
+    limit = settings.evidence.max_manifest_bytes
     if pubkey is not None:
         try:
             pem = pubkey.read_bytes()
         except OSError as exc:
             raise EvidenceCommandError(f"cannot read --pubkey {pubkey}: {exc.strerror}") from None
         return verify_bundle(path, pubkey=load_public_pem(pem), max_manifest_bytes=limit)
-    store = SigningKeyStore(key_dir)
+    # Public keys only: no key-encryption key needed, and any replica's ledger is the same.
+    store = SigningKeyStore(redis_client(settings), settings.evidence.namespace)
     known = {k.kid: load_public_pem(k.public_key_pem.encode()) for k in store.public_keys()}
     return verify_bundle(path, public_keys=known, max_manifest_bytes=limit)
 
@@ -149,9 +159,8 @@ def pubkey(
     all_keys: Annotated[bool, typer.Option("--all", help="Every key ever used, retired ones included.")] = False,
 ) -> None:
     """Print the bundle signing public key (PEM), as published at /.well-known/vigil-evidence-keys.json."""
-    settings = load_settings().evidence
     with _one_line():
-        store = SigningKeyStore(settings.signing_key_dir, settings.key_passphrase)
+        store = keyring.evidence_archive(load_settings()).keys
         active = store.ensure()
         keys = store.public_keys() if all_keys else [active]
     for key in keys:

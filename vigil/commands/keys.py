@@ -1,4 +1,5 @@
-"""`vigil keys list | rotate | withdraw`: edgeauth signing keys, their rotation and emergency withdrawal."""
+"""`vigil keys list | rotate | withdraw | reseal`: edgeauth signing keys, rotation, emergency withdrawal, and
+key-encryption-key rotation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 
 from edgeauth import KeyStore
 from edgeauth.issuer import rotate_if_due
+from vigil import keyring
 from vigil.clients import redis_client
 from vigil.settings import load_settings
 
@@ -78,3 +80,13 @@ def withdraw(
     """
     withdrawn = _store().withdraw(kid, reason)
     typer.echo(f"withdrawn: {withdrawn.kid} ({withdrawn.alg}); its tokens are refused from now on")
+
+
+@app.command()
+def reseal() -> None:
+    """After changing the key-encryption key (old one in PREVIOUS_KEY_ENCRYPTION_KEYS): re-seal every kept secret."""
+    done = keyring.reseal_all(load_settings())
+    typer.echo(
+        f"resealed under the current key-encryption key: {done.edgeauth_keys} edgeauth key(s), "
+        f"{done.evidence_keys} evidence key(s), CSRF key {'yes' if done.csrf_key else 'already current'}"
+    )

@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from compliance import Compliance, Period
 from edgeauth import Principal
-from evidence import Engagement, EngagementError, EvidenceArchive, engagement_from_claims
+from evidence import Engagement, EngagementError, EvidenceArchive, bundle_response, engagement_from_claims
 from vigil.console.downloads import Downloads
 from vigil.console.errors import InvalidField, NotFound, OutsideEngagement, invalid_field
 from vigil.console.pages import Pages
@@ -107,9 +107,9 @@ def create_auditor_router(
         )
 
     @router.get("/bundles/{name}")
-    async def download(name: str, principal: EvidenceReader, request: Request) -> FileResponse:
+    async def download(name: str, principal: EvidenceReader, request: Request) -> Response:
         engagement = current_engagement(principal)
-        path, info = await run_in_threadpool(
+        info = await run_in_threadpool(
             lambda: archive.download(
                 name,
                 engagement,
@@ -119,6 +119,6 @@ def create_auditor_router(
                 byte_range=request.headers.get("range"),
             )
         )
-        return FileResponse(path, media_type="application/zip", filename=info.name)
+        return bundle_response(archive, info, request.headers.get("range"))
 
     return router

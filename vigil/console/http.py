@@ -4,6 +4,7 @@ Console pages authenticate with the session cookie only (never an `Authorization
 re-verifies the token it holds with the same `Verifier` the API uses.
 """
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -47,9 +48,13 @@ def install_console(
     compliance: Compliance,
     ingest: Pipeline,
     errors: ErrorAnswers,
+    csrf_key: Callable[[], bytes],
 ) -> None:
-    """Mount the console under `/console` on `app`; the app's error handler draws its errors as console pages."""
-    sessions = Sessions(verifier, settings)
+    """Mount the console under `/console` on `app`; the app's error handler draws its errors as console pages.
+
+    `csrf_key` is the HMAC key every replica shares.
+    """
+    sessions = Sessions(verifier, settings, csrf_key)
     pages = Pages(sessions)
     app.include_router(_create_entry_router(sessions, pages))
     app.include_router(create_analyst_router(pages, detections, ingest, settings))

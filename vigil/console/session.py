@@ -2,7 +2,8 @@
 
 The cookie holds the token itself, so expiry, revocation and key rotation apply to the console exactly as to the
 API. Forms carry a CSRF token: an HMAC of the session token's digest (or, before sign-in, of a random nonce kept
-in its own cookie), so a form is only good for the session that rendered it.
+in its own cookie), so a form is only good for the session that rendered it. The HMAC key is one shared secret
+(sealed in Redis, `edgeauth.SharedSecret`), so a form rendered by one replica posts to any other.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from fastapi import Request, Response
@@ -28,12 +29,12 @@ MAX_TOKEN_CHARS = 8192
 class Sessions:
     """Verifies the session cookie, sets and clears it, and issues and checks CSRF tokens."""
 
-    def __init__(self, verifier: Verifier, settings: ConsoleSettings) -> None:
+    def __init__(self, verifier: Verifier, settings: ConsoleSettings, csrf_key: Callable[[], bytes]) -> None:
+        """`csrf_key` gives the shared HMAC key (read once from Redis on first use, then kept)."""
         self.verifier = verifier
         self.clients = ClientAddress(verifier.settings.trusted_proxies)
         self.settings = settings
-        secret = settings.csrf_secret.get_secret_value().encode() if settings.csrf_secret else None
-        self._key = secret or secrets.token_bytes(32)
+        self._key = csrf_key
 
     @property
     def nonce_cookie(self) -> str:
@@ -111,7 +112,7 @@ class Sessions:
     # -- CSRF ---------------------------------------------------------------------------------------------------
 
     def csrf(self, binding: str) -> str:
-        return hmac.new(self._key, binding.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._key(), binding.encode(), hashlib.sha256).hexdigest()
 
     def session_binding(self, request: Request) -> str:
         token = self.token(request) or ""

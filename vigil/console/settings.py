@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field
 
 
 class ConsoleSettings(BaseModel):
@@ -16,10 +16,6 @@ class ConsoleSettings(BaseModel):
     secure_cookie: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="Mark cookies `Secure`: `auto` when the request arrived over https (or X-Forwarded-Proto https).",
-    )
-    csrf_secret: SecretStr | None = Field(
-        default=None,
-        description="Key of the CSRF tokens; unset: a random key per process (set it when several workers serve).",
     )
     page_size: int = Field(default=50, ge=5, le=500, description="Alerts per queue page.")
     history_limit: int = Field(default=50, ge=1, le=1000, description="Rows of run and download history shown.")

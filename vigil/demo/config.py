@@ -85,6 +85,11 @@ class DemoPaths:
         self.app_logs = self.root / "storefront"
 
     @property
+    def bundles(self) -> Path:
+        """Where the demo copies the bundle it built out of the shared store, for the reader to open."""
+        return self.root / "bundles"
+
+    @property
     def nginx_access_log(self) -> Path:
         return self.nginx / "logs" / "access.log"
 

@@ -22,8 +22,9 @@ from compliance import Period, StatusReport
 from detections import Alert, AlertFilter, Detections
 from edgeauth import KeyStore
 from edgeauth.issuer import ClientExists, ClientRegistry
-from evidence import EvidenceArchive, VerificationReport
+from evidence import VerificationReport
 from siem import FileTail, Pipeline, RecordFormat, pipeline_status
+from vigil import keyring
 from vigil.canary.runner import CanaryReport, canary_secret, run_canary, secret_path
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
@@ -273,9 +274,11 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
     _, update = compliance.cycle()
     now = datetime.now(UTC)
     compliance.publish(Period(start=started - timedelta(minutes=5), end=now))
-    archive = EvidenceArchive(elasticsearch_client(settings), redis_client(settings), settings.evidence)
+    archive = keyring.evidence_archive(settings)
     built = archive.build_bundle(started - timedelta(minutes=5), datetime.now(UTC))
-    verification = archive.verify(built.path)
+    paths.bundles.mkdir(parents=True, exist_ok=True)
+    bundle = archive.export_bundle(built.info.name, paths.bundles)
+    verification = archive.verify(bundle)
     return DemoResult(
         started=started,
         traffic=report,
@@ -284,7 +287,7 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
         featured=featured,
         featured_events=detections.alert_events(featured) if featured else [],
         compliance=update.report,
-        bundle=built.path,
+        bundle=bundle,
         canary=canary,
         verification=verification,
         urls=stack.urls(),

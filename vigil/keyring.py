@@ -1,0 +1,46 @@
+"""Every secret Vigil keeps, in one place: the sealer (key-encryption key) and the stores that hold sealed keys.
+
+edgeauth's signing keys, evidence's bundle signing keys and the console's CSRF key all live in Redis, sealed by
+one `Sealer`, so any replica of any process signs with the same active key and accepts the same forms.
+`reseal_all` is the second half of a key-encryption-key rotation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgeauth import KeyStore, Sealer, SharedSecret, sealer_for
+from evidence import EvidenceArchive
+from vigil.clients import elasticsearch_client, redis_client
+from vigil.settings import VigilSettings
+
+
+def sealer(settings: VigilSettings) -> Sealer:
+    return sealer_for(settings.edgeauth)
+
+
+def evidence_archive(settings: VigilSettings) -> EvidenceArchive:
+    """The evidence archive with its signing keys opened by the one sealer."""
+    return EvidenceArchive(elasticsearch_client(settings), redis_client(settings), settings.evidence, sealer(settings))
+
+
+def csrf_secret(settings: VigilSettings) -> SharedSecret:
+    """The console's CSRF key, one for every replica."""
+    return SharedSecret(redis_client(settings), f"{settings.namespace}:console:csrf-key", sealer(settings))
+
+
+@dataclass(frozen=True)
+class Resealed:
+    edgeauth_keys: int
+    evidence_keys: int
+    csrf_key: bool
+
+
+def reseal_all(settings: VigilSettings) -> Resealed:
+    """Rewrite every sealed secret under the current key-encryption key; the previous ones may then be dropped."""
+    redis = redis_client(settings)
+    return Resealed(
+        edgeauth_keys=KeyStore(redis, settings.edgeauth).reseal(),
+        evidence_keys=evidence_archive(settings).keys.reseal(),
+        csrf_key=csrf_secret(settings).reseal(),
+    )
