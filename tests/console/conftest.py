@@ -15,11 +15,10 @@ from elasticsearch import Elasticsearch
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from compliance import ComplianceSettings
-from detections import AlertFilter, Detections, DetectionsSettings
+from detections import AlertFilter, Detections
 from detections.selftest.scratch import remove_prefix
-from evidence import BuiltBundle, EvidenceArchive, EvidenceSettings
-from siem import Pipeline, SiemSettings
+from evidence import BuiltBundle, EvidenceArchive
+from siem import Pipeline
 from tests.fixtures.edgeauth import EdgeAuthHarness
 from vigil import keyring
 from vigil.app import create_app
@@ -63,13 +62,11 @@ def world(
     apply_indices: Callable[..., None],
 ) -> Iterator[World]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    scoped = settings.model_copy(
+    named = settings.in_namespace(prefix)
+    scoped = named.model_copy(
         update={
-            "siem": SiemSettings(namespace=prefix),
-            "detections": DetectionsSettings(namespace=prefix, ingest_delay_seconds=0),
-            "evidence": EvidenceSettings(namespace=prefix),
-            "edgeauth": settings.edgeauth.model_copy(update={"key_encryption_key": SecretStr("console-test-kek")}),
-            "compliance": ComplianceSettings(namespace=prefix),
+            "detections": named.detections.model_copy(update={"ingest_delay_seconds": 0}),
+            "edgeauth": named.edgeauth.model_copy(update={"key_encryption_key": SecretStr("console-test-kek")}),
         }
     )
     try:

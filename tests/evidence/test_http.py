@@ -25,9 +25,10 @@ ENGAGEMENT = {"from": "2026-01-01T00:00:00Z", "to": (NOW + timedelta(days=30)).i
 
 @pytest.fixture
 def client(settings: VigilSettings, evidence_settings: EvidenceSettings, edge_auth: Any) -> TestClient:
-    sealed = settings.edgeauth.model_copy(update={"key_encryption_key": SecretStr(KEK)})
+    named = settings.in_namespace(evidence_settings.namespace)
+    sealed = named.edgeauth.model_copy(update={"key_encryption_key": SecretStr(KEK)})
     app = create_app(
-        settings.model_copy(update={"evidence": evidence_settings, "edgeauth": sealed}), guard=edge_auth.guard
+        named.model_copy(update={"evidence": evidence_settings, "edgeauth": sealed}), guard=edge_auth.guard
     )
     return TestClient(app)
 
