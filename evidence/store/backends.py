@@ -8,6 +8,7 @@ from evidence.errors import StoreError
 from evidence.settings import EvidenceSettings
 from evidence.store.elasticsearch import ElasticsearchBlobStore
 from evidence.store.protocol import BlobStore
+from evidence.store.s3 import S3BlobStore
 
 
 def open_stores(es: Elasticsearch, settings: EvidenceSettings) -> tuple[BlobStore, BlobStore]:
@@ -15,9 +16,6 @@ def open_stores(es: Elasticsearch, settings: EvidenceSettings) -> tuple[BlobStor
     if settings.store == "s3":
         if settings.s3 is None:
             raise StoreError("store = s3 needs VIGIL_EVIDENCE__S3__BUCKET (and its endpoint and credentials)")
-        # Imported here: boto3 is an optional extra (`vigil[s3]`), needed only by those who choose S3.
-        from evidence.store.s3 import S3BlobStore
-
         return (
             S3BlobStore(settings.s3, "content/", settings.max_item_bytes),
             S3BlobStore(settings.s3, "bundles/", settings.max_bundle_bytes),

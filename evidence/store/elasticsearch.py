@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import uuid
-from typing import Any, BinaryIO
+from collections.abc import Callable
+from typing import Any, BinaryIO, TypeVar
 
 from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
 from elasticsearch import ConnectionError as EsConnectionError
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from evidence.errors import InvalidEvidenceError, LockerIntegrityError, StoreError
 from evidence.store.protocol import Content, check_by_reading, pieces
@@ -27,6 +30,30 @@ from evidence.store.reader import BlobReader
 
 # Chunks per bulk request: 8 MiB of content, about 11 MB of base64, far below the 100 MB request limit.
 _BULK_BYTES = 8 * 1024 * 1024
+# How long a call waits out a shard that is starting or failing over (a data node died, a new index) or a full
+# write queue, before the caller gets a StoreError.
+RETRY_SECONDS = 60.0
+_T = TypeVar("_T")
+
+
+class _BusyChunks(Exception):
+    """Some chunks of a bulk request met a full queue or a starting shard: the request is sent again."""
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, EsConnectionError | _BusyChunks):
+        return True
+    return isinstance(exc, ApiError) and exc.meta.status in {429, 503}
+
+
+def _patiently(call: Callable[[], _T]) -> _T:
+    retrying = Retrying(
+        retry=retry_if_exception(_transient),
+        stop=stop_after_delay(RETRY_SECONDS),
+        wait=wait_exponential(multiplier=0.05, max=2.0),
+        reraise=True,
+    )
+    return retrying(call)
 
 
 class ElasticsearchBlobStore:
@@ -76,7 +103,7 @@ class ElasticsearchBlobStore:
                 "chunk_digests": chunk_digests,
             }
             try:
-                self.es.create(index=self.index, id=sha, document=head)
+                _patiently(lambda: self.es.create(index=self.index, id=sha, document=head))
             except ConflictError:
                 # The same bytes were stored meanwhile: theirs stay, ours go.
                 self._discard(upload, len(chunk_digests))
@@ -95,7 +122,7 @@ class ElasticsearchBlobStore:
 
         def fetch(n: int) -> bytes:
             try:
-                found = self.es.get(index=self.index, id=f"{upload}.{n}", realtime=True)
+                found = _patiently(lambda: self.es.get(index=self.index, id=f"{upload}.{n}", realtime=True))
             except NotFoundError:
                 raise LockerIntegrityError(f"blob {sha256}: chunk {n} is missing from {self.index}") from None
             except (ApiError, EsConnectionError) as exc:
@@ -105,14 +132,16 @@ class ElasticsearchBlobStore:
                 raise LockerIntegrityError(f"blob {sha256} was altered: chunk {n} no longer matches its digest")
             return data
 
-        return BlobReader(sha256, int(head["size"]), int(head["chunk_bytes"]), fetch)  # type: ignore[return-value]
+        raw = BlobReader(sha256, int(head["size"]), int(head["chunk_bytes"]), fetch)
+        # Buffered: a read(n) returns n bytes even across a chunk boundary (zip headers straddle them).
+        return io.BufferedReader(raw, buffer_size=int(head["chunk_bytes"]))
 
     def check(self, sha256: str, size: int) -> str | None:
         return check_by_reading(self, sha256, size, self.chunk_bytes)
 
     def _head(self, sha256: str) -> dict[str, Any] | None:
         try:
-            found = self.es.get(index=self.index, id=sha256, realtime=True)
+            found = _patiently(lambda: self.es.get(index=self.index, id=sha256, realtime=True))
         except NotFoundError:
             return None
         except (ApiError, EsConnectionError) as exc:
@@ -121,10 +150,19 @@ class ElasticsearchBlobStore:
         return source
 
     def _bulk(self, operations: list[dict[str, Any]]) -> None:
-        response = self.es.bulk(operations=operations)
-        if response["errors"]:
-            failed = next(item for item in response["items"] if "error" in next(iter(item.values())))
-            raise StoreError(f"{self.index} refused a chunk: {next(iter(failed.values()))['error']}")
+        def once() -> None:
+            response = self.es.bulk(operations=operations)
+            if not response["errors"]:
+                return
+            failed = [next(iter(item.values())) for item in response["items"] if "error" in next(iter(item.values()))]
+            if all(f.get("status") in {429, 503} for f in failed):
+                raise _BusyChunks(f"{len(failed)} chunk(s) refused for now: {failed[0]['error']}")
+            raise StoreError(f"{self.index} refused a chunk: {failed[0]['error']}")
+
+        try:
+            _patiently(once)  # rewriting the same ids is idempotent
+        except _BusyChunks as exc:
+            raise StoreError(f"{self.index} stayed busy for {RETRY_SECONDS:.0f}s: {exc}") from None
 
     def _discard(self, upload: str, count: int) -> None:
         if count:

@@ -12,10 +12,9 @@ front-to-back read (S3 keeps no per-chunk digests here).
 from __future__ import annotations
 
 import hashlib
+import io
 import tempfile
 from typing import Any, BinaryIO
-
-import boto3
 
 from evidence.errors import InvalidEvidenceError, LockerIntegrityError, StoreError
 from evidence.settings import S3StoreSettings
@@ -31,6 +30,11 @@ class S3BlobStore:
         self.bucket = settings.bucket
         self.prefix = settings.prefix + kind
         self.max_bytes = max_bytes
+        try:
+            # Imported here: boto3 is the optional extra `vigil[s3]`, needed only by those who choose S3.
+            import boto3
+        except ImportError:
+            raise StoreError("the s3 evidence store needs boto3: pip install 'vigil[s3]'") from None
         self._client: Any = boto3.client(
             "s3",
             endpoint_url=settings.endpoint_url,
@@ -75,7 +79,8 @@ class S3BlobStore:
                 raise StoreError(f"cannot read blob {sha256} from s3://{self.bucket}: {exc}") from None
             return data
 
-        return BlobReader(sha256, size, _READ_BYTES, fetch)  # type: ignore[return-value]
+        # Buffered: a read(n) returns n bytes even across a chunk boundary (zip headers straddle them).
+        return io.BufferedReader(BlobReader(sha256, size, _READ_BYTES, fetch), buffer_size=_READ_BYTES)
 
     def check(self, sha256: str, size: int) -> str | None:
         return check_by_reading(self, sha256, size, _READ_BYTES)
