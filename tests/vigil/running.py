@@ -80,8 +80,8 @@ class RunningVigil:
 
         wait_for(answers, f"{url} to answer", deadline=90)
 
-    def start_app(self, **env: str) -> str:
-        port = free_port()
+    def start_app(self, port: int | None = None, **env: str) -> str:
+        port = port or free_port()
         proc = self._spawn(f"app-{port}", ["serve", "--port", str(port)], {**self.env, **env})
         url = f"http://127.0.0.1:{port}"
         self._ready(url + "/healthz", proc)
