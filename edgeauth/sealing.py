@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from pydantic import SecretStr
 
 from edgeauth.errors import KeyStoreError
+from edgeauth.revocation import redis_text
 
 VERSION = b"v1"
 _SALT = 16
@@ -109,7 +110,7 @@ class SharedSecret:
             stored = cast(bytes | str | None, self._redis.get(self._key))
             if stored is None:
                 raise KeyStoreError(f"shared secret {self._key} vanished from Redis")
-            text = stored.decode("ascii") if isinstance(stored, bytes) else stored
+            text = redis_text(stored)
             self._value = self._sealer.open_text(text, self._key)
         return self._value
 
@@ -121,7 +122,7 @@ class SharedSecret:
             stored = cast(bytes | str | None, pipe.get(self._key))
             if stored is None:
                 return False
-            text = stored.decode("ascii") if isinstance(stored, bytes) else stored
+            text = redis_text(stored)
             fresh = self._sealer.reseal_text(text, self._key)
             if fresh is None:
                 return False
