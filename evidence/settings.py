@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
-
-class S3StoreSettings(BaseModel):
-    """An S3-compatible bucket (`VIGIL_EVIDENCE__S3__*`); objects are named `{prefix}content/<sha256>`, ..."""
-
-    bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$")
-    prefix: str = Field(default="vigil/", description="Key prefix inside the bucket, ending in `/`.")
-    endpoint_url: str | None = Field(default=None, description="Endpoint of a non-AWS S3-compatible server.")
-    region: str | None = None
-    access_key_id: SecretStr | None = None
-    secret_access_key: SecretStr | None = None
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class EvidenceSettings(BaseModel):
@@ -28,14 +17,13 @@ class EvidenceSettings(BaseModel):
         pattern=r"^[a-z0-9][a-z0-9_-]*$",
         description="Names `{namespace}-evidence-*` indices and `{namespace}:evidence:*` keys. From VIGIL_NAMESPACE.",
     )
-    store: Literal["elasticsearch", "s3"] = Field(
+    store: Literal["elasticsearch"] = Field(
         default="elasticsearch",
-        description="Where content and bundles live, shared by every replica: chunks in Elasticsearch, or S3.",
+        description="Where content and bundles live, shared by every replica: chunks in Elasticsearch.",
     )
     chunk_bytes: int = Field(
         default=1024 * 1024, ge=64 * 1024, le=16 * 1024 * 1024, description="Chunk size in the Elasticsearch store."
     )
-    s3: S3StoreSettings | None = Field(default=None, description="The bucket when `store` is `s3`.")
     default_freshness_seconds: int = Field(
         default=7 * 86400, gt=0, description="Freshness window of an item whose collector gives none."
     )

@@ -1,7 +1,7 @@
 """The shared store of evidence content and built bundles: no replica keeps either on its own disk.
 
-`BlobStore` is the protocol; `ElasticsearchBlobStore` (chunks in a dedicated index) is the default and
-`S3BlobStore` plugs in an S3-compatible object store. `open_stores` builds the two stores the settings name.
+`BlobStore` is the protocol; `ElasticsearchBlobStore` (chunks in a dedicated index) is the one backend, and an
+S3-compatible object store would plug in beside it. `open_stores` builds the two stores the settings name.
 """
 
 from evidence.store.backends import open_stores
