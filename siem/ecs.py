@@ -19,8 +19,8 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
-Dataset = Literal["access", "exception", "auth", "audit"]
-DATASETS: tuple[Dataset, ...] = ("access", "exception", "auth", "audit")
+Dataset = Literal["access", "exception", "auth", "audit", "syslog", "otel"]
+DATASETS: tuple[Dataset, ...] = ("access", "exception", "auth", "audit", "syslog", "otel")
 
 
 def rfc3339(value: datetime) -> str:
@@ -59,6 +59,7 @@ class EventFields(TypedDict, total=False):
     reason: str
     provider: str
     duration: Count  # nanoseconds
+    severity: Count
     original: str
     ingested: Timestamp
 
@@ -118,8 +119,59 @@ class ErrorFields(TypedDict, total=False):
 
 
 @with_config(_STRICT)
+class CodeFields(TypedDict, total=False):
+    code: Annotated[int, Field(ge=0, le=23)]
+    name: str
+
+
+@with_config(_STRICT)
+class SyslogFields(TypedDict, total=False):
+    priority: Annotated[int, Field(ge=0, le=191)]
+    facility: CodeFields
+    severity: CodeFields
+    hostname: str
+    appname: str
+    procid: str
+    msgid: str
+    version: str
+    structured_data: dict[str, dict[str, str]]
+
+
+@with_config(_STRICT)
 class LogFields(TypedDict, total=False):
     level: str
+    logger: str
+    syslog: SyslogFields
+
+
+@with_config(_STRICT)
+class IdFields(TypedDict, total=False):
+    id: str
+
+
+@with_config(_STRICT)
+class ScopeFields(TypedDict, total=False):
+    name: str
+    version: str
+
+
+@with_config(_STRICT)
+class OtelFields(TypedDict, total=False):
+    resource: dict[str, Any]
+    attributes: dict[str, Any]
+    scope: ScopeFields
+    event_name: str
+
+
+@with_config(_STRICT)
+class HostFields(TypedDict, total=False):
+    hostname: str
+
+
+@with_config(_STRICT)
+class ProcessFields(TypedDict, total=False):
+    name: str
+    pid: Count
 
 
 @with_config(_STRICT)
@@ -164,6 +216,7 @@ class VigilFields(TypedDict, total=False):
     auth: AuthFields
     audit: AuditFields
     ingest: IngestFields
+    otel: OtelFields
 
 
 # One ECS document; `@timestamp` is not an identifier, hence the functional form.
@@ -182,6 +235,10 @@ EcsDocument = TypedDict(
         "service": NameFields,
         "error": ErrorFields,
         "log": LogFields,
+        "host": HostFields,
+        "process": ProcessFields,
+        "trace": IdFields,
+        "span": IdFields,
         "vigil": VigilFields,
     },
     total=False,

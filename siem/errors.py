@@ -77,6 +77,13 @@ class DeadLetterError(SiemError):
     error = "not_found"
 
 
+class ListenerError(SiemError):
+    """A network input cannot start (port taken, certificate or key unreadable)."""
+
+    status_code = 400
+    error = "invalid_listener"
+
+
 class TailError(SiemError):
     """A file cannot be tailed (missing, unreadable, offset store unusable)."""
 

@@ -5,18 +5,21 @@ the Elasticsearch-compatible door (`POST /_bulk` and the calls shippers make on 
 import base64
 import binascii
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
 
 from edgeauth import Guard, Principal
 from siem.batch import gunzip, split_records
 from siem.ecs import DATASETS
 from siem.errors import BatchTooLargeError, InvalidBatchError, UnknownDatasetError
 from siem.inputs.bulkapi import bulk_response, dataset_of_index, queue_items, read_bulk
+from siem.inputs.otlp import export_response, read_logs
 from siem.parsers import DEFAULT_FORMAT, dataset_of, resolve_format
 from siem.pipeline import Pipeline
 
@@ -187,9 +190,41 @@ def create_shipper_router(guard: Guard, pipeline: Pipeline) -> APIRouter:
     async def owned_head(name: str, principal: Shipper) -> Response:
         return Response(status_code=200, headers=_PRODUCT)
 
-    @router.head("/{index}", response_model=None)
     async def index_exists(index: str, principal: Shipper) -> Response:
         found = dataset_of_index(index, settings.namespace) is not None
         return Response(status_code=200 if found else 404, headers=_PRODUCT)
 
+    router.add_api_route(
+        "/{index}", index_exists, methods=["HEAD"], response_model=None, route_class_override=_HeadOnlyRoute
+    )
     return router
+
+
+def create_otlp_router(guard: Guard, pipeline: Pipeline) -> APIRouter:
+    """OTLP/HTTP logs: `POST /v1/logs`, protobuf or JSON, gzip accepted, the same credentials as the bulk door."""
+    router = APIRouter(tags=["ingest"])
+    settings = pipeline.settings
+    Shipper = Annotated[Principal, Depends(_shipper_guard(guard, "ingest:write"))]
+
+    @router.post("/v1/logs", response_model=None)
+    async def logs(request: Request, principal: Shipper) -> Response:
+        """Queue every log record of an export request; 200 once queued (oversized records: `partial_success`)."""
+        content_type = request.headers.get("content-type", "")
+        body = await _read_encoded_body(request, settings.max_request_bytes)
+        records, rejected, reason = await run_in_threadpool(read_logs, body, content_type, settings)
+        if records:
+            await run_in_threadpool(pipeline.push, "otel", records, source=f"http:{principal.client_id}")
+        answer, media = export_response(content_type, rejected, reason)
+        return Response(answer, media_type=media)
+
+    return router
+
+
+class _HeadOnlyRoute(APIRoute):
+    """A route that does not exist for other methods: `HEAD /{index}` matches every one-segment path, and a normal
+    route would turn a `GET` of any unknown path into 405 instead of 404."""
+
+    def matches(self, scope: MutableMapping[str, Any]) -> tuple[Match, MutableMapping[str, Any]]:
+        if scope.get("method") != "HEAD":
+            return Match.NONE, {}
+        return super().matches(scope)

@@ -21,6 +21,7 @@ _COUNTERS = {
     "indexed": "Events indexed into Elasticsearch.",
     "duplicates": "Redelivered events Elasticsearch already had (409), suppressed.",
     "dead_lettered": "Records written to the dead letter.",
+    "syslog_dropped": "Syslog messages dropped before the queue (oversized, bad framing, UDP buffer full).",
 }
 
 

@@ -69,6 +69,7 @@ class PipelineStatus(_Model):
     indexed: int
     duplicates: int = Field(description="Redeliveries Elasticsearch refused as already present (409).")
     dead_lettered: int
+    syslog_dropped: int = Field(default=0, description="Syslog messages dropped before reaching the queue.")
     queue_depth: int = Field(description="Events queued and not yet acknowledged.")
     pending_entries: int = Field(description="Stream entries delivered to a worker and not yet acknowledged.")
     oldest_pending_seconds: float

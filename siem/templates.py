@@ -48,6 +48,7 @@ ECS_PROPERTIES: dict[str, Any] = {
         reason=_keyword(),
         provider=_keyword(),
         duration={"type": "long"},
+        severity={"type": "long"},
         original={"type": "keyword", "index": False, "doc_values": False},
         ingested={"type": "date"},
     ),
@@ -62,7 +63,25 @@ ECS_PROPERTIES: dict[str, Any] = {
     "client": _object(id=_keyword()),
     "service": _object(name=_keyword()),
     "error": _object(type=_keyword(), message=_text(), stack_trace={"type": "text", "fields": _CASELESS}),
-    "log": _object(level=_keyword()),
+    "log": _object(
+        level=_keyword(),
+        logger=_keyword(),
+        syslog=_object(
+            priority={"type": "long"},
+            facility=_object(code={"type": "long"}, name=_keyword()),
+            severity=_object(code={"type": "long"}, name=_keyword()),
+            hostname=_keyword(),
+            appname=_keyword(),
+            procid=_keyword(),
+            msgid=_keyword(),
+            version=_keyword(),
+            structured_data={"type": "flattened"},
+        ),
+    ),
+    "host": _object(hostname=_keyword()),
+    "process": _object(name=_keyword(), pid={"type": "long"}),
+    "trace": _object(id={"type": "keyword"}),
+    "span": _object(id={"type": "keyword"}),
     "vigil": _object(
         rails=_object(controller=_keyword(), action=_keyword()),
         auth=_object(client_id=_keyword(), scopes=_keyword(), jti=_keyword(), kid=_keyword(), alg=_keyword()),
@@ -76,6 +95,12 @@ ECS_PROPERTIES: dict[str, Any] = {
             after={"type": "keyword", "index": False, "doc_values": False},
         ),
         ingest=_object(client=_keyword()),
+        otel=_object(
+            resource={"type": "flattened"},
+            attributes={"type": "flattened"},
+            scope=_object(name=_keyword(), version=_keyword()),
+            event_name=_keyword(),
+        ),
     ),
 }
 

@@ -66,6 +66,7 @@ EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("GET", "/evidence/bundles/{name}"): frozenset({"evidence:read"}),
     ("POST", "/ingest/{dataset}"): frozenset({"ingest:write"}),
     # The Elasticsearch-compatible door: every call a shipper makes needs the ingest scope, probes included.
+    ("POST", "/v1/logs"): frozenset({"ingest:write"}),
     ("POST", "/_bulk"): frozenset({"ingest:write"}),
     ("PUT", "/_bulk"): frozenset({"ingest:write"}),
     ("POST", "/{index}/_bulk"): frozenset({"ingest:write"}),

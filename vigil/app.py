@@ -17,8 +17,8 @@ from edgeauth.issuer import build_issuer, create_issuer_router
 from evidence import create_public_router as create_evidence_keys_router
 from evidence import create_router as create_evidence_router
 from siem import Pipeline
+from siem.http import create_otlp_router, create_shipper_router
 from siem.http import create_router as create_siem_router
-from siem.http import create_shipper_router
 from siem.inputs.decisions import AuthDecisionSink
 from siem.metrics import PipelineCollector
 from vigil import keyring
@@ -66,6 +66,7 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     siem_registry.register(PipelineCollector(siem_pipeline))
     # Ingest needs only Redis; the worker installs the index templates and the consumer group at start.
     app.include_router(create_siem_router(guard, siem_pipeline))
+    app.include_router(create_otlp_router(guard, siem_pipeline))
     app.add_middleware(RequestIdMiddleware)
     # The OAuth 2.0 issuer (token, revocation, introspection, metadata, JWKS).
     # Its decisions (token grants, failed client authentication, ...) join the same buffer.

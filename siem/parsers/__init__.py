@@ -18,9 +18,11 @@ from siem.parsers.access import parse_combined, parse_lograge
 from siem.parsers.audit import parse_audit
 from siem.parsers.auth import parse_decision
 from siem.parsers.exceptions import parse_exception_json, parse_python_traceback
+from siem.parsers.otel import parse_otel
 from siem.parsers.records import Parser
+from siem.parsers.syslog import parse_syslog
 
-RecordFormat = Literal["nginx", "json", "rails", "python", "exception", "auth", "audit"]
+RecordFormat = Literal["nginx", "json", "rails", "python", "exception", "auth", "audit", "syslog", "otel"]
 FORMATS: tuple[RecordFormat, ...] = get_args(RecordFormat)
 
 PARSERS: dict[RecordFormat, tuple[Dataset, Parser]] = {
@@ -31,6 +33,10 @@ PARSERS: dict[RecordFormat, tuple[Dataset, Parser]] = {
     "python": ("exception", parse_python_traceback),
     "auth": ("auth", parse_decision),
     "audit": ("audit", parse_audit),
+    # Its own dataset unless the message inside is an access line or an exception (the parser decides).
+    "syslog": ("syslog", parse_syslog),
+    # Its own dataset unless the record carries `exception.*` attributes (the parser decides).
+    "otel": ("otel", parse_otel),
 }
 
 DEFAULT_FORMAT: dict[Dataset, RecordFormat] = {
@@ -38,6 +44,8 @@ DEFAULT_FORMAT: dict[Dataset, RecordFormat] = {
     "exception": "exception",
     "auth": "auth",
     "audit": "audit",
+    "syslog": "syslog",
+    "otel": "otel",
 }
 
 __all__ = [
@@ -88,7 +96,10 @@ def parse_record(
     if not isinstance(event, dict):
         raise ParseError(f"{fmt} record has a wrong field: event must be an object")
     event.setdefault("id", event_id)
-    event.update(dataset=dataset, original=record, ingested=received)
+    # Only the syslog and otel parsers name a dataset themselves (from what the record carries); others never copy
+    # one in from the record.
+    event.setdefault("dataset", dataset)
+    event.update(original=record, ingested=received)
     fields.setdefault("@timestamp", received)
     if sender is not None:
         vigil = fields.setdefault("vigil", {})

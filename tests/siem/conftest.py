@@ -57,6 +57,15 @@ def make_pipeline(
 
 
 @pytest.fixture
+def queue_only(es: Elasticsearch, redis_conn: redis.Redis, siem_prefix: str) -> Pipeline:
+    """A pipeline whose requests never reach Elasticsearch (refusals): no index templates, so no cluster-state
+    updates on the shared node (a second each)."""
+    pipeline = Pipeline(es, redis_conn, SiemSettings(namespace=siem_prefix, max_request_bytes=1024 * 1024))
+    pipeline.setup()
+    return pipeline
+
+
+@pytest.fixture
 def pipeline(make_pipeline: Callable[..., Pipeline]) -> Pipeline:
     return make_pipeline(chunk_records=50, batch_max_events=200, es_retry_seconds=2.0)
 

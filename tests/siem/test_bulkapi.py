@@ -199,7 +199,7 @@ GOOD = "good"
     ],
 )
 def test_requests_that_cannot_be_read_are_refused_whole(
-    make_pipeline: Callable[..., Pipeline],
+    queue_only: Pipeline,
     edge_auth: Any,
     token: str,
     body: bytes,
@@ -208,7 +208,7 @@ def test_requests_that_cannot_be_read_are_refused_whole(
     status: int,
     detail: str | None,
 ) -> None:
-    pipeline = make_pipeline(max_request_bytes=1024 * 1024)
+    pipeline = queue_only
     sent = dict(headers)
     if authorization is not None:
         sent["Authorization"] = f"ApiKey {token}" if authorization == GOOD else authorization

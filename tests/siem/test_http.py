@@ -75,7 +75,7 @@ def test_missing_token_is_401_and_wrong_scope_403(pipeline, client_for, edge_aut
 @pytest.mark.parametrize(
     ("path", "body", "headers", "status", "detail"),
     [
-        ("/ingest/syslog", b"x", {}, 404, "unknown dataset 'syslog'"),
+        ("/ingest/netflow", b"x", {}, 404, "unknown dataset 'netflow'"),
         ("/ingest/access?format=csv", b"x", {}, 404, "unknown record format 'csv'"),
         ("/ingest/access?format=auth", b"x", {}, 400, "belongs to dataset 'auth'"),
         ("/ingest/access", b"ok line\n\xff\xfe bad", {}, 400, "line 2 is not valid UTF-8"),

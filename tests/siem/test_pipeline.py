@@ -106,8 +106,8 @@ def test_above_the_high_water_mark_a_batch_is_refused_whole(make_pipeline) -> No
 
 
 def test_unknown_format_is_refused(pipeline: Pipeline) -> None:
-    with pytest.raises(UnknownDatasetError, match="unknown record format 'syslog'"):
-        pipeline.push("syslog", ["x"])
+    with pytest.raises(UnknownDatasetError, match="unknown record format 'netflow'"):
+        pipeline.push("netflow", ["x"])
 
 
 def test_replay_requeues_dead_letters_under_their_own_id_once(pipeline: Pipeline, es: Elasticsearch) -> None:

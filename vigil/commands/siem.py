@@ -1,10 +1,12 @@
-"""siem's commands: `vigil worker`, `vigil pipeline status`, `vigil dlq list|replay`, `vigil ingest file`."""
+"""siem's commands: `vigil worker`, `vigil pipeline status`, `vigil dlq list|replay`, `vigil ingest file|syslog`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 import os
+import signal
 from enum import StrEnum
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -14,6 +16,7 @@ import typer
 
 from detections import CYCLE_QUEUE
 from siem import DeadLetterStore, Pipeline
+from siem.inputs.syslog import SyslogReceiver, server_tls
 from siem.inputs.tail import FileTail
 from siem.metrics import status
 from vigil.clients import elasticsearch_client, redis_client
@@ -155,3 +158,40 @@ def ingest_file(
     state_dir = settings.siem.tail_state_dir
     report = FileTail(build_pipeline(settings), path, record_format.value, state_dir).run(follow=follow)
     typer.echo(f"queued {report.records} records ({report.rotations} rotations, {report.truncations} truncations)")
+
+
+@ingest_app.command("syslog")
+def ingest_syslog(
+    tcp: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="TCP port (RFC 6587 framing; TLS with --tls).")
+    ] = None,
+    udp: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="UDP port (RFC 5426, one message a datagram).")
+    ] = None,
+    tls: Annotated[
+        tuple[Path, Path] | None, typer.Option(help="CERT KEY: serve the TCP port over TLS (RFC 5425).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
+) -> None:
+    """Receive syslog (RFC 5424 and 3164) and queue it; delivery is acknowledged at the TCP level only."""
+    if tcp is None and udp is None:
+        raise typer.BadParameter("give --tcp PORT, --udp PORT or both")
+    if tls is not None and tls[0] is not None and tcp is None:
+        raise typer.BadParameter("--tls needs --tcp")
+    context = server_tls(str(tls[0]), str(tls[1])) if tls is not None and tls[0] is not None else None
+    receiver = SyslogReceiver(build_pipeline(load_settings()))
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        ready = f"listening: tcp {tcp or '-'}{' (tls)' if context else ''}, udp {udp or '-'}"
+        counters = await receiver.run(
+            host=host, tcp_port=tcp, udp_port=udp, tls=context, stop=stop, ready=lambda: typer.echo(ready)
+        )
+        typer.echo(
+            f"received {counters.received}, queued {counters.queued}, dropped {counters.dropped} {counters.reasons}"
+        )
+
+    asyncio.run(serve())
