@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -12,6 +13,15 @@ from hypothesis import strategies as st
 from vigil.observability import RequestIdMiddleware, configure_logging, request_id
 from vigil.settings import load_settings
 from vigil.worker import create_celery
+
+
+@pytest.fixture(autouse=True)
+def root_logger() -> Iterator[None]:
+    """`configure_logging` binds the root logger to this test's captured stderr: put the old one back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
 
 
 def _app() -> FastAPI:
@@ -60,16 +70,11 @@ def test_logs_are_json_with_the_request_id(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_the_celery_worker_logs_json(capsys: pytest.CaptureFixture[str]) -> None:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
     app = create_celery(load_settings())
-    try:
-        # What `celery worker` does first: set up logging, which hands over to our receiver.
-        app.log.already_setup = False
-        app.log.setup_logging_subsystem(loglevel="INFO")
-        logging.getLogger("celery.worker.consumer").info("Connected to %s", "redis://")
-    finally:
-        root.handlers[:], root.level = handlers, level
+    # What `celery worker` does first: set up logging, which hands over to our receiver.
+    app.log.already_setup = False
+    app.log.setup_logging_subsystem(loglevel="INFO")
+    logging.getLogger("celery.worker.consumer").info("Connected to %s", "redis://")
     record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert record["message"] == "Connected to redis://"
     assert record["log.logger"] == "celery.worker.consumer"
