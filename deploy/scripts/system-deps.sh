@@ -18,6 +18,7 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 # syslog-ng is not installed: Debian's syslog-ng-core and rsyslog conflict (both provide system-log-daemon).
 command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
 [ -f /usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so ] || [ -f /usr/lib/rsyslog/omelasticsearch.so ] || need+=(rsyslog-elasticsearch)
+[ -f /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || [ -f /usr/lib/rsyslog/lmnsd_gtls.so ] || need+=(rsyslog-gnutls)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "vigil: missing system packages; run: sudo apt-get install -y ${need[*]}" >&2

@@ -1,8 +1,9 @@
-"""Real shippers into Vigil: a real nginx access log, shipped by rsyslog (Debian package, our own process and
-configuration), every line indexed exactly once."""
+"""Real shippers into Vigil: a real nginx access log and an exception log, shipped by rsyslog (Debian package, our
+own process and configuration) through its Elasticsearch output, every line indexed exactly once."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,20 @@ module(load="omelasticsearch")
 template(name="vigil-doc" type="list" option.jsonf="on") {{
   property(outname="message" name="msg" format="jsonf")
 }}
-input(type="imfile" file="{log}" tag="nginx" ruleset="to-vigil")
-ruleset(name="to-vigil") {{
+input(type="imfile" file="{log}" tag="nginx" ruleset="access-to-vigil")
+input(type="imfile" file="{exceptions}" tag="billing" ruleset="exceptions-to-vigil")
+ruleset(name="access-to-vigil") {{
   action(type="omelasticsearch" server="127.0.0.1" serverport="{port}" searchIndex="access"
          template="vigil-doc" bulkmode="on" esVersion.major="8" uid="shipper" pwd="{token}"
          errorFile="{errors}" action.resumeRetryCount="-1" action.resumeInterval="1")
 }}
+ruleset(name="exceptions-to-vigil") {{
+  action(type="omelasticsearch" server="127.0.0.1" serverport="{port}" searchIndex="exception"
+         template="vigil-doc" bulkmode="on" esVersion.major="8" uid="shipper" pwd="{token}"
+         errorFile="{errors}" action.resumeRetryCount="-1" action.resumeInterval="1")
+}}
 """
+EXCEPTIONS = 40
 
 
 def _paths(es: Elasticsearch, index: str) -> list[str]:
@@ -43,21 +51,35 @@ def test_rsyslog_omelasticsearch_ships_a_real_nginx_log_once(
     pipeline: Pipeline, edge_auth: Any, es: Elasticsearch, tmp_path: Path
 ) -> None:
     token = edge_auth.token(["ingest:write"], client_id="rsyslog")
+    exceptions = tmp_path / "exceptions.log"
+    exceptions.write_text(
+        "".join(
+            json.dumps(
+                {"service": "billing", "request_id": f"req-{n}", "error": {"type": "KeyError", "message": f"no {n}"}}
+            )
+            + "\n"
+            for n in range(EXCEPTIONS)
+        ),
+        encoding="utf-8",
+    )
     with nginx_access_log(tmp_path / "nginx", LINES) as log:
         lines = log.read_text(encoding="utf-8").splitlines()
         assert len(lines) == LINES
         with served(vigil_app(edge_auth, pipeline)) as url:
             port = url.rsplit(":", 1)[1]
             errors = tmp_path / "rsyslog-errors.json"
-            config = OMELASTICSEARCH.format(log=log, port=port, token=token, errors=errors)
+            config = OMELASTICSEARCH.format(log=log, exceptions=exceptions, port=port, token=token, errors=errors)
+            total = LINES + EXCEPTIONS
             with rsyslog(tmp_path / "rsyslog", config):
-                wait_until(lambda: pipeline.stream.stats().get("received", 0) >= LINES, 60, "rsyslog's bulk requests")
+                wait_until(lambda: pipeline.stream.stats().get("received", 0) >= total, 60, "rsyslog's bulk requests")
             assert not errors.exists(), errors.read_text(encoding="utf-8")
     pipeline.drain()
-    assert pipeline.stream.stats()["received"] == LINES
-    assert count_docs(es, pipeline.layout.alias) == LINES
+    assert pipeline.stream.stats()["received"] == LINES + EXCEPTIONS
+    assert count_docs(es, pipeline.layout.dataset_pattern("access")) == LINES
     expected = sorted(f"/{('ok', 'missing', 'fail')[n % 3]}/{n}" for n in range(LINES))
-    assert _paths(es, pipeline.layout.alias) == expected
+    assert _paths(es, pipeline.layout.dataset_pattern("access")) == expected
+    assert count_docs(es, pipeline.layout.dataset_pattern("exception")) == EXCEPTIONS
+    assert count_docs(es, pipeline.layout.alias, {"term": {"http.request.id": "req-7"}}) == 1
     statuses = es.search(
         index=pipeline.layout.alias, size=0, aggs={"s": {"terms": {"field": "http.response.status_code"}}}
     )["aggregations"]["s"]["buckets"]

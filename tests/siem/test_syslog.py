@@ -234,3 +234,33 @@ def test_rsyslog_omfwd_ships_nginx_and_exception_logs_once(
         index=pipeline.layout.dataset_pattern("access"), size=0, aggs={"p": {"cardinality": {"field": "url.path"}}}
     )["aggregations"]["p"]["value"]
     assert paths == 90
+
+
+OMFWD_TLS = """
+global(DefaultNetstreamDriverCAFile="{ca}")
+module(load="imfile")
+input(type="imfile" file="{exceptions}" tag="billing" facility="local0" severity="err" ruleset="fwd")
+ruleset(name="fwd") {{
+  action(type="omfwd" target="127.0.0.1" port="{port}" protocol="tcp" tcp_framing="octet-counted"
+         StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="x509/name"
+         StreamDriverPermittedPeers="localhost" template="RSYSLOG_SyslogProtocol23Format"
+         action.resumeRetryCount="-1" action.resumeInterval="1")
+}}
+"""
+
+
+def test_rsyslog_omfwd_over_tls(pipeline: Pipeline, es: Elasticsearch, tmp_path: Path) -> None:
+    cert, key = _certificate(tmp_path)
+    exceptions = tmp_path / "exceptions.log"
+    exceptions.write_text(
+        "".join(json.dumps({"service": "billing", "error": {"type": f"E{n}"}}) + "\n" for n in range(25)),
+        encoding="utf-8",
+    )
+    with receiving(pipeline, tls=server_tls(str(cert), str(key))) as running:
+        config = OMFWD_TLS.format(ca=cert, exceptions=exceptions, port=running.port)
+        with rsyslog(tmp_path / "rsyslog", config):
+            wait_until(lambda: running.receiver.counters.queued >= 25, 60, "rsyslog's 25 messages over TLS")
+    assert running.counters is not None
+    assert (running.counters.received, running.counters.dropped) == (25, 0)
+    pipeline.drain()
+    assert count_docs(es, pipeline.layout.dataset_pattern("exception")) == 25
