@@ -25,6 +25,10 @@ class RuleExtension(BaseModel):
     group_by: list[str] = Field(default_factory=list, max_length=4)
     suppress: int | None = Field(default=None, ge=1, le=30 * 86_400)
     new_terms: list[str] = Field(default_factory=list, max_length=4)
+    # a temporal correlation's second join for events whose group-by value is missing (plain logs without a
+    # request id): these fields, within this shorter timespan
+    fallback_group_by: list[str] = Field(default_factory=list, max_length=4)
+    fallback_timespan: int | None = Field(default=None, ge=1, le=3600)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class Correlation:
     count: int
     value_field: str | None
     parts: tuple[Part, ...]
+    fallback_group_by: tuple[str, ...] = ()
+    fallback_timespan: int = 0
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,9 @@ class _Compiler:
             raise ConversionError("a value_count correlation needs condition.field")
         if str(rule.type) not in {"event_count", "value_count", "temporal"}:
             raise ConversionError(f"correlation type {rule.type!s} is not supported")
+        ext = _extension(rule)
+        if ext.fallback_group_by and (str(rule.type) != "temporal" or not ext.fallback_timespan):
+            raise ConversionError("vigil.fallback_group_by needs a temporal correlation and vigil.fallback_timespan")
         correlation = Correlation(
             type=str(rule.type),
             timespan=rule.timespan.seconds,
@@ -182,8 +185,9 @@ class _Compiler:
             count=int(getattr(condition, "count", 1)),
             value_field=value_field,
             parts=tuple(parts),
+            fallback_group_by=tuple(_ecs(f, dataset) for f in ext.fallback_group_by),
+            fallback_timespan=ext.fallback_timespan or 0,
         )
-        ext = _extension(rule)
         datasets = tuple(dict.fromkeys(p.dataset for p in parts))
         return CompiledRule(
             info=self.info(rule, "+".join(datasets), "correlation", [p.query for p in parts], warnings),

@@ -14,7 +14,7 @@ event time; its tally per bucket lets the alert store count a bucket once when t
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,9 +99,32 @@ def slide(correlation: Correlation, group_key: str, buckets: list[Bucket], step:
     return firings
 
 
+def _values(events: list[EventSnapshot], fields: tuple[str, ...]) -> set[tuple[str, ...]]:
+    out = set()
+    for event in events:
+        values = tuple(event.fields.get(f.removesuffix(".caseless")) for f in fields)
+        if all(v is not None for v in values):
+            out.add(tuple(str(v).lower() for v in values))
+    return out
+
+
+@dataclass
+class Join:
+    """One grouping of a correlation: its group-by fields, timespan and what the alert says about it."""
+
+    correlation: Correlation
+    name: str
+    groups: dict[str, dict[datetime, Bucket]] = field(default_factory=dict)
+
+
 @dataclass
 class CorrelationSearch:
-    """A correlation rule over one window (reaching back one timespan), paged to the last composite key."""
+    """A correlation rule over one window (reaching back one timespan), paged to the last composite key.
+
+    A temporal correlation with `fallback_group_by` makes a second pass: the same events grouped on the fallback
+    fields within `fallback_timespan`, for logs that carry no value of the main group field (plain nginx lines
+    have no request id). A fallback firing whose events the main join already alerted on is dropped.
+    """
 
     rule: CompiledRule
     window: Window
@@ -110,14 +133,24 @@ class CorrelationSearch:
     done: bool = False
     pages: int = 0
     hits: int = 0
-    groups: dict[str, dict[datetime, Bucket]] = field(default_factory=dict)
+    joins: list[Join] = field(default_factory=list)
+    current: int = 0
     storm: StormTally | None = None  # correlation storms are folded from the candidates by the runner
     storm_hits: list[dict[str, Any]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        c = self.rule.correlation
+        assert c is not None
+        main = "joined on " + (", ".join(f.removesuffix(".caseless") for f in c.group_by) or "the whole window")
+        self.joins = [Join(c, main)]
+        if c.fallback_group_by:
+            fallback = replace(c, group_by=c.fallback_group_by, timespan=c.fallback_timespan)
+            names = ", ".join(f.removesuffix(".caseless") for f in c.fallback_group_by)
+            self.joins.append(Join(fallback, f"joined on {names} (fallback: no {main.removeprefix('joined on ')})"))
+
     @property
     def correlation(self) -> Correlation:
-        assert self.rule.correlation is not None
-        return self.rule.correlation
+        return self.joins[self.current].correlation
 
     def _sources(self) -> list[dict[str, Any]]:
         c = self.correlation
@@ -169,11 +202,11 @@ class CorrelationSearch:
         self.pages += 1
         composite = response.get("aggregations", {}).get("keys", {})
         raw = composite.get("buckets", [])
-        group_by = self.correlation.group_by
+        join = self.joins[self.current]
         for item in raw:
             key = item["key"]
             start = epoch_ms(key[_TIME])
-            bucket = self.groups.setdefault(label(key, group_by), {}).setdefault(start, Bucket(start))
+            bucket = join.groups.setdefault(label(key, join.correlation.group_by), {}).setdefault(start, Bucket(start))
             bucket.count += int(item["doc_count"])
             first, last = epoch_ms(item["f_first"]["value"]), epoch_ms(item["f_last"]["value"])
             bucket.first = first if bucket.first is None else min(bucket.first, first)
@@ -183,20 +216,37 @@ class CorrelationSearch:
             bucket.parts.update(n for n, b in item.get("parts", {}).get("buckets", {}).items() if b["doc_count"] > 0)
             bucket.hits.extend(item.get("hit", {}).get("hits", {}).get("hits", []))
         self.after = composite.get("after_key")
-        self.done = len(raw) < self.settings.group_page_size or self.after is None
+        if len(raw) < self.settings.group_page_size or self.after is None:
+            self.after = None
+            self.current += 1
+            self.done = self.current == len(self.joins)
+            self.current = min(self.current, len(self.joins) - 1)
 
-    def firings(self) -> list[Firing]:
+    def firings(self) -> list[tuple[Join, Firing]]:
         step = timedelta(seconds=self.settings.histogram_seconds)
-        out: list[Firing] = []
-        for key in sorted(self.groups):
-            out.extend(slide(self.correlation, key, list(self.groups[key].values()), step))
+        out: list[tuple[Join, Firing]] = []
+        for join in self.joins:
+            for key in sorted(join.groups):
+                out.extend((join, f) for f in slide(join.correlation, key, list(join.groups[key].values()), step))
         return out
 
     def candidates(self) -> list[Candidate]:
-        c = self.correlation
         step = timedelta(seconds=self.settings.histogram_seconds)
+        cap = self.settings.samples_per_alert
+        main = self.joins[0]
+        fallback_fields = self.rule.correlation.fallback_group_by if self.rule.correlation else ()
+        joined: list[tuple[datetime, datetime, set[tuple[str, ...]]]] = []
         out = []
-        for f in self.firings():
+        for join, f in self.firings():
+            events = f.events(cap)
+            if join is main and fallback_fields:
+                joined.append((f.first_seen, f.last_seen, _values(events, fallback_fields)))
+            elif join is not main and any(
+                first <= f.last_seen and f.first_seen <= last and values & _values(events, fallback_fields)
+                for first, last, values in joined
+            ):
+                continue  # the same request, already alerted on by the main join
+            c = join.correlation
             out.append(
                 Candidate(
                     rule=self.rule.info,
@@ -204,9 +254,9 @@ class CorrelationSearch:
                     first_seen=f.first_seen,
                     last_seen=f.last_seen,
                     count=f.count,
-                    events=f.events(self.settings.samples_per_alert),
+                    events=events,
                     suppress_seconds=self.rule.suppress_seconds,
-                    detail=f"{self.rule.info.title}: {c.type} {f.measure} within {c.timespan}s",
+                    detail=f"{self.rule.info.title}: {c.type} {f.measure} within {c.timespan}s, {join.name}",
                     tally={start: b.count for start, b in f.members.items()},
                     counted_until=max(f.members) + step,
                 )

@@ -1,7 +1,8 @@
 """Application exceptions: the JSON exception format (Rails and Python) and raw Python tracebacks.
 
 The JSON exception format, documented in docs/siem.md, is one object per exception:
-`{"@timestamp", "service", "level", "request_id", "id", "error": {"type", "message", "stack_trace" | "backtrace"}}`.
+`{"@timestamp", "service", "level", "request_id", "id", "error": {"type", "message", "stack_trace" | "backtrace"}}`,
+optionally with the request it happened in: `remote_ip`, `method`, `path`.
 Rails error subscribers often log flat objects (`exception`/`class`, `message`, `backtrace`): those are read too.
 """
 
@@ -50,13 +51,23 @@ def parse_exception_json(record: str) -> dict[str, Any]:
     service = first(obj, "service", "app")
     if isinstance(service, dict):
         service = service.get("name")
+    # the request the exception happened in, when the app logs it: detections join it with the access log on
+    # client, method and path when neither carries a request id
+    path = first(obj, "path", "url.path")
     return document(
         first(obj, "@timestamp", "timestamp", "time"),
         event=compact(id=producer_id(obj), kind="event", category=["web"], type=["error"]),
         message=log_message if isinstance(log_message, str) else message if isinstance(message, str) else None,
         error=compact(type=error_type, message=message, stack_trace=_stack_trace(error, obj)),
         log=compact(level=first(obj, "level", "severity", "log.level") or "error"),
-        http=compact(request=compact(id=first(obj, "request_id", "http.request.id", "uuid"))),
+        http=compact(
+            request=compact(
+                id=first(obj, "request_id", "http.request.id", "uuid"),
+                method=first(obj, "method", "http.request.method"),
+            )
+        ),
+        source=compact(ip=first(obj, "remote_ip", "client_ip", "source.ip")),
+        url=compact(path=path.partition("?")[0]) if isinstance(path, str) else None,
         service=compact(name=service),
     )
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from detections import Detections
+from siem import Pipeline
 from tests.detections.conftest import Sender, alerts_of, later
 
 pytestmark = pytest.mark.integration
@@ -161,3 +162,49 @@ def test_late_events_are_found_by_ingest_time(sender: Sender, make_detections: C
     sender.send("auth", [decision("revoked", "203.0.113.44", jti="late")], at=datetime.now(UTC) - timedelta(hours=1))
     det.run_cycle(later(), force=True)
     assert groups(det, REVOKED) == {"vigil.auth.jti=late"}
+
+
+def test_payload_reached_the_code_on_plain_nginx_lines_joins_on_client_method_and_path(
+    pipeline: Pipeline, sender: Sender, make_detections: Callable[..., Detections]
+) -> None:
+    now = datetime.now(UTC)
+    stamp = now.strftime("%d/%b/%Y:%H:%M:%S +0000")
+
+    def combined(ip: str, target: str, extra: str = "") -> str:
+        return f'{ip} - - [{stamp}] "GET {target} HTTP/1.1" 500 12 "-" "curl/8.5.0"{extra}'
+
+    def exception(ip: str, path: str, rid: str) -> dict[str, object]:
+        error = {"type": "ActiveRecord::StatementInvalid", "message": "syntax error"}
+        return {"error": error, "request_id": rid, "remote_ip": ip, "method": "GET", "path": path}
+
+    # plain combined lines: no request id on the access side
+    pipeline.push(
+        "nginx",
+        [
+            combined("192.0.2.80", "/items?id=1'%20or%20'1'='1"),
+            combined("192.0.2.81", "/search?q=<script>alert(1)</script>"),
+            # with the documented log_format the request id is there: the main join alerts, the fallback does not
+            combined("192.0.2.82", "/files?name=../../etc/passwd", " rt=0.012 rid=4f1c9e0b2a7d4e6f8a9b0c1d2e3f4a5b"),
+        ],
+    )
+    assert pipeline.drain().indexed == 3
+    sender.send(
+        "exception",
+        [
+            exception("192.0.2.80", "/items", "rails-req-1"),  # same client, method and path: joined
+            exception("192.0.2.81", "/elsewhere", "rails-req-2"),  # same client, another path: not joined
+            exception("192.0.2.82", "/files", "4f1c9e0b2a7d4e6f8a9b0c1d2e3f4a5b"),
+        ],
+        at=now,
+    )
+    det = make_detections()
+    det.run_cycle(later())
+    alerts = {a.group_key: a for a in alerts_of(det, PAYLOAD)}
+    assert set(alerts) == {
+        "source.ip=192.0.2.80|http.request.method=get|url.path=/items",
+        "http.request.id=4f1c9e0b2a7d4e6f8a9b0c1d2e3f4a5b",
+    }
+    fallback = alerts["source.ip=192.0.2.80|http.request.method=get|url.path=/items"]
+    assert "joined on source.ip, http.request.method, url.path (fallback: no http.request.id)" in fallback.summary
+    assert fallback.count == 2
+    assert "joined on http.request.id" in alerts["http.request.id=4f1c9e0b2a7d4e6f8a9b0c1d2e3f4a5b"].summary

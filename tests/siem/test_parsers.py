@@ -269,3 +269,38 @@ def test_generated_combined_lines_round_trip(ip: str, status: int, size: int, pa
     assert doc["url"]["path"] == f"/{path}"
     assert doc["@timestamp"] == "2026-02-01T02:04:05Z"
     assert doc.get("user_agent", {}).get("original") == (None if agent in ("", "-") else agent)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ip=st.ip_addresses().map(str),
+    path=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters='"\\? '), min_size=1),
+    millis=st.one_of(st.none(), st.integers(0, 3_600_000)),
+    request_id=st.one_of(st.none(), st.binary(min_size=16, max_size=16).map(bytes.hex)),
+)
+def test_the_documented_vigil_log_format_and_plain_combined_both_parse(
+    ip: str, path: str, millis: int | None, request_id: str | None
+) -> None:
+    # docs/siem.md: log_format vigil '... "$http_user_agent" rt=$request_time rid=$request_id';
+    extra = "" if millis is None else f" rt={millis // 1000}.{millis % 1000:03d}"
+    extra += "" if request_id is None else f" rid={request_id}"
+    line = f'{ip} - - [01/Feb/2026:03:04:05 +0000] "POST /{path} HTTP/1.1" 502 0 "-" "curl/8.5.0"{extra}'
+    doc = parse("nginx", line)
+    assert doc["url"]["path"] == f"/{path}".partition("?")[0]
+    assert doc["http"]["request"].get("id") == request_id
+    assert doc["http"]["request"]["method"] == "POST"
+    assert doc["event"].get("duration") == (None if millis is None else millis * 1_000_000)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    ip=st.ip_addresses().map(str),
+    method=st.sampled_from(["GET", "POST", "DELETE"]),
+    path=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters='"\\'), min_size=1),
+)
+def test_an_exception_keeps_the_client_method_and_path_of_its_request(ip: str, method: str, path: str) -> None:
+    record = {"error": {"type": "KeyError", "message": "x"}, "remote_ip": ip, "method": method, "path": f"/{path}"}
+    doc = parse("exception", json.dumps(record))
+    assert doc["source"]["ip"] == ip
+    assert doc["http"]["request"]["method"] == method
+    assert doc["url"]["path"] == f"/{path}".partition("?")[0]
