@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +42,19 @@ def parse_time_local(value: str) -> datetime:
         raise ParseError(f"combined log time {value!r}: {exc}") from None
 
 
+def _request_time_ns(value: str) -> int:
+    """nginx `$request_time` (seconds with milliseconds) in nanoseconds, exactly: a float would make 1.001 s
+    1000999999 ns."""
+    try:
+        seconds = Decimal(value)
+    except InvalidOperation:
+        seconds = Decimal("NaN")
+    # a day bounds any real request and keeps the nanoseconds inside Elasticsearch's `long`
+    if not seconds.is_finite() or not 0 <= seconds <= 86_400:
+        raise ParseError(f"request time rt={value!r} is not a number of seconds up to a day")
+    return int(seconds * _SECOND_NS)
+
+
 def _dash(value: str | None) -> str | None:
     return None if value in (None, "", "-") else value
 
@@ -66,12 +80,7 @@ def parse_combined(record: str) -> dict[str, Any]:
     url = _url(target)
     if url is not None and _dash(extras.get("host")):
         url["domain"] = extras["host"]
-    duration = None
-    if "rt" in extras:
-        try:
-            duration = int(float(extras["rt"]) * _SECOND_NS)
-        except ValueError:
-            raise ParseError(f"request time rt={extras['rt']!r} is not a number") from None
+    duration = _request_time_ns(extras["rt"]) if "rt" in extras else None
     status = int(match.group("status"))
     size = match.group("bytes")
     ip = match.group("ip")
