@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from detections import AlertFilter
 from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, World
 from tests.fixtures.edgeauth import EdgeAuthHarness
+from vigil.console.pages import span
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +113,10 @@ def test_analyst_sees_the_queue_and_triages_through_forms(world: World, edge_aut
     assert f"/console/alerts/{alert.id}" in queue.text
     detail = client.get(f"/console/alerts/{alert.id}")
     assert "203.0.113.9" in detail.text
+    # count and span from the alert's exact facts, the samples named as samples
+    assert f"{alert.count} events over {span(alert.first_seen, alert.last_seen)}" in detail.text
+    assert f"showing {len(alert.events)} samples" in detail.text
+    assert f"Sample events ({len(alert.events)} of {alert.count} events)" in detail.text
     csrf = csrf_of(detail.text)
     no_csrf = client.post(f"/console/alerts/{alert.id}/notes", data={"text": "hi"})
     assert no_csrf.status_code == 400
@@ -235,3 +241,10 @@ def test_auditor_reads_an_evidence_item(world: World, edge_auth: EdgeAuthHarness
     assert "SHA-256" in item.text
     home = client.get("/console", follow_redirects=False)
     assert home.headers["location"] == "/console/controls"
+
+
+def test_span_reads_like_a_duration() -> None:
+    start = datetime(2026, 12, 1, 5, 31, 3, tzinfo=UTC)
+    assert span(start, start) == "0 s"
+    assert span(start, start + timedelta(seconds=110)) == "1 min 50 s"
+    assert span(start, start + timedelta(hours=2, seconds=5)) == "2 h 5 s"

@@ -94,6 +94,17 @@ def when(moment: datetime | str | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def span(first: datetime, last: datetime) -> str:
+    """How long an alert's events lasted, from its exact first and last event: `1 h 2 min 5 s`, `0 s`."""
+    total = max(int((last - first).total_seconds()), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{hours} h"] if hours else []
+    parts += [f"{minutes} min"] if minutes else []
+    parts += [f"{seconds} s"] if seconds or not parts else []
+    return " ".join(parts)
+
+
 def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str)
 
@@ -123,6 +134,7 @@ class Pages:
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.filters["when"] = when
         self.templates.env.filters["pretty"] = pretty
+        self.templates.env.globals["span"] = span
 
     def require(self, *scopes: str) -> Callable[[Request], Principal]:
         """A FastAPI dependency: the session's principal holding every scope (else sign-in or a 403 page)."""
