@@ -144,11 +144,11 @@ def measure_ceiling(vigil: VigilSettings, settings: SiemSettings, events: int) -
 
 
 def serve(port: int, prefix: str, jwks_file: str) -> None:
-    """Child process: the ingest API alone (the router `vigil` mounts), guarded by the bench key."""
+    """Child process: the ingest API alone (the routers `vigil` mounts), guarded by the bench key."""
     import uvicorn
     from fastapi import FastAPI
 
-    from siem.http import create_router
+    from siem.http import create_router, create_shipper_router
 
     vigil = load_settings()
     edge = EdgeAuthSettings(issuer=ISSUER, audiences=(AUDIENCE,))
@@ -157,6 +157,7 @@ def serve(port: int, prefix: str, jwks_file: str) -> None:
     pipeline = Pipeline(elasticsearch_client(vigil), redis_client(vigil), _siem_settings(prefix, 10**9))
     app = FastAPI()
     app.include_router(create_router(guard, pipeline))
+    app.include_router(create_shipper_router(guard, pipeline))  # bench.shippers: rsyslog into the `_bulk` door
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

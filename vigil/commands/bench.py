@@ -1,4 +1,4 @@
-"""`vigil bench [edgeauth|siem|detections|evidence|cluster|all]`: every benchmark with its baseline in the same run.
+"""`vigil bench [edgeauth|siem|detections|evidence|cluster|shippers|all]`: each benchmark beside its same-run baseline.
 
 Each benchmark is a module `bench/<name>.py` that measures ours and its baseline back to back and writes its own
 section of docs/benchmarks.md; this command runs them one at a time (each in a fresh process, so one's memory and
@@ -26,6 +26,7 @@ class Suite(StrEnum):
     detections = "detections"
     evidence = "evidence"
     cluster = "cluster"
+    shippers = "shippers"
     all = "all"
 
 
