@@ -1,4 +1,5 @@
-"""`vigil bench [edgeauth|siem|detections|evidence|cluster|shippers|all]`: each benchmark beside its same-run baseline.
+"""`vigil bench [edgeauth|siem|detections|evidence|cluster|shippers|drill|all]`: each benchmark beside its
+same-run baseline (the failure drill instead reports losses and recovery times).
 
 Each benchmark is a module `bench/<name>.py` that measures ours and its baseline back to back and writes its own
 section of docs/benchmarks.md; this command runs them one at a time (each in a fresh process, so one's memory and
@@ -27,6 +28,7 @@ class Suite(StrEnum):
     evidence = "evidence"
     cluster = "cluster"
     shippers = "shippers"
+    drill = "drill"
     all = "all"
 
 
