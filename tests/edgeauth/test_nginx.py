@@ -79,7 +79,7 @@ def stack(redis_conn: redis.Redis, tmp_path_factory: pytest.TempPathFactory) -> 
         issuer=ISSUER, namespace=namespace, key_encryption_key=SecretStr("nginx-test-kek"), scope_rules=RULES
     )
     key = KeyStore(redis_conn, settings).active_signing_key()
-    verifier_port, upstream_port, listen_port = _free_port(), _free_port(), _free_port()
+    verifier_port, second_port, upstream_port, listen_port = _free_port(), _free_port(), _free_port(), _free_port()
     prefix = tmp_path_factory.mktemp("nginx")
     for folder in ("logs", "tmp"):
         (prefix / folder).mkdir()
@@ -89,6 +89,7 @@ def stack(redis_conn: redis.Redis, tmp_path_factory: pytest.TempPathFactory) -> 
         template.safe_substitute(
             LISTEN=f"127.0.0.1:{listen_port}",
             VERIFIER=f"127.0.0.1:{verifier_port}",
+            VERIFIER_2=f"127.0.0.1:{second_port}",
             UPSTREAM=f"127.0.0.1:{upstream_port}",
         ),
         encoding="utf-8",
@@ -103,8 +104,10 @@ def stack(redis_conn: redis.Redis, tmp_path_factory: pytest.TempPathFactory) -> 
         "VIGIL_NAMESPACE": namespace,
     }
     bindir = Path(sys.executable).parent
+    # Two verifiers behind one upstream block, as deployed: nginx spreads the auth subrequests over both.
     procs = [
         subprocess.Popen([str(bindir / "vigil"), "edge", "serve", "--port", str(verifier_port)], env=env, cwd=ROOT),
+        subprocess.Popen([str(bindir / "vigil"), "edge", "serve", "--port", str(second_port)], env=env, cwd=ROOT),
         subprocess.Popen(
             [
                 sys.executable,
@@ -124,8 +127,9 @@ def stack(redis_conn: redis.Redis, tmp_path_factory: pytest.TempPathFactory) -> 
     ]
     try:
         _wait(f"http://127.0.0.1:{verifier_port}/healthz", procs[0])
-        _wait(f"http://127.0.0.1:{upstream_port}/x", procs[1])
-        _wait(f"http://127.0.0.1:{listen_port}/", procs[2])
+        _wait(f"http://127.0.0.1:{second_port}/healthz", procs[1])
+        _wait(f"http://127.0.0.1:{upstream_port}/x", procs[2])
+        _wait(f"http://127.0.0.1:{listen_port}/", procs[3])
         yield Stack(f"http://127.0.0.1:{listen_port}", prefix, key, settings, redis_conn)
     finally:
         for proc in procs:

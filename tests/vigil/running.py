@@ -54,6 +54,7 @@ class RunningVigil:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.env = {**namespace_env(namespace, home), **extra_env}
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._apps: dict[int, subprocess.Popen[bytes]] = {}
         self._vigil = str(Path(sys.executable).with_name("vigil"))
 
     def _spawn(self, name: str, args: list[str], env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -83,9 +84,16 @@ class RunningVigil:
     def start_app(self, port: int | None = None, **env: str) -> str:
         port = port or free_port()
         proc = self._spawn(f"app-{port}", ["serve", "--port", str(port)], {**self.env, **env})
+        self._apps[port] = proc
         url = f"http://127.0.0.1:{port}"
         self._ready(url + "/healthz", proc)
         return url
+
+    def crash_app(self, port: int) -> None:
+        """SIGKILL the app replica on `port` (a host crash: no shutdown, connections cut)."""
+        proc = self._apps.pop(port)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
     def start_edge(self, **env: str) -> str:
         port = free_port()

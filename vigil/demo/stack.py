@@ -38,6 +38,7 @@ def render_nginx(template: str, config: DemoConfig) -> str:
     text = Template(template).safe_substitute(
         LISTEN=f"{config.host}:{config.nginx_port}",
         VERIFIER=f"{config.host}:{config.edge_port}",
+        VERIFIER_2=f"{config.host}:{config.edge_port}",  # the demo runs one verifier: both upstream lines name it
         UPSTREAM=f"{config.host}:{config.api_port}",
     )
     anchors = {
