@@ -46,7 +46,9 @@ class BulkItem:
         self.status, self.error = status, (kind, reason)
 
     def answer(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"_index": self.index or "", "_id": self.doc_id, "status": self.status}
+        body: dict[str, Any] = {"_index": self.index or "", "status": self.status}
+        if self.doc_id is not None:  # a refused item without a shipper `_id` never got one: no `"_id": null`
+            body["_id"] = self.doc_id
         if self.error is not None:
             body["error"] = {"type": self.error[0], "reason": self.error[1]}
         else:

@@ -171,6 +171,7 @@ def test_items_that_can_never_succeed_are_refused_one_by_one(
         ("update", 400),
         ("index", 400),
     ]
+    assert "_id" not in items[0][1]  # refused, and no id was given
     reasons = [body.get("error", {}).get("reason", "") for _, body in items]
     assert "open to shippers" in reasons[0]
     assert "UTF-8" in reasons[3]
