@@ -38,7 +38,7 @@ def test_client_lifecycle(env: dict[str, str], tmp_path: Path) -> None:
     created = json.loads(run("clients", "create", "ana", "--role", "analyst", "--actor", "alice", "--json"))
     secret = created["client_secret"]
     assert len(secret) >= 40
-    assert created["client"]["scopes"] == ["alerts:read", "alerts:triage"]
+    assert created["client"]["scopes"] == ["alerts:read", "alerts:triage", "hunt:run"]
     assert secret not in run("clients", "show", "ana")
     assert secret not in run("clients", "list")
     rotated = json.loads(run("clients", "rotate", "ana", "--actor", "bob", "--json"))
