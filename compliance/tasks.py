@@ -26,7 +26,7 @@ def run_cycle(service: Compliance) -> dict[str, Any]:
 def register_tasks(celery_app: Any, build: Callable[[], Compliance], *, every: float) -> None:
     """Add `compliance.cycle` (collect, evaluate, store, alert) and its beat entry; `build` runs per task."""
 
-    @celery_app.task(name=CYCLE_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    @celery_app.task(name=CYCLE_TASK, shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def cycle() -> dict[str, Any]:
         return run_cycle(build())
 

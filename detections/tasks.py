@@ -28,7 +28,7 @@ def register_tasks(celery_app: Any, factory: Callable[[], Detections], *, every:
     """
     service = cache(factory)
 
-    @celery_app.task(name=CYCLE_TASK, ignore_result=True, queue=CYCLE_QUEUE)  # type: ignore[untyped-decorator]
+    @celery_app.task(name=CYCLE_TASK, shared=False, ignore_result=True, queue=CYCLE_QUEUE)  # type: ignore[untyped-decorator]
     def cycle() -> dict[str, Any]:
         report = service().run_cycle()
         return {
@@ -38,7 +38,7 @@ def register_tasks(celery_app: Any, factory: Callable[[], Detections], *, every:
             "alerts_changed": report.alerts_changed,
         }
 
-    @celery_app.task(name=HUNT_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    @celery_app.task(name=HUNT_TASK, shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def hunt(job_id: str) -> dict[str, Any]:
         job = service().run_hunt_job(job_id)
         return {"id": job.id, "status": job.status, "windows": job.windows_done}

@@ -1,7 +1,8 @@
 """Celery adapter: siem's tasks and beat entries, registered on an app the composition root creates.
 
 Tasks call plain `Pipeline`/`Retention` methods; a pipeline is built lazily once per worker process (after the
-prefork), never at import time.
+prefork), never at import time. Tasks are registered with `shared=False`: a shared Celery task is added to every
+app finalized later in the process, and its closure (this app's pipeline) would win over that app's own task.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def register_tasks(
     """
     pipeline = cache(pipeline_factory)
 
-    @celery_app.task(name=PUMP_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    @celery_app.task(name=PUMP_TASK, shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def pump() -> dict[str, Any]:
         current = pipeline()
         report = current.pump(current.settings.pump_seconds)
@@ -38,7 +39,7 @@ def register_tasks(
             pump.apply_async(expires=pump_every * 2)
         return report.model_dump()
 
-    @celery_app.task(name=RETENTION_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    @celery_app.task(name=RETENTION_TASK, shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def retention() -> list[dict[str, Any]]:
         current = pipeline()
         return [d.model_dump(mode="json") for d in Retention(current.es, current.layout).apply()]

@@ -16,7 +16,7 @@ def register_tasks(
 ) -> None:
     """Add the rotation task and its beat entry; `build_store` makes a key store per run (no import-time clients)."""
 
-    @celery_app.task(name=ROTATE_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    @celery_app.task(name=ROTATE_TASK, shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def rotate_keys() -> dict[str, Any]:
         outcome = rotate_if_due(build_store(), interval=interval)
         return {"rotated": outcome.rotated, "active_kid": outcome.active_kid, "removed": list(outcome.removed)}

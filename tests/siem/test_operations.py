@@ -55,11 +55,17 @@ def test_status_and_metrics_report_the_shared_counters(pipeline: Pipeline) -> No
 def test_register_tasks_adds_tasks_and_beat_entries_next_to_existing_ones(make_pipeline, settings, redis_conn) -> None:
     pipeline = make_pipeline(pump_seconds=0.3)
     prefix = pipeline.settings.namespace
+    def stale() -> Pipeline:
+        raise AssertionError("a task registered on another app ran")
+
+    # an app registered earlier in the same process (another test, a worker app): its tasks must stay its own
+    register_tasks(Celery("earlier", set_as_current=False), stale)
     app = Celery("test", set_as_current=False, broker=settings.redis_url.get_secret_value())
     app.conf.broker_transport_options = {"global_keyprefix": f"{prefix}:celery:"}
     app.conf.beat_schedule = {"other-package": {"task": "other.task", "schedule": 60}}
     register_tasks(app, lambda: pipeline)
     assert {PUMP_TASK, RETENTION_TASK} <= set(app.tasks)
+    assert not {PUMP_TASK, RETENTION_TASK} & set(Celery("later", set_as_current=False).tasks)
     assert set(app.conf.beat_schedule) == {"other-package", "siem-pump", "siem-retention"}
     pipeline.push("nginx", [nginx_line(1)])
     result = app.tasks[PUMP_TASK].run()

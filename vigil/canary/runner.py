@@ -259,7 +259,7 @@ def register_tasks(app: Celery, settings: VigilSettings) -> None:
     if not settings.canary.enabled:
         return
 
-    @app.task(name="vigil.canary", ignore_result=True)  # type: ignore[untyped-decorator]
+    @app.task(name="vigil.canary", shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def canary_task() -> None:
         run_canary(settings)
 
