@@ -55,6 +55,7 @@ def test_status_and_metrics_report_the_shared_counters(pipeline: Pipeline) -> No
 def test_register_tasks_adds_tasks_and_beat_entries_next_to_existing_ones(make_pipeline, settings, redis_conn) -> None:
     pipeline = make_pipeline(pump_seconds=0.3)
     prefix = pipeline.settings.namespace
+
     def stale() -> Pipeline:
         raise AssertionError("a task registered on another app ran")
 
