@@ -67,9 +67,14 @@ def test_nginx_spreads_over_two_replicas_and_survives_one_killed(
         return answer.status_code
 
     assert [ingest() for _ in range(4)] == [202] * 4
+    # A secret sent where it does not belong (a query string) does not reach the access log either.
+    httpx.post(f"{url}/oauth/token?client_id=shipper&client_secret=QuerySecret42", timeout=30)
     log = nginx / "logs" / "access.log"
     answered = log.read_text(encoding="utf-8")
     assert all(f"upstream=127.0.0.1:{port}" in answered for port in APPS), answered
+    assert '"POST /ingest/access?format=json HTTP/1.1"' in answered
+    assert '"POST /oauth/token?[redacted] HTTP/1.1"' in answered
+    assert "QuerySecret42" not in answered
     vigil_run.crash_app(APPS[0])
     # Every request after the crash is answered by the survivor: nginx moves on from a refused connection.
     assert [httpx.get(f"{url}/healthz", timeout=10).status_code for _ in range(10)] == [200] * 10
