@@ -17,6 +17,8 @@ def serve(
     """Serve every Vigil API with `/healthz`, `/readyz` and `/metrics` (settings from VIGIL_* variables).
 
     Logs are JSON lines on stderr carrying the request id (`X-Request-ID`), the same id nginx and the edge log.
+    uvicorn's `X-Forwarded-For` rewrite stays off, as in `vigil edge serve`: it would let any loopback peer name the
+    client before edgeauth's `TRUSTED_PROXIES` rule (the throttle, the guard, decision events) sees the request.
     """
     uvicorn.run(
         "vigil.app:app_from_environment",
@@ -26,6 +28,5 @@ def serve(
         workers=workers,
         log_config=None,
         log_level=log_level.lower(),
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        proxy_headers=False,
     )
