@@ -22,11 +22,11 @@ $(STAMP): pyproject.toml requirements-dev.lock
 lock:
 	$(BIN)/pip freeze --exclude-editable | grep -v ' @ ' > $(VENV)/installed-constraints.txt
 	$(LOCK) -c $(VENV)/installed-constraints.txt -o requirements.lock
-	$(LOCK) --extra dev --extra oscal -c requirements.lock -c $(VENV)/installed-constraints.txt -o requirements-dev.lock
+	$(LOCK) --all-extras -c requirements.lock -c $(VENV)/installed-constraints.txt -o requirements-dev.lock
 
 lock-upgrade:
 	$(LOCK) --upgrade -o requirements.lock
-	$(LOCK) --extra dev --extra oscal -c requirements.lock -o requirements-dev.lock
+	$(LOCK) --all-extras -c requirements.lock -o requirements-dev.lock
 
 system-deps:
 	@bash deploy/scripts/system-deps.sh
