@@ -13,7 +13,8 @@ from compliance.evaluate import evaluate
 from compliance.models import Period, StatusReport
 from compliance.oscal import assessment_results, render
 from compliance.settings import ComplianceSettings
-from compliance.status import AlertSink, StatusHistory, newly_failing, raise_alerts
+from compliance.status import AlertSink, StatusHistory, newly_failing, raise_alerts, status_changes
+from edgeauth import AuditSink
 from evidence import EvidenceItem, EvidenceLocker, canonical_json
 
 STATUS_COLLECTOR = "compliance.status"
@@ -51,8 +52,10 @@ class Compliance:
         sources: Sources | None = None,
         alerts: AlertSink | None = None,
         catalog: Catalog | None = None,
+        audit: AuditSink | None = None,
     ) -> None:
         self.settings = settings
+        self._audit = audit
         self.locker = locker
         self.catalog = catalog or load_catalog()
         self.sources = sources or Sources(settings=settings, es=es, locker=locker)
@@ -76,8 +79,11 @@ class Compliance:
         # Periods are half-open; ending a tick after `moment` includes evidence collected at that very instant.
         period = Period(start=moment - timedelta(hours=self.settings.status_window_hours), end=moment + _TICK)
         report = self.evaluate(period, evaluated_at=moment)
-        changed = newly_failing(self.history_store.latest_before(moment), report)
+        previous = self.history_store.latest_before(moment)
+        changed = newly_failing(previous, report)
         self.history_store.store(report)
+        if self._audit is not None:
+            self._audit.emit(status_changes(previous, report))
         raised = 0
         if self.alerts is not None and self.settings.raise_alerts:
             raised = raise_alerts(self.alerts, changed, report, self.settings.alert_level)

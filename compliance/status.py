@@ -11,6 +11,7 @@ from elasticsearch import Elasticsearch
 
 from compliance.models import ControlResult, Outcome, Period, StatusReport
 from compliance.settings import ComplianceSettings
+from edgeauth import AuditEvent
 from siem import rfc3339
 
 STATUS_MAPPINGS: dict[str, Any] = {
@@ -99,6 +100,26 @@ def newly_failing(previous: StatusReport | None, current: StatusReport) -> list[
     """Controls failing now that were not failing at the previous evaluation (all failing ones at the first)."""
     before = {c.control_id for c in previous.controls if c.outcome is Outcome.FAIL} if previous else set()
     return [c for c in current.controls if c.outcome is Outcome.FAIL and c.control_id not in before]
+
+
+def status_changes(previous: StatusReport | None, current: StatusReport) -> list[AuditEvent]:
+    """One audit event per control whose outcome differs from the previous evaluation (every control at the first)."""
+    before = {c.control_id: c.outcome for c in previous.controls} if previous else {}
+    return [
+        AuditEvent(
+            timestamp=current.evaluated_at,
+            provider="compliance",
+            action="control-status-changed",
+            category="configuration",
+            target=f"control:{c.control_id}",
+            reason=c.reason[:1024],
+            trigger="schedule",
+            before={"outcome": before[c.control_id].value} if c.control_id in before else None,
+            after={"outcome": c.outcome.value, "framework": c.framework},
+        )
+        for c in current.controls
+        if before.get(c.control_id) is not c.outcome
+    ]
 
 
 def raise_alerts(sink: AlertSink, failing: list[ControlResult], report: StatusReport, level: str) -> int:

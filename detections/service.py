@@ -17,6 +17,7 @@ from detections.alerts.triage import Triage
 from detections.analyst.hunts import Hunter, HuntJobs, Progress, hunt_windows, listed
 from detections.analyst.moments import time_range
 from detections.analyst.search import EventSearcher, ExportFormat
+from detections.audit import audit_event
 from detections.catalog.compiled import CompiledRule
 from detections.catalog.loader import RuleSet, load_rules
 from detections.engine.absence import source_health
@@ -48,6 +49,7 @@ from detections.models import (
 )
 from detections.settings import DetectionsSettings
 from detections.tuning.tuner import Tuner
+from edgeauth import AuditSink, AuditValue
 from siem import TimeSeries, time_histogram
 
 
@@ -62,15 +64,17 @@ class Detections:
         *,
         ruleset: RuleSet | None = None,
         extra_rule_paths: list[Path] | None = None,
+        audit: AuditSink | None = None,
     ) -> None:
         self.settings = settings
+        self._audit_sink = audit
         self.es = es
         self.ruleset = ruleset if ruleset is not None else load_rules(settings, extra_rule_paths)
         self.store = AlertStore(es, settings.alerts_index, samples=settings.samples_per_alert)
         self.history = RunHistory(es, settings.runs_index, settings.audit_index)
         self.state = EngineState(redis_client, settings)
         self.engine = Engine(settings, es, redis_client, self.ruleset.rules, self.store, self.history)
-        self.triage = Triage(self.store)
+        self.triage = Triage(self.store, audit)
         self.searcher = EventSearcher(es, settings)
         self.tuner = Tuner(settings, es, self.ruleset)
         self.hunt_jobs = HuntJobs(es, settings.hunts_index)
@@ -83,9 +87,23 @@ class Detections:
         if self.tuner.refresh(now):
             self.engine.rules = self.ruleset.rules
 
-    def _audit(self, actor: str, action: str, target: str, detail: dict[str, Any], *, wait: bool = True) -> None:
-        """The one door for this package's audit events (rule changes, exceptions, hunts, searches)."""
-        self.history.audit(actor, action, target, datetime.now(UTC), detail, wait=wait)
+    def _audit(
+        self,
+        actor: str,
+        action: str,
+        target: str,
+        detail: dict[str, Any],
+        *,
+        wait: bool = True,
+        before: dict[str, AuditValue] | None = None,
+        after: dict[str, AuditValue] | None = None,
+    ) -> None:
+        """The one door for this package's audit events (rule changes, exceptions, hunts, searches): kept in the
+        detections audit index and handed to the audit sink, so the SIEM sees a disabled or loosened rule."""
+        now = datetime.now(UTC)
+        self.history.audit(actor, action, target, now, detail, wait=wait)
+        if self._audit_sink is not None:
+            self._audit_sink.emit([audit_event(actor, action, target, detail, now, before=before, after=after)])
 
     # -- rules -------------------------------------------------------------------------------------------------
 
@@ -120,8 +138,16 @@ class Detections:
 
     def set_enabled(self, rule_id: str, enabled: bool, actor: str) -> RuleInfo:
         rule = self._compiled(rule_id)
+        was_enabled = rule.id not in self.state.disabled()
         self.state.set_enabled(rule.id, enabled)
-        self._audit(actor, "enable" if enabled else "disable", rule.id, {"enabled": enabled})
+        self._audit(
+            actor,
+            "enable" if enabled else "disable",
+            rule.id,
+            {"enabled": enabled},
+            before={"enabled": was_enabled, "level": rule.info.level.value},
+            after={"enabled": enabled, "level": rule.info.level.value},
+        )
         return self.rule(rule.id)
 
     def source_health(self, now: datetime | None = None) -> list[SourceHealth]:

@@ -10,7 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from edgeauth.audit import AuditBuffer, AuditCategory, AuditEvent, AuditSink, CollectingAuditSink
+    from edgeauth.audit import (
+        AuditBuffer,
+        AuditCategory,
+        AuditEvent,
+        AuditSink,
+        AuditType,
+        AuditValue,
+        CollectingAuditSink,
+    )
     from edgeauth.decisions import CollectingSink, DecisionBuffer, DecisionRecord, DecisionSink
     from edgeauth.edge import (
         ClientAddress,
@@ -44,6 +52,8 @@ __all__ = [
     "AuditCategory",
     "AuditEvent",
     "AuditSink",
+    "AuditType",
+    "AuditValue",
     "ClientAddress",
     "CollectingAuditSink",
     "CollectingSink",
@@ -88,6 +98,8 @@ _MODULES = {
     "AuditCategory": ("edgeauth.audit", "AuditCategory"),
     "AuditEvent": ("edgeauth.audit", "AuditEvent"),
     "AuditSink": ("edgeauth.audit", "AuditSink"),
+    "AuditType": ("edgeauth.audit", "AuditType"),
+    "AuditValue": ("edgeauth.audit", "AuditValue"),
     "ClientAddress": ("edgeauth.edge", "ClientAddress"),
     "CollectingAuditSink": ("edgeauth.audit", "CollectingAuditSink"),
     "CollectingSink": ("edgeauth.decisions", "CollectingSink"),

@@ -6,7 +6,9 @@ signed has expired (`access_token_ttl + leeway` after retirement), then it is re
 deleted. Private keys are stored sealed (`edgeauth.sealing`, under the key-encryption key). Every state change is
 appended to a rotation log stream that compliance collects through `history()`, and announced on the revocation
 stream so every verifier refetches its JWKS at once: a withdrawn key (`withdraw`, after a compromise) is refused
-everywhere within a stream round trip, not at the next scheduled refresh.
+everywhere within a stream round trip, not at the next scheduled refresh. Every change also goes to the audit sink
+as an `iam` event (`key-rotated` once per rotation, with whether the schedule did it; `key-withdrawn` for a key
+removed before its tokens expired).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, cast
 
 import redis
 
+from edgeauth.audit import AuditEvent, AuditSink, AuditTrigger
 from edgeauth.errors import KeyStoreError
 from edgeauth.keys import SigningKey
 from edgeauth.models import KeyInfo, KeyState, RotationRecord
@@ -27,6 +30,13 @@ from edgeauth.sealing import Sealer
 from edgeauth.settings import EdgeAuthSettings
 
 PUBLISHED_STATES: frozenset[KeyState] = frozenset({"next", "active", "retired"})
+#: The audit action of each state a key enters; `removed` before expiry is a withdrawal (see `_prune`).
+_ENTERED: dict[KeyState, str] = {
+    "next": "key-published",
+    "active": "key-activated",
+    "retired": "key-retired",
+    "removed": "key-withdrawn",
+}
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -35,9 +45,15 @@ def _ts(value: float | None) -> datetime | None:
 
 class KeyStore:
     def __init__(
-        self, redis_client: redis.Redis, settings: EdgeAuthSettings, *, clock: Callable[[], float] = time.time
+        self,
+        redis_client: redis.Redis,
+        settings: EdgeAuthSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        audit: AuditSink | None = None,
     ) -> None:
         self._redis = redis_client
+        self._audit = audit
         self._settings = settings
         self._clock = clock
         self._keys_key = f"{settings.key_prefix}:keys"
@@ -128,12 +144,15 @@ class KeyStore:
             if "next" not in {r["state"] for r in self._records().values()}:
                 self._create("next", "successor published ahead of use")
 
-    def rotate(self, reason: str = "scheduled", *, force: bool = False) -> KeyInfo:
+    def rotate(
+        self, reason: str = "manual", *, force: bool = False, scheduled: bool = False, actor: str | None = None
+    ) -> KeyInfo:
         """Promote the next key, retire the active one, publish a fresh next key, remove expired retirees.
 
         `force` skips the publish-lead check (emergency rotation after a compromise). Verifiers learn of the
         new keys through the push on the revocation stream within milliseconds; one cut off from Redis refuses
-        the new key's tokens until its next JWKS refresh.
+        the new key's tokens until its next JWKS refresh. Only the rotation task passes `scheduled`:
+        a rotation off the schedule is what an auditor (and a Sigma rule) asks about.
         """
         self.ensure()
         now = self._clock()
@@ -145,19 +164,30 @@ class KeyStore:
                     f"next key {nxt['kid']} has been published for {now - nxt['created_at']:.0f}s, "
                     f"less than key_publish_lead ({self._settings.key_publish_lead:.0f}s); retry later or force"
                 )
+            retired = []
             for record in records.values():
                 if record["state"] == "active":
                     record["retired_at"] = now
                     record["removable_after"] = now + self._settings.access_token_ttl + self._settings.leeway
                     self._transition(record, "retired", reason)
+                    retired.append(record["kid"])
             nxt["activated_at"] = now
             self._transition(nxt, "active", reason)
             self._create("next", "successor published ahead of use")
             self._prune(now)
         self._decrypted = {}
+        self._emit(
+            "key-rotated",
+            nxt["kid"],
+            reason,
+            trigger="schedule" if scheduled else "operator",
+            actor=actor,
+            before={"active": retired},
+            after={"active": [nxt["kid"]], "forced": force},
+        )
         return next(k for k in self.inventory() if k.kid == nxt["kid"])
 
-    def withdraw(self, kid: str, reason: str) -> KeyInfo:
+    def withdraw(self, kid: str, reason: str, *, actor: str | None = None) -> KeyInfo:
         """Take a key out of the JWKS now, private half deleted (compromise); verifiers refuse its tokens at once.
 
         Withdrawing the signing key first rotates (forced) so tokens can still be issued; withdrawing the
@@ -167,13 +197,13 @@ class KeyStore:
         if record is None or record["state"] == "removed":
             raise KeyStoreError(f"no published key {kid!r}; `vigil keys list` shows them")
         if record["state"] == "active":
-            self.rotate(reason, force=True)
+            self.rotate(reason, force=True, actor=actor)
         with self._lock():
             record = self._records()[kid]
             withdrawn_state = record["state"]
             record.pop("private", None)
             record["withdrawn_at"] = self._clock()
-            self._transition(record, "removed", f"withdrawn: {reason}")
+            self._transition(record, "removed", f"withdrawn: {reason}", actor=actor)
         self._decrypted = {}
         if withdrawn_state == "next":
             self.ensure()
@@ -203,7 +233,7 @@ class KeyStore:
         for record in self._records().values():
             if record["state"] == "retired" and record.get("removable_after", now + 1) <= now:
                 record.pop("private", None)
-                self._transition(record, "removed", "every token it signed has expired")
+                self._transition(record, "removed", "every token it signed has expired", action="key-expired")
                 removed.append(record["kid"])
         return removed
 
@@ -224,7 +254,15 @@ class KeyStore:
         self._transition(record, state, reason)
         return record
 
-    def _transition(self, record: dict[str, Any], state: KeyState, reason: str) -> None:
+    def _transition(
+        self,
+        record: dict[str, Any],
+        state: KeyState,
+        reason: str,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+    ) -> None:
         previous = record["state"]
         record["state"] = state
         if state == "active" and not record.get("activated_at"):
@@ -243,6 +281,45 @@ class KeyStore:
         pipe.execute()
         # After the write, so a verifier that refetches on this news finds the new state.
         self._announcer.keys_changed(record["kid"], state)
+        self._emit(
+            action or _ENTERED.get(state, f"key-{state}"),
+            record["kid"],
+            reason,
+            trigger="policy" if action == "key-expired" else "operator",
+            actor=actor,
+            before={"state": previous},
+            after={"state": state},
+        )
+
+    def _emit(
+        self,
+        action: str,
+        kid: str,
+        reason: str,
+        *,
+        trigger: AuditTrigger,
+        actor: str | None = None,
+        before: dict[str, Any],
+        after: dict[str, Any],
+    ) -> None:
+        if self._audit is not None:
+            self._audit.emit(
+                [
+                    AuditEvent(
+                        timestamp=datetime.fromtimestamp(self._clock(), UTC),
+                        provider="edgeauth",
+                        action=action,
+                        category="iam",
+                        type="change",
+                        actor=actor,
+                        target=f"key:{kid}",
+                        reason=reason,
+                        trigger=trigger,
+                        before=before,
+                        after=after,
+                    )
+                ]
+            )
 
     def _lock(self) -> Any:
         return self._redis.lock(self._lock_key, timeout=30, blocking_timeout=10)

@@ -3,6 +3,7 @@
 This is what the CLI and the HTTP adapter use; collectors that only append may use `EvidenceLocker` directly.
 Content and bundles live in the shared blob store and the signing keys in Redis, so every replica of a process
 holding an archive sees the same bundles and signs with the same key.
+Downloads (and refused downloads) and key rotations also go to the audit sink as `file` events.
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Literal
 
 import redis
 from elasticsearch import Elasticsearch
 
-from edgeauth import Sealer
+from edgeauth import AuditEvent, AuditSink, Sealer
 from evidence.bundle.catalog import BundleCatalog
 from evidence.bundle.keys import SigningKeyStore, load_public_pem
 from evidence.bundle.verify import verify_bundle
 from evidence.bundle.writer import BuiltBundle, build_bundle
 from evidence.canonical import canonical_json, rfc3339
-from evidence.engagement import Engagement
+from evidence.engagement import Engagement, current_engagement
 from evidence.errors import BundleNotFoundError, EngagementError
 from evidence.locker import EvidenceLocker
 from evidence.models import BundleInfo, EvidenceItem, SigningKeyPublic, VerificationReport
@@ -44,9 +45,11 @@ class EvidenceArchive:
         sealer: Sealer | None = None,
         *,
         version: str = "0.1.0",
+        audit: AuditSink | None = None,
     ) -> None:
         """`sealer` opens the signing keys (edgeauth's, with the KEK); without it bundles cannot be signed."""
         self.settings = settings
+        self._audit_sink = audit
         self.version = version
         content, self.bundles = open_stores(es, settings)
         self.locker = EvidenceLocker(es, redis_client, settings, content)
@@ -81,6 +84,13 @@ class EvidenceArchive:
                 "at": rfc3339(new.created_at),
             },
             {"kid": new.kid},
+        )
+        self._emit(
+            "evidence-key-rotated",
+            f"evidence-key:{new.kid}",
+            category="iam",
+            before={"kid": retired.kid if retired else None},
+            after={"kid": new.kid},
         )
         return new
 
@@ -154,17 +164,83 @@ class EvidenceArchive:
     def download(
         self,
         name: str,
-        engagement: Engagement | None,
+        claims: dict[str, Any],
         *,
         subject: str,
         client_id: str,
         token_id: str,
         byte_range: str | None,
     ) -> BundleInfo:
-        """A bundle for a reader, its download recorded in the locker before any byte of it is served."""
-        info = self.bundle_info(name, engagement)
+        """A bundle for the holder of a token with these `claims`, its download recorded in the locker before any
+        byte of it is served. A refusal (engagement not current, bundle outside it, unknown) is audited, then raised."""
+        engagement: Engagement | None = None
+        try:
+            engagement = current_engagement(claims, datetime.now(UTC))
+            info = self.bundle_info(name, engagement)
+        except EngagementError as exc:
+            self._refused(name, "engagement-not-current", str(exc), subject, client_id)
+            raise
+        except BundleNotFoundError as exc:
+            outside = engagement is not None and bool(BUNDLE_NAME.match(name)) and self.catalog.get(name) is not None
+            self._refused(name, "outside-engagement" if outside else "not-found", str(exc), subject, client_id)
+            raise
         self.record_download(subject=subject, client_id=client_id, token_id=token_id, info=info, byte_range=byte_range)
+        self._emit(
+            "bundle-downloaded",
+            f"bundle:{info.name}",
+            type="access",
+            actor=subject,
+            client_id=client_id,
+            after={"sha256": info.sha256, "range": byte_range},
+        )
         return info
+
+    def _refused(self, name: str, code: str, detail: str, subject: str, client_id: str) -> None:
+        self._emit(
+            "bundle-downloaded",
+            f"bundle:{name[:200]}",
+            type="denied",
+            outcome="failure",
+            actor=subject,
+            client_id=client_id,
+            reason=code,
+            after={"detail": detail},
+        )
+
+    def _emit(
+        self,
+        action: str,
+        target: str,
+        *,
+        category: Literal["file", "iam"] = "file",
+        type: Literal["access", "denied", "change"] = "change",
+        outcome: Literal["success", "failure"] = "success",
+        actor: str | None = None,
+        client_id: str | None = None,
+        reason: str | None = None,
+        before: dict[str, str | None] | None = None,
+        after: dict[str, str | None] | None = None,
+    ) -> None:
+        if self._audit_sink is None:
+            return
+        self._audit_sink.emit(
+            [
+                AuditEvent(
+                    timestamp=datetime.now(UTC),
+                    provider="evidence",
+                    action=action,
+                    category=category,
+                    type=type,
+                    outcome=outcome,
+                    actor=actor,
+                    client_id=client_id,
+                    target=target,
+                    reason=reason,
+                    before=dict(before) if before is not None else None,
+                    after=dict(after) if after is not None else None,
+                )
+            ]
+        )
 
     def _audit(self, query: str, content: dict[str, object], parameters: dict[str, object]) -> EvidenceItem:
         now = datetime.now(UTC)

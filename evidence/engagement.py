@@ -36,3 +36,13 @@ def engagement_from_claims(claims: dict[str, Any]) -> Engagement | None:
     if end <= start:
         raise EngagementError("the engagement period ends before it starts")
     return Engagement(start=start, end=end)
+
+
+def current_engagement(claims: dict[str, Any], now: datetime) -> Engagement | None:
+    """The token's engagement, refused (`EngagementError`) when it does not cover `now`."""
+    engagement = engagement_from_claims(claims)
+    if engagement is not None and not engagement.covers_now(now):
+        raise EngagementError(
+            f"the engagement period {engagement.start.isoformat()} .. {engagement.end.isoformat()} is not current"
+        )
+    return engagement

@@ -18,8 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from edgeauth import Guard, Principal
 from evidence.archive import EvidenceArchive
 from evidence.bundle.keys import load_public_pem
-from evidence.engagement import Engagement, engagement_from_claims
-from evidence.errors import EngagementError
+from evidence.engagement import Engagement, current_engagement
 from evidence.models import BundleInfo, BundleRequest
 from evidence.rfc9110 import byte_range
 
@@ -27,12 +26,7 @@ WELL_KNOWN_KEYS = "/.well-known/vigil-evidence-keys.json"
 
 
 def _engagement(principal: Principal) -> Engagement | None:
-    engagement = engagement_from_claims(principal.claims)
-    if engagement is not None and not engagement.covers_now(datetime.now(UTC)):
-        raise EngagementError(
-            f"the engagement period {engagement.start.isoformat()} .. {engagement.end.isoformat()} is not current"
-        )
-    return engagement
+    return current_engagement(principal.claims, datetime.now(UTC))
 
 
 def create_router(guard: Guard, archive: EvidenceArchive) -> APIRouter:
@@ -56,11 +50,10 @@ def create_router(guard: Guard, archive: EvidenceArchive) -> APIRouter:
     @router.get("/bundles/{name}", response_model=None)
     async def download(name: str, principal: Auditor, request: Request) -> Response:
         """The bundle's bytes (`Range: bytes=...` honoured); the download is recorded in the locker first."""
-        engagement = _engagement(principal)
         info = await run_in_threadpool(
             lambda: archive.download(
                 name,
-                engagement,
+                principal.claims,
                 subject=principal.subject,
                 client_id=principal.client_id,
                 token_id=principal.token_id,

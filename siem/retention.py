@@ -1,7 +1,8 @@
 """Retention: delete daily indices past their age and record each deletion as an audit event.
 
 The audit trail lives in `{namespace}-siem-audit` (never subject to retention), one document per deleted index,
-written before the deletion so that a crash in between leaves a record of intent rather than a silent gap.
+written before the deletion so that a crash in between leaves a record of intent rather than a silent gap. The same
+record goes to the audit sink (`index-deleted`, with the retention in force) so a rule sees a shortened retention.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, cast
 
 from elasticsearch import Elasticsearch, NotFoundError
 
+from edgeauth import AuditEvent, AuditSink
 from siem.models import RetentionDeletion
 from siem.templates import IndexLayout
 
@@ -30,9 +32,10 @@ def _index_day(name: str) -> date | None:
 
 
 class Retention:
-    def __init__(self, es: Elasticsearch, layout: IndexLayout) -> None:
+    def __init__(self, es: Elasticsearch, layout: IndexLayout, audit: AuditSink | None = None) -> None:
         self.es = es
         self.layout = layout
+        self._audit = audit
 
     def policy(self) -> dict[str, int]:
         """The configured retention, as compliance reports it."""
@@ -78,6 +81,8 @@ class Retention:
             )
             self.es.options(ignore_status=404).indices.delete(index=name)
             deletions.append(record)
+        if self._audit is not None and deletions:
+            self._audit.emit([_audit_event(d) for d in deletions])
         return deletions
 
     def log(self, *, since: datetime | None = None, limit: int = 1000) -> list[RetentionDeletion]:
@@ -105,6 +110,20 @@ class Retention:
                 )
             )
         return records
+
+
+def _audit_event(record: RetentionDeletion) -> AuditEvent:
+    return AuditEvent(
+        timestamp=record.timestamp,
+        provider="siem",
+        action="index-deleted",
+        category="configuration",
+        type="deletion",
+        target=f"index:{record.index}",
+        reason=f"older than {record.retention_days} days",
+        trigger="policy",
+        after={"retention_days": record.retention_days, "docs": record.docs, "index_day": record.index_day},
+    )
 
 
 def _audit_document(record: RetentionDeletion) -> dict[str, Any]:

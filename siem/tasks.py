@@ -12,6 +12,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
+from edgeauth import AuditSink
 from siem.pipeline import Pipeline
 from siem.retention import Retention
 
@@ -20,7 +21,12 @@ RETENTION_TASK = "siem.retention"
 
 
 def register_tasks(
-    celery_app: Any, pipeline_factory: Callable[[], Pipeline], *, pump_every: float = 1.0, retention_every: float = 3600
+    celery_app: Any,
+    pipeline_factory: Callable[[], Pipeline],
+    *,
+    audit: Callable[[], AuditSink] | None = None,
+    pump_every: float = 1.0,
+    retention_every: float = 3600,
 ) -> None:
     """Register `siem.pump` (drains the stream in bounded batches) and `siem.retention` with their beat entries.
 
@@ -42,7 +48,8 @@ def register_tasks(
     @celery_app.task(name=RETENTION_TASK, shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def retention() -> list[dict[str, Any]]:
         current = pipeline()
-        return [d.model_dump(mode="json") for d in Retention(current.es, current.layout).apply()]
+        retention = Retention(current.es, current.layout, audit() if audit is not None else None)
+        return [d.model_dump(mode="json") for d in retention.apply()]
 
     celery_app.conf.beat_schedule = {
         **(celery_app.conf.beat_schedule or {}),

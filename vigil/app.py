@@ -23,6 +23,7 @@ from siem.inputs.decisions import AuthDecisionSink
 from siem.metrics import PipelineCollector
 from vigil import keyring
 from vigil import services as local_services
+from vigil.audit import audit_buffer
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
 from vigil.console import install_console
@@ -70,17 +71,22 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     app.add_middleware(RequestIdMiddleware)
     # The OAuth 2.0 issuer (token, revocation, introspection, metadata, JWKS).
     # Its decisions (token grants, failed client authentication, ...) join the same buffer.
-    issuer = build_issuer(settings.edgeauth, redis_client(settings), decisions=decisions)
+    # Every audited change made through this app (keys, clients, downloads, rules, triage, sign-ins) goes to siem's
+    # `audit` dataset through one bounded buffer.
+    audit = audit_buffer(settings, siem_pipeline)
+    app.router.add_event_handler("startup", audit.start)
+    app.router.add_event_handler("shutdown", audit.close)
+    issuer = build_issuer(settings.edgeauth, redis_client(settings), decisions=decisions, audit=audit)
     app.include_router(create_issuer_router(issuer))
-    evidence_archive = keyring.evidence_archive(settings)
+    evidence_archive = keyring.evidence_archive(settings, audit)
     app.include_router(create_evidence_router(guard, evidence_archive))
     app.include_router(create_evidence_keys_router(evidence_archive))
-    detections = build_detections(settings)
+    detections = build_detections(settings, audit)
     siem_registry.register(DetectionsCollector(detections.state))  # storms, counted in Redis like siem's
     # A hunt started over the API is a job a worker runs; the request only queues it.
     hunt_queue = create_celery(settings)
     detections.hunt_launcher = lambda job_id: hunt_queue.send_task(HUNT_TASK, args=[job_id])
-    compliance = build_compliance(settings, detections=detections)
+    compliance = build_compliance(settings, audit, detections=detections)
     app.include_router(create_detections_router(guard, detections))
     app.include_router(create_compliance_router(guard, compliance))
     # The console for people: the same verifier, reading the token from its session cookie instead of a header.
@@ -92,6 +98,7 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
         archive=evidence_archive,
         compliance=compliance,
         ingest=siem_pipeline,
+        audit=audit,
         errors=errors,
         csrf_key=keyring.csrf_secret(settings).value,
     )

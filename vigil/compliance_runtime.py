@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from compliance import Compliance, Sources
 from detections import Detections
+from edgeauth import AuditSink
 from edgeauth.issuer import ClientRegistry, RedisClientStore
 from edgeauth.keystore import KeyStore
 from evidence import EvidenceLocker
@@ -13,7 +14,9 @@ from vigil.detections_runtime import build_detections
 from vigil.settings import VigilSettings
 
 
-def build_compliance(settings: VigilSettings, *, detections: Detections | None = None) -> Compliance:
+def build_compliance(
+    settings: VigilSettings, audit: AuditSink | None = None, *, detections: Detections | None = None
+) -> Compliance:
     """`detections`: the app's own service when it has one (one `Detections` per process), else one is built."""
     es = elasticsearch_client(settings)
     redis = redis_client(settings)
@@ -24,7 +27,7 @@ def build_compliance(settings: VigilSettings, *, detections: Detections | None =
         scopes_supported=oauth.scopes_supported,
         scrypt_n=oauth.secret_scrypt_n,
     )
-    detections = detections or build_detections(settings)
+    detections = detections or build_detections(settings, audit)
     sources = Sources(
         settings=settings.compliance,
         es=es,
@@ -33,8 +36,8 @@ def build_compliance(settings: VigilSettings, *, detections: Detections | None =
         keys=KeyStore(redis, settings.edgeauth),
         clients=registry,
         siem=settings.siem,
-        retention=Retention(es, IndexLayout(settings.siem)),
+        retention=Retention(es, IndexLayout(settings.siem), audit),
         detections=detections,
         alerts_index=detections.settings.alerts_index,
     )
-    return Compliance(settings.compliance, es, locker, sources=sources, alerts=detections)
+    return Compliance(settings.compliance, es, locker, sources=sources, alerts=detections, audit=audit)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from detections import Detections, DetectionsSettings
+from edgeauth import AuditSink
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.indices import ensure_applied
 from vigil.settings import VigilSettings
@@ -17,7 +18,7 @@ def detections_settings(settings: VigilSettings) -> DetectionsSettings:
     return settings.detections.model_copy(update={"rule_paths": [*settings.detections.rule_paths, *extra]})
 
 
-def build_detections(settings: VigilSettings) -> Detections:
+def build_detections(settings: VigilSettings, audit: AuditSink | None = None) -> Detections:
     es = elasticsearch_client(settings)
     ensure_applied(es, settings)
-    return Detections(detections_settings(settings), es, redis_client(settings))
+    return Detections(detections_settings(settings), es, redis_client(settings), audit=audit)

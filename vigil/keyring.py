@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgeauth import KeyStore, Sealer, SharedSecret, sealer_for
+from edgeauth import AuditSink, KeyStore, Sealer, SharedSecret, sealer_for
 from evidence import EvidenceArchive
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.settings import VigilSettings
@@ -19,9 +19,11 @@ def sealer(settings: VigilSettings) -> Sealer:
     return sealer_for(settings.edgeauth)
 
 
-def evidence_archive(settings: VigilSettings) -> EvidenceArchive:
-    """The evidence archive with its signing keys opened by the one sealer."""
-    return EvidenceArchive(elasticsearch_client(settings), redis_client(settings), settings.evidence, sealer(settings))
+def evidence_archive(settings: VigilSettings, audit: AuditSink | None = None) -> EvidenceArchive:
+    """The evidence archive with its signing keys opened by the one sealer; downloads and refusals go to `audit`."""
+    return EvidenceArchive(
+        elasticsearch_client(settings), redis_client(settings), settings.evidence, sealer(settings), audit=audit
+    )
 
 
 def csrf_secret(settings: VigilSettings) -> SharedSecret:

@@ -18,6 +18,7 @@ from edgeauth import KeyStore
 from edgeauth import issuer as edgeauth_issuer
 from siem import Pipeline
 from siem import tasks as siem_tasks
+from vigil.audit import process_audit
 from vigil.beat import BeatLock, locked_scheduler
 from vigil.canary.runner import register_tasks as register_canary_tasks
 from vigil.clients import broker_url, elasticsearch_client, redis_client
@@ -29,25 +30,32 @@ from vigil.settings import VigilSettings
 
 def _siem(app: Celery, settings: VigilSettings) -> None:
     siem_tasks.register_tasks(
-        app, lambda: Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem)
+        app,
+        lambda: Pipeline(elasticsearch_client(settings), redis_client(settings), settings.siem),
+        audit=process_audit(settings),
     )
 
 
 def _edgeauth(app: Celery, settings: VigilSettings) -> None:
+    audit = process_audit(settings)
     edgeauth_issuer.register_tasks(
         app,
-        lambda: KeyStore(redis_client(settings), settings.edgeauth),
+        lambda: KeyStore(redis_client(settings), settings.edgeauth, audit=audit()),
         interval=settings.edgeauth.oauth.key_rotation_interval,
     )
 
 
 def _detections(app: Celery, settings: VigilSettings) -> None:
-    register_detections_tasks(app, lambda: build_detections(settings), every=settings.detections.tick_seconds)
+    audit = process_audit(settings)
+    register_detections_tasks(app, lambda: build_detections(settings, audit()), every=settings.detections.tick_seconds)
 
 
 def _compliance(app: Celery, settings: VigilSettings) -> None:
+    audit = process_audit(settings)
     register_compliance_tasks(
-        app, lambda: build_compliance(settings), every=settings.compliance.thresholds.collection_interval_seconds
+        app,
+        lambda: build_compliance(settings, audit()),
+        every=settings.compliance.thresholds.collection_interval_seconds,
     )
 
 

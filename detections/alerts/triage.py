@@ -1,12 +1,18 @@
-"""Triage: new -> acknowledged -> resolved (with a verdict); assignee and notes; every change recorded."""
+"""Triage: new -> acknowledged -> resolved (with a verdict); assignee and notes; every change recorded.
+
+Each change is kept on the alert (its transitions and notes) and handed to the audit sink as a `configuration`
+event, so triage is visible to the SIEM like any other change.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from detections.alerts.store import AlertStore, from_hit
 from detections.errors import DetectionsError, TriageError
 from detections.models import Alert, AlertStatus, Note, Transition, Verdict
+from edgeauth import AuditEvent, AuditSink
 
 ALLOWED: dict[AlertStatus, set[AlertStatus]] = {
     AlertStatus.NEW: {AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED},
@@ -42,9 +48,39 @@ def _move(
     alert.updated = now
 
 
+def _state(alert: Alert) -> dict[str, Any]:
+    return {
+        "status": alert.status.value,
+        "verdict": alert.verdict.value if alert.verdict else None,
+        "assignee": alert.assignee,
+        "notes": len(alert.notes),
+    }
+
+
 class Triage:
-    def __init__(self, store: AlertStore) -> None:
+    def __init__(self, store: AlertStore, audit: AuditSink | None = None) -> None:
         self.store = store
+        self._audit = audit
+
+    def _save(self, alert: Alert, hit: dict[str, Any], action: str, actor: str, now: datetime) -> None:
+        before = _state(from_hit(hit))
+        self.store.save(alert, hit)
+        if self._audit is not None:
+            self._audit.emit(
+                [
+                    AuditEvent(
+                        timestamp=now,
+                        provider="detections",
+                        action=action,
+                        category="configuration",
+                        actor=actor,
+                        target=f"alert:{alert.id}",
+                        reason=alert.rule_title,
+                        before=before,
+                        after=_state(alert),
+                    )
+                ]
+            )
 
     def acknowledge(
         self, alert_id: str, actor: str, now: datetime, *, note: str | None = None, assignee: str | None = None
@@ -56,7 +92,7 @@ class Triage:
         alert.assignee = assignee or alert.assignee or actor
         if note:
             alert.notes.append(Note(actor=actor, at=now, text=note))
-        self.store.save(alert, hit)
+        self._save(alert, hit, "alert-acknowledged", actor, now)
         return alert
 
     def resolve(self, alert_id: str, actor: str, now: datetime, verdict: Verdict, *, note: str | None = None) -> Alert:
@@ -69,7 +105,7 @@ class Triage:
             alert.acknowledged_at = now
         if note:
             alert.notes.append(Note(actor=actor, at=now, text=note))
-        self.store.save(alert, hit)
+        self._save(alert, hit, "alert-resolved", actor, now)
         return alert
 
     def assign(self, alert_id: str, actor: str, now: datetime, assignee: str | None) -> Alert:
@@ -80,7 +116,7 @@ class Triage:
         )
         alert.assignee = assignee
         alert.updated = now
-        self.store.save(alert, hit)
+        self._save(alert, hit, "alert-assigned", actor, now)
         return alert
 
     def note(self, alert_id: str, actor: str, now: datetime, text: str) -> Alert:
@@ -88,7 +124,7 @@ class Triage:
         alert = from_hit(hit)
         alert.notes.append(Note(actor=actor, at=now, text=text))
         alert.updated = now
-        self.store.save(alert, hit)
+        self._save(alert, hit, "alert-noted", actor, now)
         return alert
 
     def bulk_acknowledge(self, ids: list[str], actor: str, now: datetime, note: str | None = None) -> dict[str, str]:

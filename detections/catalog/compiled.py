@@ -13,6 +13,9 @@ DEFAULT_GROUP_BY: dict[str, tuple[str, ...]] = {
     "access": ("source.ip",),
     "exception": ("error.type.caseless",),
     "auth": ("source.ip",),
+    # An audited change alerts per thing changed (one key, one rule, one client), whoever changed it; key ids are
+    # case-sensitive, so the raw keyword groups.
+    "audit": ("vigil.audit.target",),
 }
 
 

@@ -31,6 +31,14 @@ SNAPSHOT_FIELDS = (
     "vigil.auth.jti",
     "vigil.auth.kid",
     "vigil.auth.alg",
+    "event.provider",
+    "client.id",
+    "vigil.audit.target",
+    "vigil.audit.trigger",
+    "vigil.audit.added",
+    "vigil.audit.removed",
+    "vigil.audit.retention_days",
+    "vigil.ingest.client",
 )
 
 _MAX_VALUE = 512

@@ -20,6 +20,7 @@ import redis
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
+from edgeauth.audit import AuditSink
 from edgeauth.decisions import DecisionBuffer
 from edgeauth.issuer.errors import IssuerUnavailable, RateLimited
 from edgeauth.issuer.grants import TOKEN_AUTH_METHODS, ClientCredentialsGrant, PrivateKeyJwtAuth, RefreshTokenGrant
@@ -109,13 +110,14 @@ class Issuer:
         *,
         decisions: DecisionBuffer | None = None,
         store: ClientStore | None = None,
+        audit: AuditSink | None = None,
     ) -> None:
         self.settings = settings
         issuer_settings = settings.oauth
         self.keys = keys
         self.decisions = decisions
         prefix = settings.key_prefix
-        self.registry = ClientRegistry.from_settings(settings, client, store=store)
+        self.registry = ClientRegistry.from_settings(settings, client, store=store, audit=audit)
         self.refresh_tokens = RefreshTokenStore(
             client,
             prefix,
@@ -293,8 +295,19 @@ class Issuer:
         self.decisions.submit(event)
 
 
-def build_issuer(settings: EdgeAuthSettings, client: redis.Redis, *, decisions: DecisionBuffer | None = None) -> Issuer:
+def build_issuer(
+    settings: EdgeAuthSettings,
+    client: redis.Redis,
+    *,
+    decisions: DecisionBuffer | None = None,
+    audit: AuditSink | None = None,
+) -> Issuer:
     """The issuer over the Redis-backed key store, revocation stream and client registry."""
     return Issuer(
-        settings, client, KeyStore(client, settings), RevocationPublisher(client, settings), decisions=decisions
+        settings,
+        client,
+        KeyStore(client, settings, audit=audit),
+        RevocationPublisher(client, settings),
+        decisions=decisions,
+        audit=audit,
     )

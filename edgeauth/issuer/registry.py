@@ -1,7 +1,8 @@
 """The client registry: who may obtain tokens, with which credential, scopes, audiences and period.
 
 Storage sits behind the `ClientStore` protocol (Redis here; a SQL table plugs in the same way) and every change
-is written together with its audit event, so the trail cannot miss a change.
+is written together with its audit event, so the trail cannot miss a change; the same change then goes to the
+audit sink (an `iam` event with the client's access before and after), so a Sigma rule can see it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Protocol, cast
 import redis
 from pydantic import SecretStr, ValidationError
 
+from edgeauth.audit import AuditEvent, AuditSink, AuditValue
 from edgeauth.errors import KeyStoreError
 from edgeauth.issuer.errors import ClientExists, ClientNotFound, InvalidClientDefinition
 from edgeauth.issuer.models import (
@@ -182,20 +184,34 @@ def _now() -> datetime:
 class ClientRegistry:
     """Client administration: every operation validates, stores and records who did it."""
 
-    def __init__(self, store: ClientStore, *, scopes_supported: Iterable[str], scrypt_n: int = 2**14) -> None:
+    def __init__(
+        self,
+        store: ClientStore,
+        *,
+        scopes_supported: Iterable[str],
+        scrypt_n: int = 2**14,
+        audit: AuditSink | None = None,
+    ) -> None:
         self.store = store
         self._scopes_supported = frozenset(scopes_supported)
         self._scrypt_n = scrypt_n
+        self._audit = audit
 
     @classmethod
     def from_settings(
-        cls, settings: EdgeAuthSettings, client: redis.Redis, *, store: ClientStore | None = None
+        cls,
+        settings: EdgeAuthSettings,
+        client: redis.Redis,
+        *,
+        store: ClientStore | None = None,
+        audit: AuditSink | None = None,
     ) -> ClientRegistry:
         """The registry as configured: Redis under `key_prefix` unless another `store` is given."""
         return cls(
             store or RedisClientStore(client, settings.key_prefix),
             scopes_supported=settings.oauth.scopes_supported,
             scrypt_n=settings.oauth.secret_scrypt_n,
+            audit=audit,
         )
 
     def get(self, client_id: str) -> ClientRecord:
@@ -224,12 +240,7 @@ class ClientRegistry:
         description: str = "",
     ) -> IssuedCredential:
         """Register a client; with no `jwks` it gets a random secret, returned here once and only hashed after."""
-        granted = frozenset(scopes) if scopes is not None else ROLE_SCOPES[role]
-        unknown = granted - self._scopes_supported
-        if unknown:
-            raise InvalidClientDefinition(
-                f"unknown scope(s) {', '.join(sorted(unknown))}; supported: {' '.join(sorted(self._scopes_supported))}"
-            )
+        granted = self._supported(frozenset(scopes) if scopes is not None else ROLE_SCOPES[role])
         secret = None if jwks is not None else secrets.token_urlsafe(32)
         fields: dict[str, Any] = {
             "client_id": client_id,
@@ -245,7 +256,9 @@ class ClientRegistry:
             "created_at": _now(),
         }
         record = _validated(fields)
-        self.store.insert(record, self._event(actor, "create", record.client_id, f"role={role}"))
+        event = self._event(actor, "create", record.client_id, f"role={role}")
+        self.store.insert(record, event)
+        self._emit(event, None, record)
         return IssuedCredential(client=ClientPublic.of(record), client_secret=SecretStr(secret) if secret else None)
 
     def rotate(self, client_id: str, *, actor: str, jwks: object | None = None) -> IssuedCredential:
@@ -263,22 +276,64 @@ class ClientRegistry:
             secret = secrets.token_urlsafe(32)
             changes["secret_hash"] = SecretStr(hash_secret(secret, n=self._scrypt_n))
         updated = record.model_copy(update=changes)
-        self.store.replace(updated, self._event(actor, "rotate", client_id))
+        self._replace(record, updated, self._event(actor, "rotate", client_id))
         return IssuedCredential(client=ClientPublic.of(updated), client_secret=SecretStr(secret) if secret else None)
 
     def set_disabled(self, client_id: str, disabled: bool, *, actor: str) -> ClientPublic:
-        updated = self.get(client_id).model_copy(update={"disabled": disabled})
-        self.store.replace(updated, self._event(actor, "disable" if disabled else "enable", client_id))
+        record = self.get(client_id)
+        updated = record.model_copy(update={"disabled": disabled})
+        self._replace(record, updated, self._event(actor, "disable" if disabled else "enable", client_id))
+        return ClientPublic.of(updated)
+
+    def set_scopes(self, client_id: str, scopes: Iterable[str], *, actor: str) -> ClientPublic:
+        """Replace the scopes a client may request; tokens already issued keep theirs until they expire."""
+        record = self.get(client_id)
+        granted = self._supported(frozenset(scopes))
+        updated = record.model_copy(update={"scopes": granted})
+        self._replace(record, updated, self._event(actor, "update", client_id, f"scopes={' '.join(sorted(granted))}"))
         return ClientPublic.of(updated)
 
     def review(self, client_id: str, *, actor: str, note: str = "") -> ClientPublic:
         """Record that a person checked this client's access is still needed (access reviews, SOC 2 CC6.2)."""
-        updated = self.get(client_id).model_copy(update={"reviewed_at": _now(), "reviewed_by": actor})
-        self.store.replace(updated, self._event(actor, "review", client_id, note))
+        record = self.get(client_id)
+        updated = record.model_copy(update={"reviewed_at": _now(), "reviewed_by": actor})
+        self._replace(record, updated, self._event(actor, "review", client_id, note))
         return ClientPublic.of(updated)
 
     def history(self, client_id: str | None = None) -> list[ClientAuditEvent]:
         return self.store.audit_events(client_id)
+
+    def _supported(self, granted: frozenset[str]) -> frozenset[str]:
+        unknown = granted - self._scopes_supported
+        if unknown:
+            raise InvalidClientDefinition(
+                f"unknown scope(s) {', '.join(sorted(unknown))}; supported: {' '.join(sorted(self._scopes_supported))}"
+            )
+        return granted
+
+    def _replace(self, before: ClientRecord, after: ClientRecord, event: ClientAuditEvent) -> None:
+        self.store.replace(after, event)
+        self._emit(event, before, after)
+
+    def _emit(self, event: ClientAuditEvent, before: ClientRecord | None, after: ClientRecord) -> None:
+        if self._audit is None:
+            return
+        self._audit.emit(
+            [
+                AuditEvent(
+                    timestamp=event.timestamp,
+                    provider="edgeauth",
+                    action=_AUDIT_ACTIONS[event.action],
+                    category="iam",
+                    type="creation" if before is None else "change",
+                    actor=event.actor,
+                    target=f"client:{event.client_id}",
+                    reason=event.detail or None,
+                    before=_access(before) if before is not None else None,
+                    after=_access(after),
+                )
+            ]
+        )
 
     @staticmethod
     def _event(actor: str, action: AuditAction, client_id: str, detail: str = "") -> ClientAuditEvent:
@@ -286,6 +341,27 @@ class ClientRegistry:
             return ClientAuditEvent(timestamp=_now(), actor=actor, action=action, client_id=client_id, detail=detail)
         except ValidationError as exc:
             raise InvalidClientDefinition(f"audit actor: {exc.errors()[0]['msg']}") from None
+
+
+_AUDIT_ACTIONS: dict[AuditAction, str] = {
+    "create": "client-created",
+    "rotate": "client-credential-rotated",
+    "disable": "client-disabled",
+    "enable": "client-enabled",
+    "review": "client-reviewed",
+    "update": "client-updated",
+}
+
+
+def _access(record: ClientRecord) -> dict[str, AuditValue]:
+    """What a client may do (never its credential): the before/after of an audit event."""
+    return {
+        "scopes": sorted(record.scopes),
+        "audiences": list(record.audiences),
+        "grant_types": sorted(record.grant_types),
+        "role": record.role,
+        "disabled": record.disabled,
+    }
 
 
 def _validated(fields: dict[str, Any]) -> ClientRecord:

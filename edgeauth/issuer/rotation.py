@@ -36,7 +36,7 @@ def rotate_if_due(store: KeyStore, *, interval: float, now: float | None = None)
         removed = tuple(store.prune())
         return RotationOutcome(False, active.kid, removed, f"active key is {age:.0f}s old; rotation at {interval:.0f}s")
     try:
-        promoted = store.rotate("scheduled")
+        promoted = store.rotate("scheduled", scheduled=True)
     except KeyStoreError as exc:
         # The successor is not yet published long enough: the next run will rotate.
         log.warning("scheduled rotation postponed: %s", exc)

@@ -27,6 +27,8 @@ from evidence.settings import EvidenceSettings
 from evidence.store import BlobStore, open_stores
 
 _APPEND_ATTEMPTS = 5
+#: Sequences are Elasticsearch `long`s; asking for a larger one is asking for an item that cannot exist.
+MAX_SEQUENCE = 2**63 - 1
 
 
 class EvidenceLocker:
@@ -145,6 +147,12 @@ class EvidenceLocker:
             bounds["lte"] = last
         query: dict[str, Any] = {"range": {"sequence": bounds}} if bounds else {"match_all": {}}
         return stream(self.es, self.index, query, [{"sequence": "asc"}], self.settings.page_size)
+
+    def entry(self, sequence: int) -> dict[str, Any] | None:
+        """The raw entry of one sequence number, or None; a number no `long` can hold is simply not there."""
+        if not 0 < sequence <= MAX_SEQUENCE:
+            return None
+        return next(iter(self.entries(first=sequence, last=sequence)), None)
 
     def items(
         self,

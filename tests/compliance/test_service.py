@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from compliance import Compliance, ComplianceSettings, Outcome, Period, Sources
 from detections import AlertFilter, Detections, DetectionsSettings
-from edgeauth import EdgeAuthSettings, Sealer
+from edgeauth import CollectingAuditSink, EdgeAuthSettings, Sealer
 from edgeauth.keystore import KeyStore
 from evidence import EvidenceArchive, EvidenceSettings
 from tests.compliance.oscal_validation import validate_assessment_results
@@ -37,14 +37,19 @@ def archive(es: Elasticsearch, redis_conn: redis.Redis, evidence_settings: Evide
 
 
 def _service(
-    es: Elasticsearch, redis_conn: redis.Redis, namespace: str, archive: EvidenceArchive, detections: Detections
+    es: Elasticsearch,
+    redis_conn: redis.Redis,
+    namespace: str,
+    archive: EvidenceArchive,
+    detections: Detections,
+    audit: CollectingAuditSink | None = None,
 ) -> Compliance:
     settings = ComplianceSettings(namespace=namespace, scope=("CC6.1", "A.8.24", "A.5.28"))
     edge = EdgeAuthSettings(namespace=namespace, key_encryption_key=SecretStr("compliance-test-pass"))
     keys = KeyStore(redis_conn, edge)
     keys.ensure()
     sources = Sources(settings=settings, es=es, locker=archive.locker, edgeauth=edge, keys=keys)
-    return Compliance(settings, es, archive.locker, sources=sources, alerts=detections)
+    return Compliance(settings, es, archive.locker, sources=sources, alerts=detections, audit=audit)
 
 
 def test_status_history_alerts_and_bundle_with_oscal(
@@ -54,7 +59,8 @@ def test_status_history_alerts_and_bundle_with_oscal(
     archive: EvidenceArchive,
     detections: Detections,
 ) -> None:
-    service = _service(es, redis_conn, es_namespace, archive, detections)
+    audit = CollectingAuditSink()
+    service = _service(es, redis_conn, es_namespace, archive, detections, audit)
     start = datetime.now(UTC)
     collected = service.collect(now=start)
     assert {c.collector for c in collected.collected} == {
@@ -75,9 +81,16 @@ def test_status_history_alerts_and_bundle_with_oscal(
     assert first.newly_failing == ("A.5.28",)
     assert first.alerts_raised == 1
 
+    # every control's first status is a change; the audit sink sees it as `control-status-changed`
+    assert sorted((e.target, e.before, (e.after or {}).get("outcome")) for e in audit.events) == [
+        ("control:A.5.28", None, "fail"),
+        ("control:A.8.24", None, table["A.8.24"].outcome.value),
+        ("control:CC6.1", None, "pass"),
+    ]
     second = service.refresh(now=start + timedelta(seconds=2))
     assert second.newly_failing == ()
     assert second.alerts_raised == 0
+    assert len(audit.events) == 3  # nothing changed, nothing audited
     alerts = detections.alerts(AlertFilter(category="compliance"))
     assert alerts.total == 1
     assert alerts.alerts[0].rule_id == "compliance:control-A.5.28"

@@ -195,6 +195,9 @@ def test_auditor_controls_bundles_and_download_history(world: World, edge_auth: 
     assert client.get("/console/bundles/evidence-20010101T000000Z-20010102T000000Z-000000000000.zip").status_code == 404
     assert client.get("/console/evidence/0").status_code == 404
     assert client.get("/console/evidence/abc").status_code == 422
+    # past what an Elasticsearch long holds: not found, never "evidence unavailable" (issue 13, item 8)
+    assert client.get(f"/console/evidence/{2**63}").status_code == 404
+    assert client.get(f"/console/evidence/{10**30}").status_code == 404
 
 
 def test_an_engagement_that_is_over_is_refused(world: World, edge_auth: EdgeAuthHarness) -> None:

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.requests import Request
 
 from detections import AlertStatus, Level
+from edgeauth import CollectingAuditSink
 from evidence import Engagement
 from siem.activity import TimeSeries, _counts, bucket_size
 from tests.fixtures.edgeauth import EdgeAuthHarness
@@ -202,3 +204,19 @@ def test_badge_colours_meet_wcag_aa_with_white_text() -> None:
     for colour in badges:
         ratio = 1.05 / (_luminance(colour) + 0.05)
         assert ratio >= 4.5, f"white on {colour}: {ratio:.2f}"
+
+
+def test_sign_ins_are_audited(edge_auth: EdgeAuthHarness) -> None:
+    sink = CollectingAuditSink()
+    sessions = Sessions(edge_auth.verifier, ConsoleSettings(), lambda: b"k" * 32, sink)
+    request = Request({"type": "http", "method": "POST", "path": "/console/login", "headers": [], "client": None})
+    principal = sessions.sign_in(request, edge_auth.token(["alerts:read"], subject="ana"))
+    with pytest.raises(FormRejected):
+        sessions.sign_in(request, edge_auth.token(["ingest:write"], subject="bot"))
+    with pytest.raises(FormRejected):
+        sessions.sign_in(request, "not-a-jwt")  # a refused token is an auth decision, not a sign-in
+    assert [(e.action, e.outcome, e.actor, e.reason) for e in sink.events] == [
+        ("console-signed-in", "success", "ana", None),
+        ("console-signed-in", "failure", "bot", "no-console-scope"),
+    ]
+    assert sink.events[0].client_id == principal.client_id

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from detections import Alert, AlertFilter, Detections, DetectionsSettings, create_router
 from detections.selftest.scratch import remove_prefix
-from edgeauth import Guard
+from edgeauth import AuditSink, Guard
 from siem import Pipeline, SiemSettings
 from vigil.problems import install_error_answers
 
@@ -42,9 +42,9 @@ def make_detections(
 ) -> Callable[..., Detections]:
     apply_indices(det_prefix, "detections")
 
-    def make(**overrides: Any) -> Detections:
+    def make(audit: AuditSink | None = None, **overrides: Any) -> Detections:
         settings = DetectionsSettings(namespace=det_prefix, ingest_delay_seconds=0, **overrides)
-        return Detections(settings, es, redis_conn)
+        return Detections(settings, es, redis_conn, audit=audit)
 
     return make
 

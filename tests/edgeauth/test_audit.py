@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
+import redis
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
-from edgeauth import AuditBuffer, AuditEvent, CollectingAuditSink
+from edgeauth import AuditBuffer, AuditEvent, CollectingAuditSink, EdgeAuthSettings, KeyStore
+from edgeauth.issuer import ClientRegistry
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -96,3 +98,49 @@ def test_added_never_includes_what_was_there(before: list[str], after: list[str]
     event = change(before={"scopes": before}, after={"scopes": after})
     assert set(event.added) == set(after) - set(before)
     assert set(event.removed) == set(before) - set(after)
+
+
+@pytest.mark.integration
+def test_key_changes_are_audited_with_whether_the_schedule_made_them(
+    redis_conn: redis.Redis, redis_namespace: str
+) -> None:
+    sink = CollectingAuditSink()
+    settings = EdgeAuthSettings(
+        namespace=redis_namespace, key_encryption_key=SecretStr("kek-for-tests"), key_publish_lead=0
+    )
+    store = KeyStore(redis_conn, settings, audit=sink)
+    store.ensure()
+    store.rotate("scheduled", scheduled=True)
+    store.rotate("suspected leak", force=True, actor="ops")
+    rotations = [e for e in sink.events if e.action == "key-rotated"]
+    assert [(e.trigger, e.actor, e.reason) for e in rotations] == [
+        ("schedule", None, "scheduled"),
+        ("operator", "ops", "suspected leak"),
+    ]
+    assert all(e.category == "iam" and e.target.startswith("key:") for e in sink.events)
+    assert {"key-published", "key-activated", "key-retired"} <= {e.action for e in sink.events}
+    assert rotations[1].after == {"active": [store.inventory()[-2].kid], "forced": True}
+    # the rotation log keeps its own record, as before
+    assert len(store.history()) == sum(1 for e in sink.events if e.action != "key-rotated")
+
+
+@pytest.mark.integration
+def test_client_changes_are_audited_with_the_access_before_and_after(
+    redis_conn: redis.Redis, redis_namespace: str
+) -> None:
+    sink = CollectingAuditSink()
+    registry = ClientRegistry.from_settings(EdgeAuthSettings(namespace=redis_namespace), redis_conn, audit=sink)
+    registry.create("reports", actor="ops", role="analyst", audiences=["vigil"])
+    registry.set_scopes("reports", ["alerts:read", "rules:admin"], actor="eve")
+    registry.set_disabled("reports", True, actor="ops")
+    created, widened, disabled = sink.events
+    assert (created.action, created.type, created.before) == ("client-created", "creation", None)
+    assert created.added == ["alerts:read", "alerts:triage", "client_credentials", "vigil"]
+    assert (widened.action, widened.actor) == ("client-updated", "eve")
+    assert (widened.added, widened.removed) == (["rules:admin"], ["alerts:triage"])
+    assert disabled.action == "client-disabled"
+    assert disabled.after is not None
+    assert disabled.after["disabled"] is True
+    assert "secret" not in created.model_dump_json()
+    # the registry's own trail keeps every change too
+    assert [e.action for e in registry.history("reports")] == ["create", "update", "disable"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from edgeauth import AuditEvent
-from siem import AuditRecordSink, ParseError, Pipeline, parse_record
+from siem import AuditRecordSink, ParseError, Pipeline, Retention, parse_record
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +61,19 @@ def test_a_malformed_audit_record_names_its_field() -> None:
             event_id="e",
             received=AT,
         )
+
+
+def test_retention_deletions_reach_the_audit_dataset(make_pipeline: Any, es: Elasticsearch) -> None:
+    pipeline = make_pipeline(retention_days=7)
+    old = f"{pipeline.settings.prefix}-logs-access-2026.09.01"
+    es.index(index=old, document={"@timestamp": "2026-09-01T00:00:00Z"}, refresh=True)
+    Retention(es, pipeline.layout, AuditRecordSink(pipeline)).apply(today=date(2026, 11, 29))
+    pipeline.drain()
+    (hit,) = es.search(index=f"{pipeline.settings.prefix}-logs-audit-*", query={"match_all": {}})["hits"]["hits"]
+    doc = hit["_source"]
+    assert (doc["event"]["action"], doc["event"]["type"]) == ("index-deleted", ["deletion"])
+    assert doc["vigil"]["audit"]["retention_days"] == 7
+    assert doc["vigil"]["audit"]["trigger"] == "policy"
+    assert doc["vigil"]["audit"]["target"] == f"index:{old}"
+    # siem's own deletion log keeps the record as before
+    assert [d.index for d in Retention(es, pipeline.layout).log()] == [old]

@@ -1,12 +1,13 @@
-"""`vigil clients create | rotate | disable | enable | list | show | review`: the edgeauth client registry.
+"""`vigil clients create | rotate | disable | enable | scopes | list | show | review`: the edgeauth client registry.
 
 A client secret is printed once, at creation or rotation, and never again: only its scrypt hash is stored.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from edgeauth.issuer import ClientPublic, ClientRegistry, InvalidClientDefinition, IssuedCredential, Role
+from vigil.audit import actor_name, command_audit
 from vigil.clients import redis_client
 from vigil.settings import load_settings
 
@@ -24,18 +26,12 @@ Actor = Annotated[str | None, typer.Option("--actor", help="Who makes the change
 ClientIdArg = Annotated[str, typer.Argument(help="The client id.")]
 
 
-def _registry() -> ClientRegistry:
+@contextmanager
+def _registry() -> Iterator[ClientRegistry]:
+    """The registry, its changes audited into the SIEM before the command exits."""
     settings = load_settings()
-    return ClientRegistry.from_settings(settings.edgeauth, redis_client(settings))
-
-
-def _actor(actor: str | None) -> str:
-    if actor:
-        return actor
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
+    with command_audit(settings) as audit:
+        yield ClientRegistry.from_settings(settings.edgeauth, redis_client(settings), audit=audit)
 
 
 def _datetime(value: str, option: str) -> datetime:
@@ -103,17 +99,18 @@ def create(
         else None
     )
     settings = load_settings()
-    issued = _registry().create(
-        client_id,
-        actor=_actor(actor),
-        role=role,
-        scopes=scope or None,
-        audiences=audience or list(settings.edgeauth.audiences),
-        jwks=_jwks(jwks),
-        refresh_tokens=refresh_tokens,
-        engagement=engagement,
-        description=description,
-    )
+    with _registry() as registry:
+        issued = registry.create(
+            client_id,
+            actor=actor_name(actor),
+            role=role,
+            scopes=scope or None,
+            audiences=audience or list(settings.edgeauth.audiences),
+            jwks=_jwks(jwks),
+            refresh_tokens=refresh_tokens,
+            engagement=engagement,
+            description=description,
+        )
     _print_issued(issued, as_json)
 
 
@@ -125,25 +122,42 @@ def rotate(
     as_json: JsonFlag = False,
 ) -> None:
     """Replace a client's credential: a new secret (printed once) or a new public JWKS."""
-    _print_issued(_registry().rotate(client_id, actor=_actor(actor), jwks=_jwks(jwks)), as_json)
+    with _registry() as registry:
+        issued = registry.rotate(client_id, actor=actor_name(actor), jwks=_jwks(jwks))
+    _print_issued(issued, as_json)
 
 
 @app.command()
 def disable(client_id: ClientIdArg, actor: Actor = None, as_json: JsonFlag = False) -> None:
     """Refuse every further token request of the client (tokens already issued run out or can be revoked)."""
-    _print(_registry().set_disabled(client_id, True, actor=_actor(actor)), as_json)
+    with _registry() as registry:
+        _print(registry.set_disabled(client_id, True, actor=actor_name(actor)), as_json)
 
 
 @app.command()
 def enable(client_id: ClientIdArg, actor: Actor = None, as_json: JsonFlag = False) -> None:
     """Allow a disabled client again."""
-    _print(_registry().set_disabled(client_id, False, actor=_actor(actor)), as_json)
+    with _registry() as registry:
+        _print(registry.set_disabled(client_id, False, actor=actor_name(actor)), as_json)
+
+
+@app.command()
+def scopes(
+    client_id: ClientIdArg,
+    scope: Annotated[list[str], typer.Option(help="Allowed scope (repeat for several); replaces the current set.")],
+    actor: Actor = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Replace the scopes a client may request (tokens already issued keep theirs until they expire)."""
+    with _registry() as registry:
+        _print(registry.set_scopes(client_id, scope, actor=actor_name(actor)), as_json)
 
 
 @app.command(name="list")
 def list_clients(as_json: JsonFlag = False) -> None:
     """Every registered client, without credentials."""
-    clients = _registry().list_clients()
+    with _registry() as registry:
+        clients = registry.list_clients()
     if as_json:
         typer.echo(json.dumps([c.model_dump(mode="json") for c in clients], indent=2))
         return
@@ -162,9 +176,9 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """One client, optionally with who changed it and when."""
-    registry = _registry()
-    client = registry.show(client_id)
-    events = registry.history(client_id) if history else []
+    with _registry() as registry:
+        client = registry.show(client_id)
+        events = registry.history(client_id) if history else []
     if as_json:
         document: dict[str, Any] = client.model_dump(mode="json")
         if history:
@@ -184,4 +198,5 @@ def review(
     as_json: JsonFlag = False,
 ) -> None:
     """Record an access review: the client's access was checked and is still needed."""
-    _print(_registry().review(client_id, actor=_actor(actor), note=note), as_json)
+    with _registry() as registry:
+        _print(registry.review(client_id, actor=actor_name(actor), note=note), as_json)

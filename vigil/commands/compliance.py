@@ -13,6 +13,7 @@ import typer
 
 from compliance import CollectionReport, Compliance, ComplianceError, Period, StatusReport, load_catalog
 from evidence import EvidenceError
+from vigil.audit import command_audit
 from vigil.commands.evidence import parse_moment
 from vigil.compliance_runtime import build_compliance
 from vigil.errors import VigilError
@@ -114,8 +115,9 @@ def status(
     for controls that started failing. With --from/--to: evaluate that period's evidence only (no side effects).
     """
     period = None if start is None and end is None else _period(start, end)
-    with _one_line():
-        service = _service()
+    settings = load_settings()
+    with _one_line(), command_audit(settings) as audit:
+        service = build_compliance(settings, audit)
         if collect_first:
             _print_collection(service.collect(), as_json=False)
         report = service.evaluate(period) if period else service.refresh().report

@@ -26,6 +26,7 @@ from detections import (
     self_test,
 )
 from vigil import indices
+from vigil.audit import command_audit
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.detections_runtime import build_detections, detections_settings
 from vigil.settings import VigilSettings, load_settings
@@ -117,7 +118,9 @@ def rules_test(paths: Paths = None) -> None:
 
 
 def _set_enabled(rule_id: str, enabled: bool, actor: str | None) -> None:
-    rule = build_detections(load_settings()).set_enabled(rule_id, enabled, _actor(actor))
+    settings = load_settings()
+    with command_audit(settings) as audit:
+        rule = build_detections(settings, audit).set_enabled(rule_id, enabled, _actor(actor))
     typer.echo(f"{rule.id} {'enabled' if rule.enabled else 'disabled'}: {rule.title}")
 
 
@@ -170,7 +173,9 @@ def alerts_ack(
     actor: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Acknowledge alerts (new -> acknowledged)."""
-    results = build_detections(load_settings()).bulk_acknowledge(alert_ids, _actor(actor), note)
+    settings = load_settings()
+    with command_audit(settings) as audit:
+        results = build_detections(settings, audit).bulk_acknowledge(alert_ids, _actor(actor), note)
     for alert_id, outcome in results.items():
         typer.echo(f"{alert_id}: {outcome}")
     if any(o != "acknowledged" for o in results.values()):
@@ -185,7 +190,9 @@ def alerts_resolve(
     actor: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Resolve an alert with a verdict."""
-    alert = build_detections(load_settings()).resolve(alert_id, _actor(actor), verdict, note=note)
+    settings = load_settings()
+    with command_audit(settings) as audit:
+        alert = build_detections(settings, audit).resolve(alert_id, _actor(actor), verdict, note=note)
     typer.echo(f"{alert.id}: resolved ({alert.verdict.value if alert.verdict else '-'})")
 
 

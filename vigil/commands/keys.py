@@ -11,6 +11,7 @@ import typer
 from edgeauth import KeyStore
 from edgeauth.issuer import rotate_if_due
 from vigil import keyring
+from vigil.audit import actor_name, command_audit
 from vigil.clients import redis_client
 from vigil.settings import load_settings
 
@@ -57,15 +58,18 @@ def rotate(
         bool, typer.Option("--if-due", help="Rotate only when the rotation interval has passed.")
     ] = False,
     reason: Annotated[str, typer.Option(help="Recorded in the rotation log.")] = "manual",
+    actor: Annotated[str | None, typer.Option(help="Who rotates (audit trail); default: login name.")] = None,
 ) -> None:
     """Promote the published successor key to signing, retire the current one, publish a new successor."""
     settings = load_settings()
-    store = KeyStore(redis_client(settings), settings.edgeauth)
-    if if_due:
-        outcome = rotate_if_due(store, interval=settings.edgeauth.oauth.key_rotation_interval)
-        typer.echo(f"{'rotated' if outcome.rotated else 'not rotated'}: active {outcome.active_kid}; {outcome.detail}")
-        return
-    promoted = store.rotate(reason, force=force)
+    with command_audit(settings) as audit:
+        store = KeyStore(redis_client(settings), settings.edgeauth, audit=audit)
+        if if_due:
+            outcome = rotate_if_due(store, interval=settings.edgeauth.oauth.key_rotation_interval)
+            verb = "rotated" if outcome.rotated else "not rotated"
+            typer.echo(f"{verb}: active {outcome.active_kid}; {outcome.detail}")
+            return
+        promoted = store.rotate(reason, force=force, actor=actor_name(actor))
     typer.echo(f"rotated: active {promoted.kid} ({promoted.alg})")
 
 
@@ -73,12 +77,16 @@ def rotate(
 def withdraw(
     kid: Annotated[str, typer.Argument(help="The key id (`vigil keys list`).")],
     reason: Annotated[str, typer.Option(help="Recorded in the rotation log (say what happened).")] = "compromise",
+    actor: Annotated[str | None, typer.Option(help="Who withdraws (audit trail); default: login name.")] = None,
 ) -> None:
     """Take a key out of the JWKS now (compromise): every edge refuses its tokens within a stream round trip.
 
     Withdrawing the signing key first promotes its successor (a forced rotation).
     """
-    withdrawn = _store().withdraw(kid, reason)
+    settings = load_settings()
+    with command_audit(settings) as audit:
+        store = KeyStore(redis_client(settings), settings.edgeauth, audit=audit)
+        withdrawn = store.withdraw(kid, reason, actor=actor_name(actor))
     typer.echo(f"withdrawn: {withdrawn.kid} ({withdrawn.alg}); its tokens are refused from now on")
 
 

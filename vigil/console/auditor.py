@@ -82,10 +82,9 @@ def create_auditor_router(
     @router.get("/evidence/{sequence}")
     def evidence_item(request: Request, sequence: int, principal: EvidenceReader) -> HTMLResponse:
         engagement = current_engagement(principal)
-        docs = list(archive.locker.entries(first=sequence, last=sequence)) if sequence > 0 else []
-        if not docs:
+        doc = archive.locker.entry(sequence)
+        if doc is None:
             raise NotFound(f"no evidence item with sequence {sequence}")
-        doc = docs[0]
         record = json.loads(doc["record"])
         effective = datetime.fromisoformat(doc["effective_at"].replace("Z", "+00:00"))
         if engagement is not None and not engagement.start <= effective <= engagement.end:
@@ -108,11 +107,10 @@ def create_auditor_router(
 
     @router.get("/bundles/{name}")
     async def download(name: str, principal: EvidenceReader, request: Request) -> Response:
-        engagement = current_engagement(principal)
         info = await run_in_threadpool(
             lambda: archive.download(
                 name,
-                engagement,
+                principal.claims,
                 subject=principal.subject,
                 client_id=principal.client_id,
                 token_id=principal.token_id,

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from compliance import Compliance
 from detections import Detections
-from edgeauth import Principal, Verifier
+from edgeauth import AuditSink, Principal, Verifier
 from evidence import EvidenceArchive
 from siem import Pipeline
 from vigil.console.analyst import create_analyst_router
@@ -49,12 +49,13 @@ def install_console(
     ingest: Pipeline,
     errors: ErrorAnswers,
     csrf_key: Callable[[], bytes],
+    audit: AuditSink | None = None,
 ) -> None:
     """Mount the console under `/console` on `app`; the app's error handler draws its errors as console pages.
 
-    `csrf_key` is the HMAC key every replica shares.
+    `csrf_key` is the HMAC key every replica shares; sign-ins go to `audit`.
     """
-    sessions = Sessions(verifier, settings, csrf_key)
+    sessions = Sessions(verifier, settings, csrf_key, audit)
     pages = Pages(sessions)
     app.include_router(_create_entry_router(sessions, pages))
     app.include_router(create_analyst_router(pages, detections, ingest, settings))

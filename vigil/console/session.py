@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from fastapi import Request, Response
 
-from edgeauth import ClientAddress, Principal, RequestContext, VerificationError, Verifier
+from edgeauth import AuditEvent, AuditSink, ClientAddress, Principal, RequestContext, VerificationError, Verifier
 from edgeauth.edge.http import request_context
 from vigil.console.errors import FormRejected, RoleRefused, SignInRequired
 from vigil.console.settings import ConsoleSettings
@@ -29,12 +29,19 @@ MAX_TOKEN_CHARS = 8192
 class Sessions:
     """Verifies the session cookie, sets and clears it, and issues and checks CSRF tokens."""
 
-    def __init__(self, verifier: Verifier, settings: ConsoleSettings, csrf_key: Callable[[], bytes]) -> None:
+    def __init__(
+        self,
+        verifier: Verifier,
+        settings: ConsoleSettings,
+        csrf_key: Callable[[], bytes],
+        audit: AuditSink | None = None,
+    ) -> None:
         """`csrf_key` gives the shared HMAC key (read once from Redis on first use, then kept)."""
         self.verifier = verifier
         self.clients = ClientAddress(verifier.settings.trusted_proxies)
         self.settings = settings
         self._key = csrf_key
+        self._audit = audit
 
     @property
     def nonce_cookie(self) -> str:
@@ -64,8 +71,32 @@ class Sessions:
         except VerificationError as exc:
             raise FormRejected(f"that token was refused: {exc.description}") from None
         if not principal.scopes & CONSOLE_SCOPES:
+            self._signed_in(principal, "no-console-scope")
             raise FormRejected("that token holds no scope the console serves (alerts, evidence or compliance)")
+        self._signed_in(principal, None)
         return principal
+
+    def _signed_in(self, principal: Principal, refusal: str | None) -> None:
+        """A sign-in is an audited change of who holds a console session (a refused token is an auth decision)."""
+        if self._audit is None:
+            return
+        self._audit.emit(
+            [
+                AuditEvent(
+                    timestamp=datetime.now(UTC),
+                    provider="console",
+                    action="console-signed-in",
+                    category="iam",
+                    type="denied" if refusal else "access",
+                    outcome="failure" if refusal else "success",
+                    actor=principal.subject,
+                    client_id=principal.client_id,
+                    target=f"session:{principal.token_id or principal.subject}",
+                    reason=refusal,
+                    after={"scopes": sorted(principal.scopes)},
+                )
+            ]
+        )
 
     # -- cookies ------------------------------------------------------------------------------------------------
 
