@@ -11,7 +11,7 @@ import pytest
 import redis
 from pydantic import SecretStr
 
-from detections import Detections, Level, TriageError, Verdict
+from detections import Detections, ExceptionCreate, Level, TriageError, Verdict
 from edgeauth import AuditBuffer, AuditEvent, CollectingAuditSink, EdgeAuthSettings, KeyStore
 from edgeauth.issuer import ClientRegistry
 from siem import AuditRecordSink, Pipeline
@@ -121,6 +121,9 @@ def test_disabling_a_rule_rotating_a_key_and_widening_a_client_raise_their_alert
     registry.set_scopes("reporting", ["alerts:read", "alerts:triage", "rules:admin"], actor="ops")
     det = make_detections(audit=audit)
     det.set_enabled(SCANNER, False, "mallory")
+    det.add_exception(
+        ExceptionCreate(rule_id=PRIVILEGED_CLIENT, reason="quiet please", match={"user.name": ["mallory"]}), "mallory"
+    )
     assert audit.close() == 0
     pipeline.drain()
     report = det.run_cycle(later())
@@ -128,9 +131,13 @@ def test_disabling_a_rule_rotating_a_key_and_widening_a_client_raise_their_alert
     active = next(k.kid for k in keys.inventory() if k.state == "active")
     assert targets(det, KEY_OFF_SCHEDULE) == {f"key:{active}"}
     assert targets(det, PRIVILEGED_CLIENT) == {"client:reporting"}
-    assert targets(det, RULE_DISABLED) == {f"rule:{SCANNER}"}
-    disabled = alerts_of(det, RULE_DISABLED)[0]
-    assert disabled.events[0].fields.get("user.name") == "mallory"
+    assert targets(det, RULE_DISABLED) == {f"rule:{SCANNER}", f"rule:{PRIVILEGED_CLIENT}"}
+    actions = {a.group_key: a.events[0].fields.get("event.action") for a in alerts_of(det, RULE_DISABLED)}
+    assert actions == {
+        f"vigil.audit.target=rule:{SCANNER}": "rule-disabled",
+        f"vigil.audit.target=rule:{PRIVILEGED_CLIENT}": "rule-loosened",
+    }
+    assert {a.events[0].fields.get("user.name") for a in alerts_of(det, RULE_DISABLED)} == {"mallory"}
 
 
 def test_triage_transitions_are_audited(make_detections: Callable[..., Detections]) -> None:

@@ -65,11 +65,11 @@ def test_a_malformed_audit_record_names_its_field() -> None:
 
 def test_retention_deletions_reach_the_audit_dataset(make_pipeline: Any, es: Elasticsearch) -> None:
     pipeline = make_pipeline(retention_days=7)
-    old = f"{pipeline.settings.prefix}-logs-access-2026.09.01"
+    old = f"{pipeline.settings.namespace}-logs-access-2026.09.01"
     es.index(index=old, document={"@timestamp": "2026-09-01T00:00:00Z"}, refresh=True)
     Retention(es, pipeline.layout, AuditRecordSink(pipeline)).apply(today=date(2026, 11, 29))
     pipeline.drain()
-    (hit,) = es.search(index=f"{pipeline.settings.prefix}-logs-audit-*", query={"match_all": {}})["hits"]["hits"]
+    (hit,) = es.search(index=f"{pipeline.settings.namespace}-logs-audit-*", query={"match_all": {}})["hits"]["hits"]
     doc = hit["_source"]
     assert (doc["event"]["action"], doc["event"]["type"]) == ("index-deleted", ["deletion"])
     assert doc["vigil"]["audit"]["retention_days"] == 7
