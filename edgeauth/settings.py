@@ -42,6 +42,8 @@ class RoutePolicy(BaseModel):
 
 DEFAULT_SCOPES = (
     "ingest:write",
+    "ingest:auth",
+    "ingest:audit",
     "alerts:read",
     "alerts:triage",
     "rules:admin",

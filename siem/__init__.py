@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         InvalidBatchError,
         ParseError,
         QueueUnavailableError,
+        RecordsDeadLetteredError,
         SiemError,
         TailError,
         UnknownDatasetError,
@@ -35,7 +36,14 @@ if TYPE_CHECKING:
     from siem.inputs.tail import FileTail, TailReport
     from siem.metrics import PipelineCollector
     from siem.metrics import status as pipeline_status
-    from siem.models import BatchReport, DeadLetter, IngestReceipt, PipelineStatus, RetentionDeletion
+    from siem.models import (
+        BatchReport,
+        DeadLetter,
+        DeadLetterForecast,
+        IngestReceipt,
+        PipelineStatus,
+        RetentionDeletion,
+    )
     from siem.parsers import FORMATS, RecordFormat, parse_record
     from siem.pipeline import Pipeline, event_id
     from siem.retention import Retention
@@ -53,6 +61,7 @@ __all__ = [
     "Dataset",
     "DeadLetter",
     "DeadLetterError",
+    "DeadLetterForecast",
     "DeadLetterStore",
     "EcsDocument",
     "ElasticsearchUnavailableError",
@@ -67,6 +76,7 @@ __all__ = [
     "PipelineStatus",
     "QueueUnavailableError",
     "RecordFormat",
+    "RecordsDeadLetteredError",
     "Retention",
     "RetentionDeletion",
     "SiemError",
@@ -97,6 +107,8 @@ _MODULES = {
     "Dataset": ("siem.ecs", "Dataset"),
     "DeadLetter": ("siem.models", "DeadLetter"),
     "DeadLetterError": ("siem.errors", "DeadLetterError"),
+    "DeadLetterForecast": ("siem.models", "DeadLetterForecast"),
+    "RecordsDeadLetteredError": ("siem.errors", "RecordsDeadLetteredError"),
     "DeadLetterStore": ("siem.deadletter", "DeadLetterStore"),
     "EcsDocument": ("siem.ecs", "EcsDocument"),
     "ElasticsearchUnavailableError": ("siem.errors", "ElasticsearchUnavailableError"),

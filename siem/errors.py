@@ -89,3 +89,11 @@ class TailError(SiemError):
 
     status_code = 400
     error = "invalid_tail"
+
+
+class RecordsDeadLetteredError(SiemError):
+    """An input's records were queued but some will go to the dead letter (the CLI fails unless told it may)."""
+
+    status_code = 422
+    error = "records_dead_lettered"
+    exit_code = 3

@@ -1,11 +1,17 @@
 """HTTP adapters: `POST /ingest/{dataset}` (NDJSON, gzip accepted), answering 202 once the batch is in Redis, and
 the Elasticsearch-compatible door (`POST /_bulk` and the calls shippers make on start-up, see `create_shipper_router`).
+
+`access` and `exception` records take `ingest:write`. `auth` and `audit` records are what detections trust most
+(forgery, stuffing, key and rule changes), so each takes its own scope (`ingest:auth`, `ingest:audit`) that only
+their producers hold: an ordinary ingest token gets 403 for them (shippers reach `access` and `exception` only).
+Whoever sends, the token's client is stamped on every event as `vigil.ingest.client`; nothing in the body can claim
+it. The receipt says how many records will go to the dead letter and why (`DeadLetterForecast`).
 """
 
 import base64
 import binascii
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -16,7 +22,7 @@ from starlette.routing import Match
 
 from edgeauth import Guard, Principal
 from siem.batch import gunzip, split_records
-from siem.ecs import DATASETS
+from siem.ecs import DATASETS, Dataset
 from siem.errors import BatchTooLargeError, InvalidBatchError, UnknownDatasetError
 from siem.inputs.bulkapi import bulk_response, dataset_of_index, queue_items, read_bulk
 from siem.inputs.otlp import export_response, read_logs
@@ -46,18 +52,16 @@ async def _read_encoded_body(request: Request, limit: int) -> bytes:
     return body
 
 
+#: Datasets whose records only their producers may send, and the scope each takes.
+DEDICATED_SCOPES: dict[Dataset, str] = {"auth": "ingest:auth", "audit": "ingest:audit"}
+
+
 def create_router(guard: Guard, pipeline: Pipeline) -> APIRouter:
     router = APIRouter(tags=["ingest"])
     settings = pipeline.settings
+    Format = Annotated[str | None, Query(alias="format", max_length=32)]
 
-    @router.post("/ingest/{dataset}", status_code=202, response_model=None)
-    async def ingest(
-        dataset: str,
-        request: Request,
-        principal: Annotated[Principal, Depends(guard.require("ingest:write"))],
-        record_format: Annotated[str | None, Query(alias="format", max_length=32)] = None,
-    ) -> JSONResponse:
-        """Queue a batch of records (one per line) for `access`, `exception` or `auth`."""
+    async def accept(dataset: str, request: Request, principal: Principal, record_format: str | None) -> JSONResponse:
         known = next((d for d in DATASETS if d == dataset), None)
         if known is None:
             raise UnknownDatasetError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
@@ -66,8 +70,42 @@ def create_router(guard: Guard, pipeline: Pipeline) -> APIRouter:
             raise InvalidBatchError(f"format {fmt!r} belongs to dataset {dataset_of(fmt)!r}, not {known!r}")
         body = await _read_encoded_body(request, settings.max_request_bytes)
         records = await run_in_threadpool(split_records, body, settings)
-        receipt = await run_in_threadpool(pipeline.push, fmt, records, source=f"http:{principal.client_id}")
+        receipt = await run_in_threadpool(
+            lambda: pipeline.push(fmt, records, source=f"http:{principal.client_id}", screen=True)
+        )
         return JSONResponse(receipt.model_dump(mode="json"), status_code=202)
+
+    def dedicated(dataset: Dataset, scope: str) -> Callable[..., Awaitable[JSONResponse]]:
+        async def route(
+            request: Request,
+            principal: Annotated[Principal, Depends(guard.require(scope))],
+            record_format: Format = None,
+        ) -> JSONResponse:
+            return await accept(dataset, request, principal, record_format)
+
+        return route
+
+    # The dedicated routes come first: `/ingest/auth` never reaches the `ingest:write` route below.
+    for dataset, scope in DEDICATED_SCOPES.items():
+        router.add_api_route(
+            f"/ingest/{dataset}",
+            dedicated(dataset, scope),
+            methods=["POST"],
+            status_code=202,
+            response_model=None,
+            summary=f"Ingest {dataset} records",
+            description=f"Queue a batch of `{dataset}` records (one per line); needs `{scope}`.",
+        )
+
+    @router.post("/ingest/{dataset}", status_code=202, response_model=None)
+    async def ingest(
+        dataset: str,
+        request: Request,
+        principal: Annotated[Principal, Depends(guard.require("ingest:write"))],
+        record_format: Format = None,
+    ) -> JSONResponse:
+        """Queue a batch of records (one per line) for `access` or `exception`."""
+        return await accept(dataset, request, principal, record_format)
 
     return router
 

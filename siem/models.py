@@ -13,13 +13,34 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class ReasonCount(_Model):
+    reason: str
+    count: int
+
+
+class DeadLetterForecast(_Model):
+    """Records of a batch that will end in the dead letter (they do not parse), grouped by reason."""
+
+    dead_letter: int = Field(default=0, description="Records that will go to the dead letter instead of an index.")
+    reasons: list[ReasonCount] = Field(default_factory=list, description="The most common reasons, most first.")
+    other_reasons: int = Field(default=0, description="Further distinct reasons not listed in `reasons`.")
+
+    def summary(self) -> str:
+        """One line per reason, for a CLI: `  3 x exception record field exception.class must be a string`."""
+        lines = [f"{r.count:>7} x {r.reason}" for r in self.reasons]
+        if self.other_reasons:
+            lines.append(f"        (and {self.other_reasons} other reason(s))")
+        return "\n".join(lines)
+
+
 class IngestReceipt(_Model):
-    """The answer to an accepted batch: every record is durably queued."""
+    """The answer to an accepted batch: every record is durably queued; `dead_letter` of them will not parse."""
 
     dataset: Dataset
     format: str
     accepted: int
     entries: list[str] = Field(description="Redis Stream ids of the queued chunks.")
+    dead_letter: DeadLetterForecast = Field(default_factory=DeadLetterForecast)
 
 
 class BatchReport(_Model):

@@ -22,8 +22,9 @@ from siem.bulk import BulkWriter, Doc
 from siem.deadletter import dead_letter_doc, truncated
 from siem.ecs import Dataset
 from siem.errors import ElasticsearchUnavailableError, InvalidBatchError, SiemError
-from siem.models import BatchReport, IngestReceipt
+from siem.models import BatchReport, DeadLetterForecast, IngestReceipt
 from siem.parsers import RecordFormat, dataset_of, parse_record, resolve_format
+from siem.screening import failures, forecast
 from siem.settings import SiemSettings
 from siem.stream import Entry, EventStream
 from siem.templates import IndexLayout
@@ -81,13 +82,24 @@ class Pipeline:
         *,
         source: str = "api",
         ids: Sequence[str | None] | None = None,
+        screen: bool = False,
     ) -> IngestReceipt:
-        """Queue records of one format durably (all or none); raises `BackpressureError` above the high-water mark."""
+        """Queue records of one format durably (all or none); raises `BackpressureError` above the high-water mark.
+
+        `screen` (external producers: HTTP, files) parses each record once more to say in the receipt how many will
+        end in the dead letter and why; in-process producers (decisions, audit) build their records and skip it.
+        """
         known = resolve_format(fmt)
         if ids is not None and len(ids) != len(records):
             raise InvalidBatchError(f"{len(ids)} ids for {len(records)} records: they must pair one to one")
         entries = self.stream.push(known, records, source=source, ids=ids)
-        return IngestReceipt(dataset=dataset_of(known), format=known, accepted=len(records), entries=entries)
+        return IngestReceipt(
+            dataset=dataset_of(known),
+            format=known,
+            accepted=len(records),
+            entries=entries,
+            dead_letter=forecast(failures(known, records)) if screen else DeadLetterForecast(),
+        )
 
     # -- workers ---------------------------------------------------------------------------------------------
 

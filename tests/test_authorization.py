@@ -41,7 +41,8 @@ ROLES: dict[str, frozenset[str] | None] = {
     "analyst": frozenset({"alerts:read", "alerts:triage", "hunt:run"}),
     "auditor": frozenset({"evidence:read", "compliance:read"}),
     "ingest": frozenset({"ingest:write"}),
-    "edge": frozenset(),
+    "edge": frozenset({"ingest:auth"}),
+    "audit-producer": frozenset({"ingest:audit"}),
 }
 
 READ_ALERTS, TRIAGE = Session(frozenset({"alerts:read"})), Session(frozenset({"alerts:triage"}))
@@ -65,6 +66,9 @@ EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("POST", "/evidence/bundles"): frozenset({"evidence:read"}),
     ("GET", "/evidence/bundles/{name}"): frozenset({"evidence:read"}),
     ("POST", "/ingest/{dataset}"): frozenset({"ingest:write"}),
+    # Records detections trust most come only from their producers (issue 13, item 3).
+    ("POST", "/ingest/auth"): frozenset({"ingest:auth"}),
+    ("POST", "/ingest/audit"): frozenset({"ingest:audit"}),
     # The Elasticsearch-compatible door: every call a shipper makes needs the ingest scope, probes included.
     ("POST", "/v1/logs"): frozenset({"ingest:write"}),
     ("POST", "/_bulk"): frozenset({"ingest:write"}),

@@ -22,7 +22,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "analyst": frozenset({"alerts:read", "alerts:triage", "hunt:run"}),
     "auditor": frozenset({"evidence:read", "compliance:read"}),
     "ingest": frozenset({"ingest:write"}),
-    "edge": frozenset(),
+    # An edge verifier outside Vigil's processes reports its decisions over HTTP and may do nothing else.
+    "edge": frozenset({"ingest:auth"}),
     "custom": frozenset(),
 }
 

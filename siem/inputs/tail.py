@@ -12,16 +12,19 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from siem.errors import BackpressureError, TailError
+from siem.models import DeadLetterForecast
 from siem.parsers import RecordFormat
 from siem.parsers.exceptions import continues_traceback
 from siem.pipeline import Pipeline
+from siem.screening import failures, forecast
 
 _READ_BYTES = 4 * 1024 * 1024
 
@@ -37,6 +40,12 @@ class TailReport(BaseModel):
     records: int = 0
     rotations: int = 0
     truncations: int = 0
+    failures: dict[str, int] = Field(default_factory=dict, description="Dead-letter reasons and their counts.")
+
+    @property
+    def dead_letter(self) -> DeadLetterForecast:
+        """What of the queued records the workers will put in the dead letter, and why."""
+        return forecast(Counter(self.failures))
 
 
 class FileTail:
@@ -165,7 +174,8 @@ class FileTail:
                 return queued_any
             for start in range(0, len(records), self.batch_records):
                 batch = records[start : start + self.batch_records]
-                self._push(batch)
+                for reason, count in self._push(batch).items():
+                    report.failures[reason] = report.failures.get(reason, 0) + count
                 state.offset = batch[-1][1]
                 self._save(state)
                 report.records += len(batch)
@@ -196,13 +206,13 @@ class FileTail:
         key = f"{self.path}|{start}|{text}".encode()
         return text, end, hashlib.blake2b(key, digest_size=16).hexdigest()
 
-    def _push(self, batch: list[tuple[str, int, str]]) -> None:
+    def _push(self, batch: list[tuple[str, int, str]]) -> Counter[str]:
+        """Queue one batch; the reasons its records will be dead-lettered for."""
+        texts = [r[0] for r in batch]
         while True:
             try:
-                self.pipeline.push(
-                    self.fmt, [r[0] for r in batch], source=f"file:{self.path}", ids=[r[2] for r in batch]
-                )
-                return
+                self.pipeline.push(self.fmt, texts, source=f"file:{self.path}", ids=[r[2] for r in batch])
+                return failures(self.fmt, texts)
             except BackpressureError as exc:
                 # A tail never skips: wait for the queue to drain below its high-water mark.
                 self.sleep(exc.retry_after)

@@ -3,7 +3,9 @@
 The JSON exception format, documented in docs/siem.md, is one object per exception:
 `{"@timestamp", "service", "level", "request_id", "id", "error": {"type", "message", "stack_trace" | "backtrace"}}`,
 optionally with the request it happened in: `remote_ip`, `method`, `path`.
-Rails error subscribers often log flat objects (`exception`/`class`, `message`, `backtrace`): those are read too.
+Rails error subscribers often log flat objects (`exception`/`class`, `message`, `backtrace`), and many loggers nest
+the exception as `exception: {"class", "message", "backtrace"}`: those are read too. A field of the wrong type is
+refused naming the input field (`exception.class`), never the ECS field it would have become.
 """
 
 from __future__ import annotations
@@ -28,27 +30,58 @@ _LOG_PREFIX = re.compile(
 _EXCEPTION_LINE = re.compile(r"(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?")
 
 
-def _stack_trace(error: dict[str, Any], obj: dict[str, Any]) -> Any:
-    trace = first(error, "stack_trace", "backtrace") if error else None
-    trace = trace if trace is not None else first(obj, "stack_trace", "backtrace")
-    if isinstance(trace, list) and all(isinstance(frame, str) for frame in trace):
-        return "\n".join(trace)
-    return trace
+def _object(obj: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = obj.get(key)
+    return value if isinstance(value, dict) else None
+
+
+def _pick(sources: list[tuple[str, dict[str, Any] | None]], *keys: str) -> tuple[Any, str]:
+    """The first present value of `keys` across `(prefix, object)` sources, with its input field name."""
+    for prefix, source in sources:
+        if source is None:
+            continue
+        for key in keys:
+            value = source.get(key)
+            if value is not None:
+                return value, f"{prefix}{key}"
+    return None, ""
+
+
+def _text(value: Any, field: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ParseError(f"exception record field {field} must be a string, got {type(value).__name__}")
+
+
+def _trace(value: Any, field: str) -> str | None:
+    if isinstance(value, list) and all(isinstance(frame, str) for frame in value):
+        return "\n".join(value)
+    if value is None or isinstance(value, str):
+        return value
+    raise ParseError(f"exception record field {field} must be a string or a list of strings")
 
 
 def parse_exception_json(record: str) -> dict[str, Any]:
     obj = load_object(record, "exception")
-    error = obj.get("error")
-    if error is not None and not isinstance(error, dict):
-        raise ParseError("exception record: error must be an object")
-    error = error or {}
-    error_type = first(error, "type", "class") or first(obj, "exception", "class", "exc_type")
-    if error_type is None:
-        raise ParseError("exception record needs error.type (or exception/class)")
-    log_message = first(obj, "message", "exc_message")
-    message = first(error, "message") if error else None
-    message = message if message is not None else log_message
-    service = first(obj, "service", "app")
+    for key in ("error", "exception"):
+        if key in obj and not isinstance(obj[key], dict | str | None):
+            raise ParseError(f"exception record field {key} must be an object, got {type(obj[key]).__name__}")
+    error, nested = _object(obj, "error"), _object(obj, "exception")
+    # Where each part may be: the documented `error` object, a nested `exception` object, then the top level.
+    parts: list[tuple[str, dict[str, Any] | None]] = [("error.", error), ("exception.", nested), ("", obj)]
+    type_value, type_field = _pick([("error.", error), ("exception.", nested)], "type", "class")
+    if type_value is None:
+        flat = {k: v for k, v in obj.items() if not (k == "exception" and isinstance(v, dict))}
+        type_value, type_field = _pick([("", flat)], "exception", "class", "exc_type")
+    if type_value is None:
+        raise ParseError(
+            "exception record has no exception class: give error.type, exception.class, exception or class"
+        )
+    error_type = _text(type_value, type_field)
+    log_message = _text(*_pick([("", obj)], "message", "exc_message"))
+    message = _text(*_pick(parts[:2], "message")) or log_message
+    trace = _trace(*_pick(parts, "stack_trace", "backtrace"))
+    service = obj.get("service", obj.get("app"))
     if isinstance(service, dict):
         service = service.get("name")
     # the request the exception happened in, when the app logs it: detections join it with the access log on
@@ -57,9 +90,9 @@ def parse_exception_json(record: str) -> dict[str, Any]:
     return document(
         first(obj, "@timestamp", "timestamp", "time"),
         event=compact(id=producer_id(obj), kind="event", category=["web"], type=["error"]),
-        message=log_message if isinstance(log_message, str) else message if isinstance(message, str) else None,
-        error=compact(type=error_type, message=message, stack_trace=_stack_trace(error, obj)),
-        log=compact(level=first(obj, "level", "severity", "log.level") or "error"),
+        message=log_message or message,
+        error=compact(type=error_type, message=message, stack_trace=trace),
+        log=compact(level=_text(*_pick([("", obj)], "level", "severity", "log.level")) or "error"),
         http=compact(
             request=compact(
                 id=first(obj, "request_id", "http.request.id", "uuid"),
@@ -68,7 +101,7 @@ def parse_exception_json(record: str) -> dict[str, Any]:
         ),
         source=compact(ip=first(obj, "remote_ip", "client_ip", "source.ip")),
         url=compact(path=path.partition("?")[0]) if isinstance(path, str) else None,
-        service=compact(name=service),
+        service=compact(name=_text(service, "service")),
     )
 
 

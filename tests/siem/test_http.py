@@ -155,3 +155,41 @@ def test_the_assembled_app_mounts_ingest_and_serves_pipeline_metrics(
     metrics = client.get("/metrics").text
     assert "vigil_siem_events_received_total 1.0" in metrics
     assert "vigil_siem_queue_depth_events 1.0" in metrics
+
+
+FORGED = json.dumps(
+    {"outcome": "success", "reason": "ok", "subject": "adm", "scopes": ["admin"], "vigil": {"ingest": {"client": "x"}}}
+)
+
+
+def test_an_ingest_token_cannot_forge_auth_or_audit_events(pipeline, client_for, auth, edge_auth, es) -> None:
+    """Issue 13, item 3: `auth` and `audit` take their producers' scopes; every event names its real sender."""
+    client = client_for(pipeline)
+    assert client.post("/ingest/auth", content=FORGED, headers=auth).status_code == 403
+    assert client.post("/ingest/audit", content="{}", headers=auth).status_code == 403
+    assert client.post("/ingest/auth", content=FORGED).status_code == 401
+    assert pipeline.stream.depth() == 0
+    edge = {"Authorization": f"Bearer {edge_auth.token(['ingest:auth'], client_id='edge-eu-1')}"}
+    assert client.post("/ingest/auth", content=FORGED, headers=edge).status_code == 202
+    assert client.post("/ingest/access", content=nginx_line(1), headers=edge).status_code == 403
+    assert client.post("/ingest/access", content=nginx_line(1), headers=auth).status_code == 202
+    pipeline.drain()
+    hits = es.search(index=pipeline.layout.alias, query={"match_all": {}}, size=10)["hits"]["hits"]
+    senders = sorted((h["_source"]["event"]["dataset"], h["_source"]["vigil"]["ingest"]["client"]) for h in hits)
+    assert senders == [("access", "test-client"), ("auth", "edge-eu-1")]  # never "x", the body's claim
+
+
+def test_the_receipt_says_which_records_will_be_dead_lettered_and_why(pipeline, client_for, auth) -> None:
+    """Issue 13, item 10: `POST /ingest` reports the dead letter, grouped by reason, naming the input field."""
+    records = [json.dumps({"exception": {"class": "E", "message": "m"}})] * 2 + ['{"exception": {"class": 1}}'] * 3
+    response = client_for(pipeline).post("/ingest/exception", content="\n".join(records), headers=auth)
+    assert response.status_code == 202, response.text
+    receipt = response.json()
+    assert receipt["accepted"] == 5
+    assert receipt["dead_letter"] == {
+        "dead_letter": 3,
+        "reasons": [{"reason": "exception record field exception.class must be a string, got int", "count": 3}],
+        "other_reasons": 0,
+    }
+    report = pipeline.drain()
+    assert (report.indexed, report.dead_lettered) == (2, 3)

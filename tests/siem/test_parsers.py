@@ -126,6 +126,24 @@ Traceback (most recent call last):
 gateway.GatewayError: card declined"""
 
 
+def test_nested_exception_object_parses() -> None:
+    """`exception: {class, message, backtrace}`: every record of a real log of this shape was dead-lettered."""
+    doc = parse(
+        "exception",
+        json.dumps(
+            {
+                "time": "2026-11-29T05:00:00Z",
+                "level": "ERROR",
+                "message": "request failed",
+                "exception": {"class": "ActiveRecord::RecordNotFound", "message": "id=7", "backtrace": ["a.rb:1"]},
+            }
+        ),
+    )
+    assert doc["error"] == {"type": "ActiveRecord::RecordNotFound", "message": "id=7", "stack_trace": "a.rb:1"}
+    assert doc["message"] == "request failed"
+    assert doc["log"]["level"] == "ERROR"
+
+
 def test_python_traceback_joined_record_parses() -> None:
     doc = parse("python", PY_TRACEBACK)
     assert doc["error"]["type"] == "gateway.GatewayError"
@@ -208,7 +226,12 @@ def test_auth_decision_maps_to_authentication_event() -> None:
         ("json", "[1, 2]", "JSON object"),
         ("json", '{"method": "GET"', "not valid JSON"),
         ("json", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
-        ("exception", '{"message": "no type"}', "error.type"),
+        ("exception", '{"message": "no type"}', "no exception class"),
+        # the error names the input's own field, never the ECS field it would have become (issue 13, item 10)
+        ("exception", '{"exception": {"class": 7}}', "field exception.class must be a string"),
+        ("exception", '{"exception": {"class": "E", "message": ["x"]}}', "field exception.message"),
+        ("exception", '{"exception": ["E"]}', "field exception must be an object"),
+        ("exception", '{"class": "E", "backtrace": {"0": "x"}}', "field backtrace must be a string or a list"),
         ("python", "ValueError: no traceback", "Traceback"),
         ("auth", '{"outcome": "maybe"}', "outcome"),
         ("auth", '{"outcome": "success", "source_ip": 12}', "source.ip"),

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from detections import CYCLE_QUEUE
-from siem import DeadLetterStore, Pipeline
+from siem import DeadLetterStore, Pipeline, RecordsDeadLetteredError
 from siem.inputs.syslog import SyslogReceiver, server_tls
 from siem.inputs.tail import FileTail
 from siem.metrics import status
@@ -34,6 +34,7 @@ class FileFormat(StrEnum):
     json = "json"
     rails = "rails"
     python = "python"
+    exception = "exception"
 
 
 def build_pipeline(settings: VigilSettings) -> Pipeline:
@@ -152,12 +153,27 @@ def ingest_file(
     path: Annotated[Path, typer.Argument(help="Log file to read.")],
     record_format: Annotated[FileFormat, typer.Option("--format", help="Record format of the file.")],
     follow: Annotated[bool, typer.Option(help="Keep reading as the file grows (and rotates).")] = False,
+    allow_dead_letter: Annotated[
+        bool, typer.Option(help="Exit 0 even when records will go to the dead letter (they are still reported).")
+    ] = False,
 ) -> None:
-    """Queue a file's records from its saved offset; `--follow` keeps tailing it."""
+    """Queue a file's records from its saved offset; `--follow` keeps tailing it.
+
+    Reports how many records will end in the dead letter and why; exits non-zero when any will (unless
+    `--allow-dead-letter`), so a log of the wrong shape never looks like a success.
+    """
     settings = load_settings()
     state_dir = settings.siem.tail_state_dir
     report = FileTail(build_pipeline(settings), path, record_format.value, state_dir).run(follow=follow)
     typer.echo(f"queued {report.records} records ({report.rotations} rotations, {report.truncations} truncations)")
+    dead = report.dead_letter
+    if dead.dead_letter:
+        typer.echo(f"{dead.dead_letter} of them will go to the dead letter:\n{dead.summary()}", err=True)
+        if not allow_dead_letter:
+            raise RecordsDeadLetteredError(
+                f"{dead.dead_letter} of {report.records} records do not parse as {record_format.value}; "
+                "fix the format or pass --allow-dead-letter (see `vigil dlq list`)"
+            )
 
 
 @ingest_app.command("syslog")
