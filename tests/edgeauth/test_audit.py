@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
 from edgeauth import AuditBuffer, AuditEvent, CollectingAuditSink, EdgeAuthSettings, KeyStore
-from edgeauth.issuer import ClientRegistry
+from edgeauth.issuer import ROLE_SCOPES, ClientRegistry
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -135,9 +135,10 @@ def test_client_changes_are_audited_with_the_access_before_and_after(
     registry.set_disabled("reports", True, actor="ops")
     created, widened, disabled = sink.events
     assert (created.action, created.type, created.before) == ("client-created", "creation", None)
-    assert created.added == ["alerts:read", "alerts:triage", "client_credentials", "vigil"]
+    assert created.added == sorted(ROLE_SCOPES["analyst"] | {"client_credentials", "vigil"})
     assert (widened.action, widened.actor) == ("client-updated", "eve")
-    assert (widened.added, widened.removed) == (["rules:admin"], ["alerts:triage"])
+    assert widened.added == ["rules:admin"]
+    assert widened.removed == sorted(ROLE_SCOPES["analyst"] - {"alerts:read"})
     assert disabled.action == "client-disabled"
     assert disabled.after is not None
     assert disabled.after["disabled"] is True
