@@ -11,7 +11,7 @@ from elasticsearch import Elasticsearch
 
 from edgeauth import CollectingAuditSink
 from evidence import BundleNotFoundError, EngagementError, EvidenceArchive, EvidenceSettings
-from tests.evidence.conftest import T0
+from tests.evidence.conftest import SEALER, T0
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ def test_downloads_and_refusals_are_audited(
     es: Elasticsearch, redis_conn: redis.Redis, evidence_settings: EvidenceSettings
 ) -> None:
     sink = CollectingAuditSink()
-    archive = EvidenceArchive(es, redis_conn, evidence_settings, audit=sink)
+    archive = EvidenceArchive(es, redis_conn, evidence_settings, SEALER, audit=sink)
     for day in (0, 1):
         archive.locker.append(
             collector="c", collector_version="1", source_system="s", query="q", effective_at=T0 + timedelta(days=day),
