@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 from collections import deque
 from collections.abc import Sequence
 from typing import Annotated, Literal, Protocol
@@ -24,7 +23,7 @@ from typing import Annotated, Literal, Protocol
 from prometheus_client import Counter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from edgeauth.background import BackgroundLoop
+from edgeauth.buffer import BoundedBuffer
 
 log = logging.getLogger(__name__)
 
@@ -85,73 +84,44 @@ class AuditSink(Protocol):
     def emit(self, events: Sequence[AuditEvent]) -> None: ...
 
 
-class AuditBuffer:
-    """A bounded, non-blocking `AuditSink` in front of a slower one; `start()` drains it on a thread."""
+class AuditBuffer(BoundedBuffer[AuditEvent]):
+    """A bounded, non-blocking `AuditSink` in front of a slower one; `start()` drains it on a thread.
+
+    A batch the sink refuses stays queued for the next flush (as much as fits; the rest is lost and counted).
+    """
+
+    keeps_refused = True
 
     def __init__(
         self, sink: AuditSink, *, capacity: int = 10_000, batch_size: int = 500, interval: float = 0.2
     ) -> None:
+        super().__init__("edgeauth-audit", capacity=capacity, batch_size=batch_size, interval=interval)
         self._sink = sink
-        self._capacity = capacity
-        self._batch_size = batch_size
-        self._interval = interval
-        self._queue: deque[AuditEvent] = deque()
-        self._loop = BackgroundLoop("edgeauth-audit", self._drain, first_delay=interval)
-        self._drain_lock = threading.Lock()
         self.lost = 0
-        self.sink_failures = 0
 
     def emit(self, events: Sequence[AuditEvent]) -> None:
         for event in events:
             AUDIT_EVENTS.labels(event.provider).inc()
-            # len() then append is racy by a few entries under contention; the bound is soft by design.
-            if len(self._queue) >= self._capacity:
-                self._lose(1, "buffer_full")
-                continue
-            self._queue.append(event)
-
-    def __len__(self) -> int:
-        return len(self._queue)
-
-    def flush(self) -> int:
-        """Hand every pending event to the sink now; returns how many it took. A refused batch stays queued."""
-        taken = 0
-        with self._drain_lock:
-            while self._queue:
-                batch = [self._queue.popleft() for _ in range(min(self._batch_size, len(self._queue)))]
-                try:
-                    self._sink.emit(batch)
-                except Exception:  # the sink's failure must never reach the change being audited
-                    self.sink_failures += 1
-                    log.exception("audit sink failed; %d events kept for the next flush", len(batch))
-                    room = max(0, self._capacity - len(self._queue))
-                    self._queue.extendleft(reversed(batch[:room]))
-                    if len(batch) > room:
-                        self._lose(len(batch) - room, "sink_error")
-                    break
-                taken += len(batch)
-        return taken
+            self.put(event)
 
     def close(self) -> int:
         """Stop draining, flush once more, and drop (counting them) whatever the sink still refuses.
 
         Returns how many events were lost over this buffer's life, so a short-lived process (the CLI) can say so.
         """
-        self._loop.stop()
-        self.flush()
+        self.stop()
         if self._queue:
-            self._lose(len(self._queue), "unflushed_at_close")
+            self._overflow(len(self._queue), "unflushed_at_close")
             self._queue.clear()
         return self.lost
 
-    def start(self) -> None:
-        self._loop.start()
+    def _deliver(self, batch: list[AuditEvent]) -> None:
+        self._sink.emit(batch)
 
-    def _drain(self) -> float:
-        self.flush()
-        return self._interval
+    def _refused(self, batch: list[AuditEvent], exc: Exception) -> None:
+        log.exception("audit sink failed; %d events kept for the next flush", len(batch), exc_info=exc)
 
-    def _lose(self, count: int, cause: str) -> None:
+    def _overflow(self, count: int, cause: str) -> None:
         self.lost += count
         AUDIT_LOST.labels(cause).inc(count)
         log.error("%d audit events lost (%s)", count, cause)

@@ -9,7 +9,6 @@ counted too. Neither ever slows or fails a verification.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter as Tally
 from collections import deque
@@ -20,7 +19,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 import orjson
 from prometheus_client import Counter
 
-from edgeauth.background import BackgroundLoop
+from edgeauth.buffer import BoundedBuffer
 from edgeauth.models import DecisionAction, DecisionEvent, DecisionOutcome
 
 log = logging.getLogger(__name__)
@@ -77,87 +76,59 @@ class SerializedDecisionSink(Protocol):
     def emit_serialized(self, events: Sequence[str]) -> None: ...
 
 
-class DecisionBuffer:
-    """Bounded queue of decisions; `start()` runs the drain thread, `flush()` drains synchronously."""
+class DecisionBuffer(BoundedBuffer[DecisionRecord | DecisionEvent]):
+    """Bounded queue of decisions; `start()` runs the drain thread, `flush()` drains synchronously.
+
+    A batch the sink refuses is dropped and counted: verifications go on at their own rate, a backlog would only
+    grow.
+    """
+
+    keeps_refused = False
 
     def __init__(
         self, sink: DecisionSink | None, *, capacity: int = 10_000, batch_size: int = 500, interval: float = 0.2
     ) -> None:
+        super().__init__("edgeauth-decisions", capacity=capacity, batch_size=batch_size, interval=interval)
         self._sink = sink
         self._serialized = sink if isinstance(sink, SerializedDecisionSink) else None
-        self._capacity = capacity
-        self._batch_size = batch_size
-        self._interval = interval
-        self._queue: deque[DecisionRecord | DecisionEvent] = deque()
-        self._loop = BackgroundLoop("edgeauth-decisions", self._drain, first_delay=interval)
-        self._drain_lock = threading.Lock()
         self.dropped = 0
-        self.sink_failures = 0
         self._next_failure_log = 0.0
 
     def submit(self, event: DecisionEvent) -> None:
         """Queue a ready-made event (the issuer's token, revoke, introspect and client-auth decisions)."""
-        self.record(event)
+        self.put(event)
 
-    def record(self, record: DecisionRecord | DecisionEvent) -> None:
-        # len() then append is racy by a few entries under contention; the bound is soft by design.
-        if len(self._queue) >= self._capacity:
-            self.dropped += 1
-            DROPPED.labels("buffer_full").inc()
-            return
-        self._queue.append(record)
+    # The hot path: the base class's `put` itself, no extra call in between.
+    record = BoundedBuffer.put
 
-    def __len__(self) -> int:
-        return len(self._queue)
+    def _overflow(self, count: int, cause: str) -> None:
+        if cause == "buffer_full":
+            self.dropped += count
+        DROPPED.labels(cause).inc(count)
 
-    def flush(self) -> int:
-        """Hand every pending event to the sink now; returns how many were taken off the buffer."""
-        taken = 0
-        with self._drain_lock:
-            while self._queue:
-                batch: list[DecisionRecord | DecisionEvent] = []
-                while self._queue and len(batch) < self._batch_size:
-                    batch.append(self._queue.popleft())
-                taken += len(batch)
-                # One counter update per (outcome, reason) and batch: the metric's lock is not taken per event.
-                for (outcome, reason), n in Tally((r.outcome, r.reason) for r in batch).items():
-                    DECISIONS.labels(outcome, reason).inc(n)
-                if self._sink is not None:
-                    self._ship(self._sink, batch)
-        return taken
+    def _deliver(self, batch: list[DecisionRecord | DecisionEvent]) -> None:
+        # One counter update per (outcome, reason) and batch: the metric's lock is not taken per event.
+        for (outcome, reason), n in Tally((r.outcome, r.reason) for r in batch).items():
+            DECISIONS.labels(outcome, reason).inc(n)
+        if self._serialized is not None:
+            self._serialized.emit_serialized([_json(r) for r in batch])
+        elif self._sink is not None:
+            self._sink.emit([r if isinstance(r, DecisionEvent) else r.event() for r in batch])
 
-    def _ship(self, sink: DecisionSink, batch: list[DecisionRecord | DecisionEvent]) -> None:
-        try:
-            if self._serialized is not None:
-                self._serialized.emit_serialized([_json(r) for r in batch])
-            else:
-                sink.emit([r if isinstance(r, DecisionEvent) else r.event() for r in batch])
-        except Exception as exc:  # a broken sink must never reach the verifier
-            self.sink_failures += 1
-            DROPPED.labels("sink_error").inc(len(batch))
-            # One log line per interval, not per batch: a SIEM refusing thousands of events a second (back-pressure)
-            # must not turn into a traceback storm that costs the verifier its CPU.
-            now = time.monotonic()
-            if now >= self._next_failure_log:
-                self._next_failure_log = now + _FAILURE_LOG_INTERVAL
-                log.error(
-                    "decision sink failed (%s: %s): %d failed batches so far, each dropped and counted",
-                    type(exc).__name__,
-                    exc,
-                    self.sink_failures,
-                    exc_info=self.sink_failures == 1,
-                )
-
-    def start(self) -> None:
-        self._loop.start()
-
-    def stop(self) -> None:
-        self._loop.stop()
-        self.flush()
-
-    def _drain(self) -> float:
-        self.flush()
-        return self._interval
+    def _refused(self, batch: list[DecisionRecord | DecisionEvent], exc: Exception) -> None:
+        DROPPED.labels("sink_error").inc(len(batch))
+        # One log line per interval, not per batch: a SIEM refusing thousands of events a second (back-pressure)
+        # must not turn into a traceback storm that costs the verifier its CPU.
+        now = time.monotonic()
+        if now >= self._next_failure_log:
+            self._next_failure_log = now + _FAILURE_LOG_INTERVAL
+            log.error(
+                "decision sink failed (%s: %s): %d failed batches so far, each dropped and counted",
+                type(exc).__name__,
+                exc,
+                self.sink_failures,
+                exc_info=self.sink_failures == 1,
+            )
 
 
 def _json(r: DecisionRecord | DecisionEvent) -> str:
