@@ -183,7 +183,8 @@ class AlertStore:
         anchor = ordered[0].id if ordered else c.first_seen.isoformat()
         kept = thin(c.events, self.samples, SAMPLE_FIELDS)
         _, until = c.spans()
-        alert = Alert(
+        # built from the engine's typed values, one per group: no validation pass on this path (reads validate)
+        alert = Alert.model_construct(
             id=alert_id(c.rule.id, c.group_key, anchor),
             rule_id=c.rule.id,
             rule_title=c.rule.title,

@@ -231,6 +231,8 @@ def test_analyst_overview_rules_and_home(world: World, edge_auth: EdgeAuthHarnes
     rule = client.get(f"/console/rules/{REVOKED_RULE}")
     assert rule.status_code == 200
     assert "No runs recorded yet." not in rule.text
+    assert '<th scope="col">Groups</th>' in rule.text  # every run says how many groups matched
+    assert 'data-testid="storm"' not in rule.text  # and no storm folded any
 
 
 def test_auditor_reads_an_evidence_item(world: World, edge_auth: EdgeAuthHarness) -> None:
