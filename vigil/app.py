@@ -29,6 +29,7 @@ from vigil.compliance_runtime import build_compliance
 from vigil.console import install_console
 from vigil.detections_runtime import build_detections
 from vigil.indices import ensure_applied
+from vigil.limits import RequestLimits
 from vigil.observability import RequestIdMiddleware, configure_logging
 from vigil.problems import install_error_answers
 from vigil.settings import VigilSettings, load_settings
@@ -68,6 +69,13 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     # Ingest needs only Redis; the worker installs the index templates and the consumer group at start.
     app.include_router(create_siem_router(guard, siem_pipeline))
     app.include_router(create_otlp_router(guard, siem_pipeline))
+    # Limits before work: every body bounded while it streams, an anonymous one refused unread (vigil/limits.py).
+    app.add_middleware(
+        RequestLimits,
+        verifier=guard.verifier,
+        body_bytes=settings.max_body_bytes,
+        ingest_bytes=settings.siem.max_request_bytes,
+    )
     app.add_middleware(RequestIdMiddleware)
     # The OAuth 2.0 issuer (token, revocation, introspection, metadata, JWKS).
     # Its decisions (token grants, failed client authentication, ...) join the same buffer.

@@ -36,3 +36,17 @@ class PortTakenError(ServiceError):
 
 class DownloadError(ServiceError):
     """Fetching or checking the Elasticsearch distribution failed."""
+
+
+class BadRequestError(VigilError):
+    """A request the app cannot even frame (a malformed `Content-Length`)."""
+
+    status_code = 400
+    error = "invalid_request"
+
+
+class RequestTooLargeError(VigilError):
+    """A request body above its route's limit, refused before it is parsed."""
+
+    status_code = 413
+    error = "payload_too_large"

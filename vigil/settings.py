@@ -105,6 +105,12 @@ class VigilSettings(BaseSettings):
     )
     redis_master_name: str = Field(default="vigil", pattern=r"^[A-Za-z0-9_.-]+$", description="Sentinel's name.")
 
+    max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="Largest request body of a JSON or form route (ingest routes use VIGIL_SIEM__MAX_REQUEST_BYTES).",
+    )
+
     java_home: Path | None = Field(default=None, description="JDK for Elasticsearch (else JAVA_HOME, /usr/lib/jvm).")
 
     edgeauth: EdgeAuthSettings = Field(default_factory=EdgeAuthSettings)
