@@ -34,19 +34,24 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import httpx
+import redis
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import scan
 from pydantic import SecretStr
 
 from bench.report import Row, table, write_section
+from detections import AlertFilter, Detections
 from edgeauth import KeyStore, mint_access_token
+from evidence import EvidenceLocker, SigningKeyStore, load_public_pem, verify_bundle
 from siem import IndexLayout
 from vigil import indices, services
 from vigil.clients import elasticsearch_client, redis_client
+from vigil.detections_runtime import detections_settings
 from vigil.services import ElasticsearchService, RedisService
 from vigil.services.process import port_open, read_pid, wait_until
 from vigil.settings import VigilSettings, load_settings
@@ -60,8 +65,15 @@ QUICK = bool(os.environ.get("VIGIL_BENCH_QUICK"))
 HTTP_PORT = int(os.environ.get("VIGIL_DRILL_HTTP_PORT") or 18650)
 KEK = "vigil-drill-kek"
 FAULT_KINDS = ("elasticsearch node", "redis primary", "app replica", "worker")
-# The scanner of the data: one address probing many paths, every answer a 404, which the detections should flag.
+# The scanner of the data: one address probing many paths with a scanner's user agent, every answer a 404; the
+# rule `web_scanner_user_agent` must raise exactly one alert for it however often the detection cycle runs.
 SCANNER_IP = "203.0.113.66"
+SCANNER_AGENT = "Mozilla/5.00 (Nikto/2.5.0) (Evaluations: None)"
+SCANNER_RULE = "ac205f40-caa4-4100-a77d-592b520fcf38"
+
+
+def is_scanner(n: int) -> bool:
+    return n % 50 == 7
 
 
 def _say(message: str) -> None:
@@ -110,11 +122,25 @@ class Outcome:
     faults: list[Fault]
     ingest_seconds: float
     drain_seconds: float
+    scanner_events: int
+    evidence_appended: int
+
+
+@dataclass
+class Checks:
+    """What the drill's data should have produced, checked after the faults."""
+
+    scanner_alerts: int  # alerts of the scanner rule after two detection cycles: 1
+    scanner_alert_count: int  # events that one alert counts: every scanner event acknowledged
+    chain_entries: int
+    chain_problems: list[str]
+    bundle_items: int
+    bundle_problems: list[str]
 
 
 def record(run: str, n: int) -> str:
     """Event `n` of the drill as a lograge JSON line; its own id makes a re-sent copy the same document."""
-    scanner = n % 50 == 7
+    scanner = is_scanner(n)
     return json.dumps(
         {
             "id": f"{run}-{n}",
@@ -123,7 +149,7 @@ def record(run: str, n: int) -> str:
             "status": 404 if scanner else 200,
             "remote_ip": SCANNER_IP if scanner else f"10.20.{n >> 8 & 255}.{n & 255}",
             "duration": 1.5,
-            "user_agent": "drill-shipper/1.0",
+            "user_agent": SCANNER_AGENT if scanner else "drill-shipper/1.0",
             "@timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
         separators=(",", ":"),
@@ -157,6 +183,8 @@ class Drill:
         self.settings = self.redis.settings.model_copy(update={"es_nodes": 3})
         self.settings.edgeauth = self.settings.edgeauth.model_copy(update={"key_encryption_key": SecretStr(KEK)})
         self.logs = home / "logs"
+        self.evidence_appended = 0
+        self.evidence_from = datetime.now(UTC)
         self.apps: dict[int, subprocess.Popen[bytes]] = {}
         self.workers: dict[int, subprocess.Popen[bytes]] = {}
         self._vigil = str(Path(sys.executable).with_name("vigil"))
@@ -244,16 +272,17 @@ class Drill:
     def __exit__(self, *exc: object) -> None:
         self.down()
 
-    def token(self) -> str:
+    def token(self, who: str, scope: str) -> str:
+        """A real access token signed with the shared key store's active key, as the issuer would mint it."""
         edge = self.settings.edgeauth
         key = KeyStore(redis_client(self.settings), edge).active_signing_key()
         return mint_access_token(
             key,
             issuer=edge.issuer,
-            subject="drill-shipper",
+            subject=who,
             audience=edge.audiences[0],
-            client_id="drill-shipper",
-            scopes=["ingest:write"],
+            client_id=who,
+            scopes=[scope],
             ttl=4 * 3600,
         )
 
@@ -286,7 +315,18 @@ class Drill:
                 return False
             if read_pid(victim.pidfile) is None and not port_open("127.0.0.1", victim.port):
                 self.redis.start(victim)  # the old primary rejoins as a replica of the promoted one
-            return read_pid(victim.pidfile) is not None
+            # Recovered once it follows the promoted primary (it starts as a primary of its own until Sentinel
+            # turns it; until then it has no replica, so WAIT refuses what is written to it).
+            try:
+                client = redis.Redis(port=victim.port, socket_timeout=2.0, decode_responses=True)
+                replication = cast(dict[str, Any], client.info("replication"))
+            except (redis.RedisError, OSError):
+                return False
+            return (
+                replication.get("role") == "slave"
+                and replication.get("master_port") == now[1]
+                and replication.get("master_link_status") == "up"
+            )
 
         return f"{victim.name}:{victim.port}", promoted_and_back
 
@@ -320,13 +360,17 @@ class Drill:
     def run(self) -> Outcome:
         plan = self.plan
         run_id = self.namespace
-        token = self.token()
+        token = self.token("drill-shipper", "ingest:write")
         batches = [range(start, min(start + plan.batch, plan.events)) for start in range(0, plan.events, plan.batch)]
         work: collections.deque[range] = collections.deque(batches)
         lock = threading.Lock()
         acknowledged: list[int] = []
         resent = [0]
         done = threading.Event()
+        # The last batch waits until the last fault is about to strike: every fault meets a pipeline still taking
+        # events, even when recoveries run longer than the paced ingest (a loaded machine).
+        all_struck = threading.Event()
+        last_batch = batches[-1].start
         errors: list[BaseException] = []
         stop_at = time.monotonic() + plan.ingest_limit
 
@@ -342,6 +386,8 @@ class Drill:
                     pause = started + numbers.start / plan.rate - time.monotonic()
                     if pause > 0:
                         time.sleep(pause)
+                    if numbers.start == last_batch and not all_struck.wait(plan.ingest_limit):
+                        raise RuntimeError("the faults were not all injected within the ingest limit")
                     body = "\n".join(record(run_id, n) for n in numbers).encode()
                     while True:
                         if time.monotonic() > stop_at:
@@ -371,9 +417,11 @@ class Drill:
         faults: list[Fault] = []
 
         def break_things() -> None:
-            # Random moments over the paced ingest; each fault is recovered before the next is injected.
-            span = plan.events / plan.rate
-            moments = sorted(self.random.uniform(0.05 * span, 0.9 * span) for _ in kinds)
+            # A random moment in each of K equal slices of the paced ingest (spread, yet random); each fault is
+            # recovered before the next is injected.
+            span = 0.9 * plan.events / plan.rate
+            slices = [(i * span / len(kinds), (i + 1) * span / len(kinds)) for i in range(len(kinds))]
+            moments = [self.random.uniform(max(low, 0.05 * span), high) for low, high in slices]
             try:
                 for kind, moment in zip(kinds, moments, strict=True):
                     while time.monotonic() - started < moment and not done.is_set():
@@ -382,12 +430,18 @@ class Drill:
                     with lock:
                         before = len(acknowledged)
                     _say(f"fault at {at:.1f} s: kill -9 {kind} ...")
+                    if len(faults) == len(kinds) - 1:
+                        all_struck.set()
                     target, took = self.inject(kind)
                     _say(f"  {target} recovered in {took:.1f} s")
                     faults.append(Fault(kind, target, at, took, before))
+                    self.collect_evidence(f"after kill -9 {kind} {target}")
             except BaseException as exc:
                 errors.append(exc)
+            finally:
+                all_struck.set()
 
+        self.collect_evidence("before the faults")
         _say(f"shipping {plan.events:,} events at {plan.rate:,.0f}/s with {plan.faults} faults ...")
         started = time.monotonic()
         senders = [threading.Thread(target=ship, args=(i,), daemon=True) for i in range(plan.senders)]
@@ -429,6 +483,63 @@ class Drill:
             faults=faults,
             ingest_seconds=ingest_seconds,
             drain_seconds=drain_seconds,
+            scanner_events=sum(1 for n in acknowledged if is_scanner(n)),
+            evidence_appended=self.evidence_appended,
+        )
+
+    # -- what the data should produce ------------------------------------------------------------------------------
+    def collect_evidence(self, what: str) -> None:
+        """Append one evidence item, as a collector running through the faults would (the chain's lock and head
+        anchor live in Redis, so appends straddle the failovers)."""
+        locker = EvidenceLocker(
+            elasticsearch_client(self.settings), redis_client(self.settings), self.settings.evidence
+        )
+        locker.append(
+            collector="vigil-drill",
+            collector_version="1",
+            source_system="drill",
+            query=what,
+            effective_at=datetime.now(UTC),
+            content=f"drill {self.namespace}: {what}\n".encode(),
+            control_ids=["CC7.2"],
+        )
+        self.evidence_appended += 1
+
+    def check(self) -> Checks:
+        """Two detection cycles over the data, the evidence chain, and a bundle built through one replica, downloaded
+        through the other and verified offline with the published public key alone."""
+        es, rd = elasticsearch_client(self.settings, request_timeout=120), redis_client(self.settings)
+        detections = Detections(
+            detections_settings(self.settings).model_copy(update={"ingest_delay_seconds": 0}), es, rd
+        )
+        for _ in range(2):  # a second cycle over the same data must not raise the alert again
+            report = detections.run_cycle(datetime.now(UTC) + timedelta(milliseconds=1), force=True)
+            if report.errors:
+                raise RuntimeError(f"the detection cycle failed: {report.errors}")
+        alerts = detections.alerts(AlertFilter(rule_id=SCANNER_RULE, limit=50)).alerts
+        chain = EvidenceLocker(es, rd, self.settings.evidence).verify()
+        bearer = {"Authorization": f"Bearer {self.token('drill-auditor', 'evidence:read')}"}
+        period = {"from": (self.evidence_from - timedelta(minutes=1)).isoformat(), "to": datetime.now(UTC).isoformat()}
+        first, second = self.urls
+        built = httpx.post(f"{first}/evidence/bundles", json=period, headers=bearer, timeout=300)
+        if built.status_code != 201:
+            raise RuntimeError(f"building a bundle failed: {built.status_code} {built.text[:300]}")
+        name = built.json()["name"]
+        download = httpx.get(f"{second}/evidence/bundles/{name}", headers=bearer, timeout=300)
+        if download.status_code != 200:
+            raise RuntimeError(f"downloading the bundle failed: {download.status_code} {download.text[:300]}")
+        bundle = self.home / name
+        bundle.write_bytes(download.content)
+        public = {k.kid: k.public_key_pem for k in SigningKeyStore(rd, self.settings.evidence.namespace).public_keys()}
+        kid = built.json()["kid"]
+        verified = verify_bundle(bundle, pubkey=load_public_pem(public[kid].encode()))
+        return Checks(
+            scanner_alerts=len(alerts),
+            scanner_alert_count=sum(a.count for a in alerts),
+            chain_entries=chain.entries,
+            chain_problems=chain.problems,
+            bundle_items=verified.items,
+            bundle_problems=verified.problems,
         )
 
     @staticmethod
@@ -440,7 +551,7 @@ class Drill:
             yield str(cast(dict[str, Any], hit["_source"])["event"]["id"])
 
 
-def report(plan: Plan, outcome: Outcome) -> str:
+def report(plan: Plan, outcome: Outcome, checks: Checks) -> str:
     rows = [
         Row(
             "events lost / duplicated",
@@ -453,6 +564,29 @@ def report(plan: Plan, outcome: Outcome) -> str:
             f"{outcome.dead_lettered} dead-lettered; ingest {outcome.ingest_seconds:.0f} s, drain after it "
             f"{outcome.drain_seconds:.0f} s",
         )
+    ]
+    rows += [
+        Row(
+            "scanner alerts after two detection cycles",
+            f"{checks.scanner_alerts} alert, {checks.scanner_alert_count:,} events",
+            f"{outcome.scanner_events:,} scanner events accepted",
+            "-",
+            "1 alert counting every one",
+            checks.scanner_alerts == 1 and checks.scanner_alert_count == outcome.scanner_events,
+            f"rule web_scanner_user_agent, one source address ({SCANNER_IP})",
+        ),
+        Row(
+            "evidence chain / bundle verified offline",
+            f"{checks.chain_entries} entries, {len(checks.chain_problems)} problems / "
+            f"{checks.bundle_items} items, {len(checks.bundle_problems)} problems",
+            f"{outcome.evidence_appended} items appended through the faults",
+            "-",
+            "0 problems, every item",
+            not checks.chain_problems
+            and not checks.bundle_problems
+            and checks.chain_entries == checks.bundle_items == outcome.evidence_appended,
+            "bundle built through one replica, downloaded through the other, checked with the public key alone",
+        ),
     ]
     for fault in outcome.faults:
         rows.append(
@@ -500,10 +634,11 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="vigil-drill-") as tmp, Drill(load_settings(), Path(tmp), plan) as drill:
         outcome = drill.run()
-    body = report(plan, outcome)
+        checks = drill.check()
+    body = report(plan, outcome, checks)
     print(body)
     write_section("drill", body)
-    if outcome.lost or outcome.duplicated or outcome.unexpected:
+    if outcome.lost or outcome.duplicated or outcome.unexpected or checks.chain_problems or checks.bundle_problems:
         raise SystemExit(
             f"drill: {outcome.lost} lost, {outcome.duplicated} duplicated, {outcome.unexpected} unexpected"
         )
