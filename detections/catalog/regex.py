@@ -9,7 +9,7 @@ This is the one module that reads the stdlib's parse tree of a pattern (the safe
 from __future__ import annotations
 
 import re
-from re import _parser as sre_parse  # type: ignore[attr-defined]  # the stdlib regex parser, private but stable
+from re import _parser as sre_parse  # the stdlib regex parser, private but stable
 from typing import Any
 
 _REPEATS = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, getattr(sre_parse, "POSSESSIVE_REPEAT", None)}
