@@ -10,10 +10,12 @@ LOCK   := $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-versio
 setup: system-deps $(STAMP)
 
 # Exactly the pinned, hashed versions of requirements-dev.lock, then Vigil itself without resolving anything.
+# Editable in compat mode (the checkout on sys.path): pySigma finds plugins by listing the sigma.pipelines
+# namespace, which setuptools' default editable finder imports but never lists (sigma-cli missed vigil_ecs).
 $(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q --no-deps -e . --config-settings editable_mode=compat
 	@rm -f $(VENV)/.installed-* && touch $@
 
 # After adding or changing a dependency in pyproject.toml (and pip-installing it): re-pin both lock files. Versions
