@@ -166,7 +166,9 @@ def test_an_api_hunt_is_a_job_the_worker_runs(
     assert client.get(f"/detections/hunts/{job_id}", headers=reader).json()["status"] == "queued"
     worker = RunningVigil(namespace, tmp_path / "home", VIGIL_DETECTIONS__RULE_PATHS=f'["{rules}"]')
     try:
-        worker.start_worker()
+        # No live cycles in this worker: on fresh events they race the hunt (the live engine and hunts count on
+        # different time fields, see docs/detections.md), and this test is about the hunt job alone.
+        worker.start_worker(detections=False)
         wait_for(
             lambda: client.get(f"/detections/hunts/{job_id}", headers=reader).json()["status"] in {"done", "failed"},
             "the worker to finish the hunt",
@@ -180,8 +182,7 @@ def test_an_api_hunt_is_a_job_the_worker_runs(
     assert job["windows_done"] == job["windows_total"] == 4
     [result] = job["results"]
     assert (result["hits"], result["groups"]) == (5, 1)
-    # the worker's own cycles may have alerted on these events first (they were ingested just now): one alert
-    assert result["alerts_changed"] + result["already_alerted"] == 1
+    assert (result["alerts_changed"], result["already_alerted"]) == (1, 0)
     assert result["by_group"] == {f"source.ip={ATTACKER}": 5}
     [alert] = alerts_of(det, EVILBOT)
     assert alert.count == 5
