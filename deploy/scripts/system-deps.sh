@@ -19,6 +19,10 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
 [ -f /usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so ] || [ -f /usr/lib/rsyslog/omelasticsearch.so ] || need+=(rsyslog-elasticsearch)
 [ -f /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || [ -f /usr/lib/rsyslog/lmnsd_gtls.so ] || need+=(rsyslog-gnutls)
+# The transparency report's PDF is rendered by WeasyPrint (Pango) and its text checked with pdftotext.
+[ -f /usr/lib/x86_64-linux-gnu/libpango-1.0.so.0 ] || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list 2>/dev/null | head -1)" ] || need+=(fonts-dejavu-core fontconfig)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "vigil: missing system packages; run: sudo apt-get install -y ${need[*]}" >&2
