@@ -17,7 +17,7 @@ from vigil.clients import elasticsearch_client, redis_client
 from vigil.errors import VigilError
 from vigil.settings import VigilSettings, load_settings
 
-pytest_plugins = ["tests.fixtures.edgeauth"]
+pytest_plugins = ["tests.fixtures.edgeauth", "tests.fixtures.idp"]
 
 
 @pytest.fixture(scope="session")

@@ -111,7 +111,29 @@ class VigilSettings(BaseSettings):
         description="Largest request body of a JSON or form route (ingest routes use VIGIL_SIEM__MAX_REQUEST_BYTES).",
     )
 
-    java_home: Path | None = Field(default=None, description="JDK for Elasticsearch (else JAVA_HOME, /usr/lib/jvm).")
+    java_home: Path | None = Field(
+        default=None, description="JDK for Elasticsearch and Keycloak (else JAVA_HOME, /usr/lib/jvm)."
+    )
+
+    keycloak_url: str = Field(
+        default="http://127.0.0.1:8380",
+        description="Keycloak for federation tests and benchmarks (`vigil services up --keycloak`); loopback only.",
+    )
+    keycloak_management_port: Port = Field(
+        default=9380, description="Keycloak's management interface (health) port; never its default 9000."
+    )
+    keycloak_version: str = Field(default="26.7.3", pattern=r"^\d+\.\d+\.\d+$")
+    keycloak_sha256: str = Field(
+        default="27a6535553c3cdcd083872ba40629efafb3475e3b758e0c6f691395561dd0f1f",
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the pinned keycloak-quarkus-dist zip; the download is refused if it differs.",
+    )
+    keycloak_heap: str = Field(default="512m", pattern=r"^\d+[mg]$", description="JVM heap of the local Keycloak.")
+    keycloak_start_timeout: float = Field(default=240.0, gt=0)
+    keycloak_realm_file: Path | None = Field(
+        default=Path("tests/fixtures/keycloak/vigil-realm.json"),
+        description="Realm imported at start (`--import-realm`); relative to the working folder.",
+    )
 
     edgeauth: EdgeAuthSettings = Field(default_factory=EdgeAuthSettings)
     siem: SiemSettings = Field(default_factory=SiemSettings)
@@ -154,7 +176,7 @@ class VigilSettings(BaseSettings):
         copy._spread()
         return copy
 
-    @field_validator("es_url")
+    @field_validator("es_url", "keycloak_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
@@ -173,6 +195,10 @@ class VigilSettings(BaseSettings):
     @property
     def es_port(self) -> int:
         return urlsplit(self.es_url).port or (443 if self.es_url.startswith("https") else 9200)
+
+    @property
+    def keycloak_port(self) -> int:
+        return urlsplit(self.keycloak_url).port or 80
 
     @property
     def redis_port(self) -> int:

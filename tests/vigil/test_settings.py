@@ -142,7 +142,7 @@ def test_a_private_parent_folder_is_not_world_traversable(tmp_path: Path) -> Non
 
 
 def test_maven_failures_are_reduced_to_their_cause() -> None:
-    from vigil.services.elasticsearch import _maven_reason
+    from vigil.services.maven import maven_reason as _maven_reason
 
     output = (
         "[ERROR] Failed to execute goal org.apache.maven.plugins:maven-dependency-plugin:2.8:copy (default-cli) on "

@@ -12,7 +12,7 @@ from vigil.errors import ServiceError
 from vigil.services import ServiceStatus
 from vigil.settings import VigilSettings, load_settings
 
-app = typer.Typer(help="Start, stop and inspect Elasticsearch and Redis.", no_args_is_help=True)
+app = typer.Typer(help="Start, stop and inspect Elasticsearch, Redis (and Keycloak).", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -42,6 +42,12 @@ RedisReplicas = Annotated[
     int | None, typer.Option("--redis-replicas", min=0, max=4, help="Redis replicas (VIGIL_REDIS_REPLICAS).")
 ]
 Sentinels = Annotated[int | None, typer.Option("--sentinels", min=0, max=7, help="Sentinels (VIGIL_REDIS_SENTINELS).")]
+WithKeycloak = Annotated[
+    bool,
+    typer.Option(
+        "--keycloak", help="Also Keycloak, the upstream IdP of federation tests (VIGIL_KEYCLOAK_URL, realm imported)."
+    ),
+]
 
 
 def _settings(
@@ -57,9 +63,14 @@ def up(
     es_nodes: EsNodes = None,
     redis_replicas: RedisReplicas = None,
     sentinels: Sentinels = None,
+    keycloak: WithKeycloak = False,
 ) -> None:
     """Start the local services that are not running (idempotent)."""
-    render(local_services.up(_settings(es_nodes, redis_replicas, sentinels)), as_json)
+    settings = _settings(es_nodes, redis_replicas, sentinels)
+    statuses = local_services.up(settings)
+    if keycloak:
+        statuses.append(local_services.keycloak(settings).up())
+    render(statuses, as_json)
 
 
 @app.command()
@@ -75,9 +86,13 @@ def status(
     es_nodes: EsNodes = None,
     redis_replicas: RedisReplicas = None,
     sentinels: Sentinels = None,
+    keycloak: WithKeycloak = False,
 ) -> None:
     """Health, version, address and mode of each service (every node of a cluster); exit 1 when one is unhealthy."""
-    statuses = local_services.status(_settings(es_nodes, redis_replicas, sentinels))
+    settings = _settings(es_nodes, redis_replicas, sentinels)
+    statuses = local_services.status(settings)
+    if keycloak:
+        statuses.append(local_services.keycloak(settings).status())
     render(statuses, as_json)
     unhealthy = [s.name for s in statuses if not s.healthy]
     if unhealthy:

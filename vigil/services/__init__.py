@@ -5,18 +5,23 @@ For drills and scale tests, two handles with the same lifecycle (`up`, `down`, `
 - `cluster(settings, nodes=3)`: an N-node Elasticsearch cluster on loopback (HTTP on the URL's port + i, transport
   on `es_transport_port` + i), with `nodes`, `kill_node(node)` (SIGKILL) and `start_node(node)` to inject faults,
   `health()`, and `erase()` to drop its data once stopped;
+- `keycloak(settings)`: a Keycloak on loopback from its Maven Central distribution, with the realm file of
+  `settings.keycloak_realm_file` imported; never part of `up` (only `vigil services up --keycloak` and the
+  federation tests' session fixture start it);
 - `redis_failover(settings, replicas=1, sentinels=3)`: a Redis primary (the URL's port), replicas (port + i) and
   Sentinels (`redis_sentinel_port` + i), with `members`, `kill(member)` (SIGKILL), `start(member)` and `primary()`.
   Clients built from the same settings (`vigil.clients.redis_client`) find the primary through the Sentinels.
 """
 
 from vigil.services.elasticsearch import ElasticsearchService, Node
+from vigil.services.keycloak import KeycloakService
 from vigil.services.models import NodeStatus, ServiceStatus
 from vigil.services.redis import Member, RedisService
 from vigil.settings import VigilSettings
 
 __all__ = [
     "ElasticsearchService",
+    "KeycloakService",
     "Member",
     "Node",
     "NodeStatus",
@@ -24,6 +29,7 @@ __all__ = [
     "ServiceStatus",
     "cluster",
     "down",
+    "keycloak",
     "redis_failover",
     "services_for",
     "status",
@@ -45,6 +51,11 @@ def redis_failover(settings: VigilSettings, replicas: int = 1, sentinels: int = 
     return RedisService(topology)
 
 
+def keycloak(settings: VigilSettings) -> KeycloakService:
+    """The local Keycloak at `settings.keycloak_url` (not started: call `.up()`)."""
+    return KeycloakService(settings)
+
+
 def services_for(settings: VigilSettings) -> tuple[ElasticsearchService, RedisService]:
     return ElasticsearchService(settings), RedisService(settings)
 
@@ -56,8 +67,10 @@ def up(settings: VigilSettings) -> list[ServiceStatus]:
 
 
 def down(settings: VigilSettings) -> None:
+    """Stop what this project started, the Keycloak of `settings` too when it runs."""
     for service in services_for(settings):
         service.down()
+    keycloak(settings).down()
 
 
 def status(settings: VigilSettings) -> list[ServiceStatus]:

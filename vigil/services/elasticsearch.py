@@ -9,14 +9,12 @@ which keeps a laptop or CI node light. It has no `GET /` handler, so the version
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import pwd
 import shutil
 import stat
 import subprocess
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -25,36 +23,19 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
 from vigil.clients import elasticsearch_client
-from vigil.errors import DownloadError, PortTakenError, ServiceError
+from vigil.errors import PortTakenError, ServiceError
 from vigil.services.java import find_java
+from vigil.services.maven import Artifact, fetch, unpack
 from vigil.services.models import NodeStatus, ServiceStatus
 from vigil.services.process import kill, port_open, read_pid, terminate, wait_until
 from vigil.settings import VigilSettings, is_loopback
 
 ARTIFACT = "org.elasticsearch.distribution.integ-test-zip:elasticsearch"
-MIN_FREE_BYTES = 1 << 30
 SERVICE_ROOT = Path("/var/lib/vigil-es")
 
 
 def _java_minimum(version: str) -> int:
     return 21 if int(version.split(".")[0]) >= 9 else 17
-
-
-def _maven_reason(output: str) -> str:
-    """The cause Maven gives on its first ERROR line (`... : Could not transfer artifact ...`), kept short."""
-    first = next((ln for ln in output.splitlines() if ln.startswith("[ERROR]")), output.strip())
-    reason = first.removeprefix("[ERROR]").strip()
-    if "Unable to resolve artifact." in reason:
-        reason = reason.split("Unable to resolve artifact.", 1)[1].strip()
-    return reason[:300] or "no output (is the network or a Maven mirror reachable?)"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _world_traversable(path: Path) -> bool:
@@ -127,7 +108,7 @@ class ElasticsearchService:
         root = _runtime_root(settings.home.resolve() / "elasticsearch")
         self.root = root
         self.downloads = settings.home.resolve() / "downloads"
-        self.zip_path = self.downloads / f"elasticsearch-{settings.es_version}.zip"
+        self.zip_path = self.downloads / self.artifact.file_name
         self.dist = root / f"elasticsearch-{settings.es_version}"
         port = settings.es_port
         if settings.es_nodes == 1:
@@ -143,65 +124,18 @@ class ElasticsearchService:
         self.data, self.logs, self.run, self.pidfile = first.data, first.logs, first.run, first.pidfile
 
     # -- download -------------------------------------------------------------------------------
+    @property
+    def artifact(self) -> Artifact:
+        group, name = ARTIFACT.split(":")
+        return Artifact(
+            group, name, self.settings.es_version, self.settings.es_sha256, "Elasticsearch", "VIGIL_ES_SHA256"
+        )
+
     def ensure_distribution(self) -> Path:
         """Unpack the pinned distribution once; a second call reuses it."""
         if (self.dist / "bin" / "elasticsearch").exists():
             return self.dist
-        self.downloads.mkdir(parents=True, exist_ok=True)
-        free = shutil.disk_usage(self.downloads).free
-        if free < MIN_FREE_BYTES:
-            raise DownloadError(
-                f"disk full: {free // (1 << 20)} MiB free under {self.downloads}, "
-                "the Elasticsearch download and unpack need 1 GiB"
-            )
-        if not self.zip_path.exists() or _sha256(self.zip_path) != self.settings.es_sha256:
-            self._fetch_with_maven()
-        actual = _sha256(self.zip_path)
-        if actual != self.settings.es_sha256:
-            self.zip_path.unlink(missing_ok=True)
-            raise DownloadError(
-                f"{self.zip_path.name} has SHA-256 {actual}, expected {self.settings.es_sha256} "
-                "(VIGIL_ES_SHA256); the file was removed, run `vigil services up` again"
-            )
-        staging = self.dist.with_name(self.dist.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        try:
-            with zipfile.ZipFile(self.zip_path) as archive:
-                archive.extractall(staging)
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            if exc.errno == errno.ENOSPC:
-                raise DownloadError(f"disk full while unpacking into {staging.parent}") from None
-            raise DownloadError(f"cannot unpack {self.zip_path}: {exc.strerror or exc}") from None
-        inner = staging / self.dist.name
-        for script in (inner / "bin").iterdir():
-            script.chmod(0o755)
-        inner.rename(self.dist)
-        shutil.rmtree(staging, ignore_errors=True)
-        return self.dist
-
-    def _fetch_with_maven(self) -> None:
-        if shutil.which("mvn") is None:
-            raise DownloadError("Maven (mvn) is needed to fetch Elasticsearch: apt-get install maven")
-        coordinate = f"{ARTIFACT}:{self.settings.es_version}:zip"
-        proc = subprocess.run(
-            [
-                "mvn",
-                "-B",
-                "-q",
-                "dependency:copy",
-                f"-Dartifact={coordinate}",
-                f"-DoutputDirectory={self.downloads}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0 or not self.zip_path.exists():
-            output = proc.stdout + proc.stderr
-            if "No space left" in output:
-                raise DownloadError(f"disk full while downloading {coordinate} into {self.downloads}")
-            raise DownloadError(f"mvn could not fetch {coordinate}: {_maven_reason(output)}")
+        return unpack(fetch(self.artifact, self.downloads), self.dist)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def client(self) -> Elasticsearch:

@@ -1,4 +1,4 @@
-"""Finding a JDK new enough for the pinned Elasticsearch."""
+"""Finding a JDK new enough for the pinned Elasticsearch or Keycloak."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ def java_major(home: Path) -> int | None:
     return int(match.group(1))
 
 
-def find_java(minimum: int, configured: Path | None = None, jvm_root: Path = JVM_ROOT) -> Path:
+def find_java(
+    minimum: int, configured: Path | None = None, jvm_root: Path = JVM_ROOT, product: str = "Elasticsearch"
+) -> Path:
     """`VIGIL_JAVA_HOME`, then `JAVA_HOME`, then the newest JDK under /usr/lib/jvm, whichever is new enough."""
     candidates: list[Path] = []
     if configured is not None:
@@ -38,6 +40,6 @@ def find_java(minimum: int, configured: Path | None = None, jvm_root: Path = JVM
         if major is not None and major >= minimum:
             return home
     raise JavaNotFoundError(
-        f"Elasticsearch needs Java {minimum}+ and none was found (looked at VIGIL_JAVA_HOME, JAVA_HOME, "
+        f"{product} needs Java {minimum}+ and none was found (looked at VIGIL_JAVA_HOME, JAVA_HOME, "
         f"{jvm_root}); install one, e.g. `apt-get install temurin-{max(minimum, 21)}-jdk`, or set VIGIL_JAVA_HOME"
     )

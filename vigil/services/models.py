@@ -19,7 +19,7 @@ class NodeStatus(BaseModel):
 
 
 class ServiceStatus(BaseModel):
-    name: Literal["elasticsearch", "redis", "nginx"]
+    name: Literal["elasticsearch", "redis", "nginx", "keycloak"]
     mode: Literal["local", "external", "stopped"]
     address: str
     healthy: bool
