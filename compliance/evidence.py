@@ -13,21 +13,11 @@ from typing import ClassVar, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from compliance.errors import EvidenceFormatError
+from compliance.payload import Payload as Payload  # re-exported: collectors and tests build on it here
 from compliance.settings import Thresholds
-from evidence import canonical_json
+from compliance.sla import CanaryRun
 
 MEDIA_TYPE = "application/json"
-
-
-class Payload(BaseModel):
-    """Base of every evidence payload; `kind` is the collector name stored with the locker item."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    kind: ClassVar[str]
-
-    def canonical(self) -> bytes:
-        """RFC 8785 bytes, the locker's own canonical form (so equal payloads are stored once)."""
-        return canonical_json(self.model_dump(mode="json"))
 
 
 class KeyFacts(BaseModel):
@@ -216,6 +206,7 @@ PAYLOADS: dict[str, type[Payload]] = {
         AlertTriage,
         EvidenceDownloads,
         ComplianceConfig,
+        CanaryRun,
     )
 }
 

@@ -95,11 +95,12 @@ def collect(
     return CollectionReport(at=moment, collected=tuple(collected), skipped=tuple(skipped), failed=tuple(failed))
 
 
-def load_evidence(locker: EvidenceLocker, period: Period) -> EvidenceSet:
-    """Every compliance evidence item effective in the period, decoded and typed."""
+def load_evidence(locker: EvidenceLocker, period: Period, kinds: Iterable[str] = ()) -> EvidenceSet:
+    """Every compliance evidence item effective in the period (or only those of `kinds`), decoded and typed."""
+    wanted = frozenset(kinds) or frozenset(PAYLOADS)
     items: list[Evidence] = []
     for item in locker.items(period.start, period.end, as_of=period.end):
-        if item.collector not in PAYLOADS:
+        if item.collector not in wanted or item.collector not in PAYLOADS:
             continue
         try:
             with locker.open_content(item.sha256) as handle:
