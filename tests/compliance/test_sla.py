@@ -147,6 +147,7 @@ def test_attainment_properties(
     assert got.probes == len(observed)
     assert got.good_probes == good
     assert got.fast_probes == fast
+    assert got.availability_percent is not None
     assert got.availability_percent == pytest.approx(100 * good / len(observed))
     assert 0 <= got.availability_percent <= 100
     # The budget is spent exactly when availability falls to the objective.
