@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Annotated, Literal, Protocol
 
 from prometheus_client import Counter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, IPvAnyAddress
 
 from edgeauth.buffer import BoundedBuffer
 
@@ -30,9 +30,11 @@ log = logging.getLogger(__name__)
 AUDIT_EVENTS = Counter("edgeauth_audit_events", "Audit events handed to the audit sink", ["provider"])
 AUDIT_LOST = Counter("edgeauth_audit_events_lost", "Audit events that never reached the audit sink", ["cause"])
 
-AuditCategory = Literal["configuration", "iam", "file"]
-#: ECS `event.type` values an audit event may carry.
-AuditType = Literal["change", "creation", "deletion", "access", "denied", "info"]
+#: ECS `event.category`: changes (`configuration`, `iam`, `file`) and people signing in and out (`authentication`,
+#: `session`, see `edgeauth.people.events`).
+AuditCategory = Literal["configuration", "iam", "file", "authentication", "session"]
+#: ECS `event.type` values an audit event may carry (`start` / `end`: a sign-in, a sign-out or revoked session).
+AuditType = Literal["change", "creation", "deletion", "access", "denied", "info", "start", "end"]
 #: What set the change off: a person or a client acting (`operator`), the beat schedule, or a policy (retention).
 AuditTrigger = Literal["operator", "schedule", "policy"]
 AuditValue = str | int | float | bool | None | list[str]
@@ -56,6 +58,7 @@ class AuditEvent(BaseModel):
     client_id: Name | None = Field(default=None, description="The OAuth client the actor used (`client.id`).")
     target: Name = Field(description="`<kind>:<id>` of what changed: `key:<kid>`, `client:<id>`, `rule:<id>`...")
     reason: str | None = Field(default=None, max_length=1024)
+    source_ip: IPvAnyAddress | None = Field(default=None, description="Where the actor came from (`source.ip`).")
     trigger: AuditTrigger = "operator"
     before: dict[str, AuditValue] | None = None
     after: dict[str, AuditValue] | None = None

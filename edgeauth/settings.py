@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
@@ -112,6 +113,36 @@ class IssuerSettings(BaseModel):
         return self
 
 
+PersonRole = Literal["admin", "analyst", "auditor"]
+
+
+class PeopleSettings(BaseModel):
+    """The people directory: password hashing and policy, second factor; nested as `EdgeAuthSettings.people`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    argon2_time_cost: int = Field(default=3, ge=1, le=20, description="argon2id passes over memory (t).")
+    argon2_memory_kib: int = Field(
+        default=65536, ge=8192, le=4 * 1024 * 1024, description="argon2id memory per hash, KiB (m; 64 MiB)."
+    )
+    argon2_parallelism: int = Field(default=4, ge=1, le=16, description="argon2id lanes (p).")
+    password_min_length: int = Field(default=12, ge=8, le=128, description="Shortest accepted password, characters.")
+    password_deny_list: Path | None = Field(
+        default=None,
+        description="A larger deny list (one password a line, UTF-8), checked besides the built-in common passwords.",
+    )
+    mfa_required_roles: frozenset[PersonRole] = Field(
+        default=frozenset({"admin", "auditor"}),
+        description="Roles that must sign in with a second factor; add `analyst` to require it of analysts too.",
+    )
+    totp_issuer: str = Field(
+        default="Vigil", min_length=1, max_length=64, description="Issuer label shown in authenticator apps."
+    )
+    totp_valid_window: int = Field(
+        default=1, ge=0, le=2, description="30-second steps accepted either side of now (clock skew)."
+    )
+
+
 class EdgeAuthSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -169,6 +200,10 @@ class EdgeAuthSettings(BaseModel):
     oauth: IssuerSettings = Field(
         default_factory=IssuerSettings,
         description="The issuer: token endpoint, clients, limits (`VIGIL_EDGEAUTH__OAUTH__*`).",
+    )
+    people: PeopleSettings = Field(
+        default_factory=PeopleSettings,
+        description="People: passwords, deny list, second factor (`VIGIL_EDGEAUTH__PEOPLE__*`).",
     )
 
     @field_validator("issuer")

@@ -35,6 +35,7 @@ from compliance import ComplianceError
 from detections import DetectionsError
 from edgeauth import EdgeAuthError
 from edgeauth.issuer import oauth_error
+from edgeauth.people import PeopleError
 from evidence import EvidenceError
 from siem import SiemError
 from siem.http import ELASTICSEARCH_TAG
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 # The error roots whose classes carry `status_code` and `error`, and the third-party errors translated here.
 PACKAGE_ROOTS: tuple[type[Exception], ...] = (
     EdgeAuthError,
+    PeopleError,
     SiemError,
     EvidenceError,
     DetectionsError,

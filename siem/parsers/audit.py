@@ -43,6 +43,7 @@ def parse_audit(record: str) -> dict[str, Any]:
         ),
         message=f"{who}: {event.action} {event.target}" + (f" ({event.reason})" if event.reason else ""),
         user=compact(name=event.actor),
+        source=compact(ip=str(event.source_ip) if event.source_ip is not None else None),
         client=compact(id=event.client_id),
         vigil=compact(
             audit=compact(

@@ -13,6 +13,7 @@ import typer
 
 from detections import DetectionsError
 from edgeauth import EdgeAuthError
+from edgeauth.people import PeopleError
 from siem import SiemError
 from vigil.commands import (
     bench,
@@ -62,7 +63,7 @@ app.add_typer(detections.detections_app, name="detections")
 def main() -> None:
     try:
         app()
-    except (VigilError, EdgeAuthError, SiemError, DetectionsError) as exc:
+    except (VigilError, EdgeAuthError, PeopleError, SiemError, DetectionsError) as exc:
         print(f"vigil: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
