@@ -143,6 +143,83 @@ class PeopleSettings(BaseModel):
     )
 
 
+#: Who an upstream identity provider may make of a federated person here: one of people's roles.
+FederatedRole = PersonRole
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+class UpstreamSettings(BaseModel):
+    """One upstream OpenID Connect provider people may sign in with ("Sign in with <display_name>")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$", description="Short id, in the callback path.")
+    display_name: str = Field(min_length=1, max_length=64, description='Shown on the button: "Sign in with ...".')
+    issuer: str = Field(description="The upstream's exact `iss`; its discovery document is read from it.")
+    client_id: str = Field(min_length=1, max_length=256)
+    client_secret: SecretStr = Field(description="Vigil's client secret at the upstream (never logged or shown).")
+    scopes: tuple[str, ...] = Field(default=("openid", "email", "profile"), min_length=1)
+    role_claim: str = Field(
+        default="groups", min_length=1, description="Claim holding groups or roles; `a.b` reads a nested one."
+    )
+    role_mapping: dict[str, FederatedRole] = Field(
+        min_length=1, description="Upstream group or role value -> Vigil role; a person with none that maps is refused."
+    )
+    allowed_domains: frozenset[str] = Field(
+        min_length=1, description="E-mail domains allowed to sign in (exact, lower case); any other is refused."
+    )
+    engagement_claim: str = Field(
+        default="engagement",
+        min_length=1,
+        description='Claim with an auditor\'s engagement window: {"from": RFC 3339, "to": RFC 3339} (or its JSON).',
+    )
+    timeout: float = Field(default=5.0, gt=0, le=60, description="Seconds for each call to the upstream.")
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        # Plain http only on loopback (a local test IdP): anywhere else the code and tokens would travel in clear.
+        if value.startswith("https://") or value.startswith(tuple(f"http://{h}" for h in _LOOPBACK)):
+            return value.rstrip("/")
+        raise ValueError("must be an https:// URL (http:// only on loopback)")
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, value: frozenset[str]) -> frozenset[str]:
+        return frozenset(d.strip().lower().lstrip("@") for d in value)
+
+    @model_validator(mode="after")
+    def _openid(self) -> UpstreamSettings:
+        if "openid" not in self.scopes:
+            raise ValueError("scopes must include openid")
+        return self
+
+
+class FederationSettings(BaseModel):
+    """Upstream identity providers; nested as `EdgeAuthSettings.federation` (`VIGIL_EDGEAUTH__FEDERATION__*`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    upstreams: tuple[UpstreamSettings, ...] = Field(
+        default=(), description="JSON list of upstreams (`VIGIL_EDGEAUTH__FEDERATION__UPSTREAMS`); empty: none."
+    )
+    flow_ttl: int = Field(default=600, ge=60, le=3600, description="Seconds a sign-in may spend at the upstream.")
+    recheck_after: int = Field(
+        default=5,
+        ge=0,
+        le=3600,
+        description="A federated person vouched for this recently is not asked about again (the authorization "
+        "right after a sign-in); every later refresh asks the upstream.",
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> FederationSettings:
+        names = [u.name for u in self.upstreams]
+        if len(names) != len(set(names)):
+            raise ValueError("upstream names must be unique")
+        return self
+
+
 class EdgeAuthSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -204,6 +281,10 @@ class EdgeAuthSettings(BaseModel):
     people: PeopleSettings = Field(
         default_factory=PeopleSettings,
         description="People: passwords, deny list, second factor (`VIGIL_EDGEAUTH__PEOPLE__*`).",
+    )
+    federation: FederationSettings = Field(
+        default_factory=FederationSettings,
+        description="Upstream OpenID Connect providers (`VIGIL_EDGEAUTH__FEDERATION__*`).",
     )
 
     @field_validator("issuer")
