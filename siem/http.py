@@ -8,6 +8,7 @@ Whoever sends, the token's client is stamped on every event as `vigil.ingest.cli
 it. The receipt says how many records will go to the dead letter and why (`DeadLetterForecast`).
 """
 
+import asyncio
 import base64
 import binascii
 import time
@@ -24,7 +25,14 @@ from edgeauth import Guard, Principal
 from siem.batch import gunzip, split_records
 from siem.ecs import DATASETS, Dataset
 from siem.errors import BatchTooLargeError, InvalidBatchError, UnknownDatasetError
-from siem.inputs.bulkapi import bulk_response, dataset_of_index, queue_items, read_bulk
+from siem.inputs.bulkapi import (
+    REFUSAL_PAUSE_SECONDS,
+    all_refused_for_now,
+    bulk_response,
+    dataset_of_index,
+    queue_items,
+    read_bulk,
+)
 from siem.inputs.otlp import export_response, read_logs
 from siem.parsers import DEFAULT_FORMAT, dataset_of, resolve_format
 from siem.pipeline import Pipeline
@@ -177,6 +185,10 @@ def create_shipper_router(guard: Guard, pipeline: Pipeline) -> APIRouter:
         body = await _read_encoded_body(request, settings.max_request_bytes)
         items = await run_in_threadpool(read_bulk, body, settings, index)
         await run_in_threadpool(queue_items, pipeline, items, principal.client_id)
+        if all_refused_for_now(items):
+            # Shippers such as rsyslog re-send refused items at once, without backoff: holding the answer paces
+            # their retry loop to the queue's drain instead of a busy loop (the wait costs no thread here).
+            await asyncio.sleep(REFUSAL_PAUSE_SECONDS)
         return _elastic(bulk_response(items, started))
 
     @router.get("/", response_model=None)

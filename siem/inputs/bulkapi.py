@@ -207,6 +207,15 @@ def queue_items(pipeline: Pipeline, items: Sequence[BulkItem], sender: str) -> N
             item.status = 201
 
 
+#: How long a bulk answer whose items were all refused for now (429/503) is held back before it is sent.
+REFUSAL_PAUSE_SECONDS = 0.5
+
+
+def all_refused_for_now(items: Sequence[BulkItem]) -> bool:
+    """Every item refused with a status worth retrying (a full or unavailable queue), none taken."""
+    return all(item.status in (429, 503) for item in items)
+
+
 def bulk_response(items: Sequence[BulkItem], started: float) -> dict[str, Any]:
     return {
         "took": int((time.monotonic() - started) * 1000),

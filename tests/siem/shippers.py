@@ -3,6 +3,7 @@ with a configuration, pid file and work directory of its own (never the system s
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -107,3 +108,42 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
+
+
+#: rsyslog's document for Vigil's bulk door: the line in `message`, no trailing newline (omelasticsearch adds one,
+#: and its retry path cannot read back a request holding blank lines).
+VIGIL_DOC = 'template(name="vigil-doc" type="string" string="{\\"message\\":\\"%msg:::json%\\"}")\n'
+
+
+def omelasticsearch_ruleset(name: str, index: str, *, port: str, token: str, refused: Path, errors: Path) -> str:
+    """The documented retry set-up (docs/siem.md, "rsyslog: omelasticsearch"). With `retryfailures`, rsyslog sends
+    every item of a bulk answer that holds an error back through `retryruleset` with the answer in `$.omes`:
+    answered items (2xx, 409) stop there, items that can never succeed (400) go to a file, the rest (429, 503) are
+    sent again."""
+    return f"""
+ruleset(name="{name}") {{
+  if strlen($.omes!status) > 0 then {{
+    if $.omes!status == 200 or $.omes!status == 201 or $.omes!status == 409 then stop
+    if $.omes!status == 400 then {{
+      action(type="omfile" file="{refused}")
+      stop
+    }}
+  }}
+  action(type="omelasticsearch" server="127.0.0.1" serverport="{port}" searchIndex="{index}"
+         template="vigil-doc" bulkmode="on" esVersion.major="8" uid="shipper" pwd="{token}"
+         retryfailures="on" retryruleset="{name}" ratelimit.interval="0"
+         errorFile="{errors}" action.resumeRetryCount="-1" action.resumeInterval="1")
+}}
+"""
+
+
+def exception_log(path: Path, count: int) -> Path:
+    """A JSON exception log as services write it, one object a line, each with its own request id."""
+    path.write_text(
+        "".join(
+            json.dumps({"service": "billing", "request_id": f"req-{n}", "error": {"type": "KeyError"}}) + "\n"
+            for n in range(count)
+        ),
+        encoding="utf-8",
+    )
+    return path

@@ -12,32 +12,18 @@ from elasticsearch import Elasticsearch
 
 from siem import Pipeline
 from tests.siem.conftest import count_docs, served
-from tests.siem.shippers import nginx_access_log, rsyslog, wait_until
+from tests.siem.shippers import VIGIL_DOC, nginx_access_log, omelasticsearch_ruleset, rsyslog, wait_until
 from tests.siem.test_bulkapi import vigil_app
 
 pytestmark = pytest.mark.integration
 
 LINES = 150
 
-# The documented snippet (docs/siem.md, "rsyslog: omelasticsearch"), with the test's file, port and token.
-OMELASTICSEARCH = """
+INPUTS = """
 module(load="imfile")
 module(load="omelasticsearch")
-template(name="vigil-doc" type="list" option.jsonf="on") {{
-  property(outname="message" name="msg" format="jsonf")
-}}
-input(type="imfile" file="{log}" tag="nginx" ruleset="access-to-vigil")
-input(type="imfile" file="{exceptions}" tag="billing" ruleset="exceptions-to-vigil")
-ruleset(name="access-to-vigil") {{
-  action(type="omelasticsearch" server="127.0.0.1" serverport="{port}" searchIndex="access"
-         template="vigil-doc" bulkmode="on" esVersion.major="8" uid="shipper" pwd="{token}"
-         errorFile="{errors}" action.resumeRetryCount="-1" action.resumeInterval="1")
-}}
-ruleset(name="exceptions-to-vigil") {{
-  action(type="omelasticsearch" server="127.0.0.1" serverport="{port}" searchIndex="exception"
-         template="vigil-doc" bulkmode="on" esVersion.major="8" uid="shipper" pwd="{token}"
-         errorFile="{errors}" action.resumeRetryCount="-1" action.resumeInterval="1")
-}}
+input(type="imfile" file="{log}" tag="nginx" ruleset="access")
+input(type="imfile" file="{exceptions}" tag="billing" ruleset="errors")
 """
 EXCEPTIONS = 40
 
@@ -67,12 +53,19 @@ def test_rsyslog_omelasticsearch_ships_a_real_nginx_log_once(
         assert len(lines) == LINES
         with served(vigil_app(edge_auth, pipeline)) as url:
             port = url.rsplit(":", 1)[1]
-            errors = tmp_path / "rsyslog-errors.json"
-            config = OMELASTICSEARCH.format(log=log, exceptions=exceptions, port=port, token=token, errors=errors)
+            errors, refused = tmp_path / "rsyslog-errors.json", tmp_path / "refused.log"
+            shipping = {"port": port, "token": token, "refused": refused, "errors": errors}
+            config = (
+                INPUTS.format(log=log, exceptions=exceptions)
+                + VIGIL_DOC
+                + omelasticsearch_ruleset("access", "access", **shipping)
+                + omelasticsearch_ruleset("errors", "exception", **shipping)
+            )
             total = LINES + EXCEPTIONS
             with rsyslog(tmp_path / "rsyslog", config):
                 wait_until(lambda: pipeline.stream.stats().get("received", 0) >= total, 60, "rsyslog's bulk requests")
             assert not errors.exists(), errors.read_text(encoding="utf-8")
+            assert not refused.exists(), refused.read_text(encoding="utf-8")
     pipeline.drain()
     assert pipeline.stream.stats()["received"] == LINES + EXCEPTIONS
     assert count_docs(es, pipeline.layout.dataset_pattern("access")) == LINES
