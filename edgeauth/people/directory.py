@@ -139,7 +139,7 @@ class PeopleDirectory:
         engagement: tuple[datetime, datetime] | None = None,
     ) -> User:
         """A local user with a password that meets the policy; `actor` is the admin who creates them."""
-        self._valid_name(username)
+        self.check_username(username)
         self.policy.check(password, username=username)
         now = self._clock()
         record = _validated(
@@ -177,7 +177,7 @@ class PeopleDirectory:
         A name held by a local user, or by a user of another issuer, is refused: federation never takes over an
         account. A disabled user stays disabled (and `authenticate`-style checks stay the caller's).
         """
-        self._valid_name(username)
+        self.check_username(username)
         source = f"federated:{issuer}"
         actor = f"federation:{issuer}"[:256]
         fields: dict[str, Any] = {
@@ -455,7 +455,8 @@ class PeopleDirectory:
             raise InvalidUser(f"audit actor: {exc.errors()[0]['msg']}") from None
 
     @staticmethod
-    def _valid_name(username: str) -> None:
+    def check_username(username: str) -> None:
+        """`InvalidUser` naming the rule when `username` is no valid user name (before asking for a password)."""
         if not is_username(username):
             raise InvalidUser(f"user name {username[:80]!r}: 1-64 of a-z 0-9 . _ - @, starting with a letter or digit")
 

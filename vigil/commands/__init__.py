@@ -29,6 +29,7 @@ from vigil.commands import (
     serve,
     services,
     siem,
+    users,
 )
 from vigil.errors import VigilError
 
@@ -44,6 +45,7 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(compliance.app, name="compliance")
 app.add_typer(clients.app, name="clients")
+app.add_typer(users.app, name="users")
 app.add_typer(keys.app, name="keys")
 app.add_typer(edge.app, name="edge")
 app.command(name="bench")(bench.run)
