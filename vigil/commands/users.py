@@ -130,9 +130,7 @@ def create(
         needs_mfa = directory.requires_mfa(user)
     _print(user, as_json)
     if needs_mfa:
-        typer.echo(
-            f"({username} must sign in with a second factor: `vigil users enrol-totp {username}`)", err=True
-        )
+        typer.echo(f"({username} must sign in with a second factor: `vigil users enrol-totp {username}`)", err=True)
 
 
 @app.command()
