@@ -6,7 +6,7 @@ in). `PeopleDirectory` is the one entry point: administration (`create`, `disabl
 and `provision` for federated people. `PeopleEvents` emits the sign-in vocabulary to the audit sink.
 """
 
-from edgeauth.people.directory import PeopleDirectory, RecoveryCodesIssued, SecondFactor, TotpEnrolment
+from edgeauth.people.directory import PeopleDirectory
 from edgeauth.people.errors import (
     GENERIC_SECOND_FACTOR_FAILURE,
     GENERIC_SIGN_IN_FAILURE,
@@ -32,6 +32,7 @@ from edgeauth.people.models import (
     is_username,
 )
 from edgeauth.people.passwords import DenyListUnavailable, PasswordHashing, PasswordPolicy
+from edgeauth.people.second_factor import RecoveryCodesIssued, SecondFactor, TotpEnrolment
 from edgeauth.people.store import RedisUserStore, UserStore
 from edgeauth.people.totp import qr_svg, qr_text
 
