@@ -82,7 +82,11 @@ class IssuerSettings(BaseModel):
     )
     rate_limit_window: int = Field(default=60, ge=1, le=3600, description="Request-rate sliding window, seconds.")
     rate_limit_per_ip: int = Field(
-        default=600, ge=1, description="Token, revocation and introspection requests per source IP per window."
+        # Sized for a fleet behind one NAT (docs/edgeauth.md, Throttling): a keyed-hash grant costs about a
+        # millisecond of CPU, so 50 a second from one address is a fraction of one core.
+        default=3000,
+        ge=1,
+        description="Token, revocation and introspection requests per source IP per window.",
     )
     failure_window: int = Field(
         default=300, ge=10, le=86400, description="Sliding window of failed client authentications, seconds."
@@ -91,7 +95,7 @@ class IssuerSettings(BaseModel):
         default=10, ge=1, description="Failed authentications of one client id from one address before a lockout."
     )
     failures_per_address: int = Field(
-        default=30, ge=1, description="Failed authentications from one address, any client id, before a lockout."
+        default=100, ge=1, description="Failed authentications from one address, any client id, before a lockout."
     )
     lockout_base: int = Field(default=30, ge=1, le=3600, description="First lockout, seconds; doubles per repeat.")
     lockout_max: int = Field(default=900, ge=1, le=86400, description="Longest lockout, seconds.")
@@ -100,9 +104,6 @@ class IssuerSettings(BaseModel):
     )
     key_rotation_interval: int = Field(
         default=30 * 86400, ge=60, description="Age of the active signing key after which the scheduler rotates."
-    )
-    secret_scrypt_n: int = Field(
-        default=2**14, ge=2**10, le=2**20, description="scrypt cost of new client-secret hashes (power of two)."
     )
     max_form_bytes: int = Field(default=16384, ge=1024, le=1048576, description="Largest accepted request body.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from compliance import Compliance, Sources
 from detections import Detections
 from edgeauth import AuditSink
-from edgeauth.issuer import ClientRegistry, RedisClientStore
+from edgeauth.issuer import ClientRegistry
 from edgeauth.keystore import KeyStore
 from evidence import EvidenceLocker
 from siem import IndexLayout, Retention
@@ -21,12 +21,7 @@ def build_compliance(
     es = elasticsearch_client(settings)
     redis = redis_client(settings)
     locker = EvidenceLocker(es, redis, settings.evidence)
-    oauth = settings.edgeauth.oauth
-    registry = ClientRegistry(
-        RedisClientStore(redis, settings.edgeauth.key_prefix),
-        scopes_supported=oauth.scopes_supported,
-        scrypt_n=oauth.secret_scrypt_n,
-    )
+    registry = ClientRegistry.from_settings(settings.edgeauth, redis)
     detections = detections or build_detections(settings, audit)
     sources = Sources(
         settings=settings.compliance,

@@ -1,7 +1,8 @@
 """Every secret Vigil keeps, in one place: the sealer (key-encryption key) and the stores that hold sealed keys.
 
-edgeauth's signing keys, evidence's bundle signing keys and the console's CSRF key all live in Redis, sealed by
-one `Sealer`, so any replica of any process signs with the same active key and accepts the same forms.
+edgeauth's signing keys, the server keys of its client-secret hashes, evidence's bundle signing keys and the
+console's CSRF key all live in Redis, sealed by one `Sealer`, so any replica of any process signs with the same
+active key, checks the same client secrets and accepts the same forms.
 `reseal_all` is the second half of a key-encryption-key rotation.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgeauth import AuditSink, KeyStore, Sealer, SharedSecret, sealer_for
+from edgeauth.issuer import SecretHashKeys
 from evidence import EvidenceArchive
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.settings import VigilSettings
@@ -34,8 +36,14 @@ def csrf_secret(settings: VigilSettings) -> SharedSecret:
 @dataclass(frozen=True)
 class Resealed:
     edgeauth_keys: int
+    secret_hash_keys: int
     evidence_keys: int
     csrf_key: bool
+
+
+def secret_hash_keys(settings: VigilSettings, audit: AuditSink | None = None) -> SecretHashKeys:
+    """The server keys under which every replica hashes and checks machine-client secrets; rotations to `audit`."""
+    return SecretHashKeys(redis_client(settings), settings.edgeauth.key_prefix, sealer(settings), audit=audit)
 
 
 def reseal_all(settings: VigilSettings) -> Resealed:
@@ -43,6 +51,7 @@ def reseal_all(settings: VigilSettings) -> Resealed:
     redis = redis_client(settings)
     return Resealed(
         edgeauth_keys=KeyStore(redis, settings.edgeauth).reseal(),
+        secret_hash_keys=secret_hash_keys(settings).reseal(),
         evidence_keys=evidence_archive(settings).keys.reseal(),
         csrf_key=csrf_secret(settings).reseal(),
     )

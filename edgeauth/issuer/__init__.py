@@ -1,11 +1,12 @@
 """The edgeauth issuer: an OAuth 2.0 authorization server on authlib's server components.
 
 RFC 6749 client credentials and refresh tokens (rotation, reuse detection), RFC 7523 `private_key_jwt`,
-RFC 9068 access tokens, RFC 7009 revocation, RFC 7662 introspection, RFC 8414 metadata, the client registry,
-rate limits and scheduled key rotation.
+RFC 9068 access tokens, RFC 7009 revocation, RFC 7662 introspection, RFC 8414 metadata, the client registry
+(secrets as keyed hashes), rate limits and scheduled key rotation.
 """
 
 from edgeauth.issuer.authority import Issuer, build_issuer
+from edgeauth.issuer.clientsecrets import ClientSecretHasher, SecretCheck, SecretHashKeys
 from edgeauth.issuer.errors import (
     ClientError,
     ClientExists,
@@ -32,6 +33,7 @@ __all__ = [
     "ClientPublic",
     "ClientRecord",
     "ClientRegistry",
+    "ClientSecretHasher",
     "ClientStore",
     "InvalidClientDefinition",
     "IssuedCredential",
@@ -45,6 +47,8 @@ __all__ = [
     "RevocationLedger",
     "Role",
     "RotationOutcome",
+    "SecretCheck",
+    "SecretHashKeys",
     "SigningKeys",
     "build_issuer",
     "create_issuer_router",

@@ -1,7 +1,7 @@
 """The issuer assembled: authlib's server with our grants and endpoints, rate limits and decision events.
 
 `Issuer` is framework-free: it takes `IssuerRequest`s and returns `IssuerResponse`s; `http.py` adapts it to
-FastAPI. Every call is synchronous (Redis, scrypt, signing) and meant to run in a worker thread.
+FastAPI. Every call is synchronous (Redis, keyed hashes, signing) and meant to run in a worker thread.
 """
 
 from __future__ import annotations
@@ -133,7 +133,6 @@ class Issuer:
             minter=AccessTokenMinter(settings, keys),
             refresh_tokens=self.refresh_tokens,
             scopes_supported=issuer_settings.scopes_supported,
-            scrypt_n=issuer_settings.secret_scrypt_n,
         )
         self.server.register_grant(ClientCredentialsGrant)
         self.server.register_grant(RefreshTokenGrant)

@@ -14,7 +14,7 @@ Audience = Annotated[str, Field(pattern=r"^[\x21-\x7e]{1,256}$")]
 AuthMethod = Literal["client_secret", "private_key_jwt"]
 Role = Literal["admin", "analyst", "auditor", "ingest", "edge", "custom"]
 GrantType = Literal["client_credentials", "refresh_token"]
-AuditAction = Literal["create", "rotate", "disable", "enable", "review", "update"]
+AuditAction = Literal["create", "rotate", "disable", "enable", "review", "update", "rehash"]
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "admin": frozenset({"admin"}),
@@ -59,7 +59,7 @@ class Engagement(BaseModel):
 
 
 class ClientRecord(BaseModel):
-    """A registered client as stored. `secret_hash` is an scrypt hash; the secret itself is never kept."""
+    """A registered client as stored: `secret_hash` is a keyed hash (`edgeauth.issuer.clientsecrets`)."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -7,9 +7,6 @@ audit sink (an `iam` event with the client's access before and after), so a Sigm
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import secrets
 from collections.abc import Iterable, Sequence
@@ -21,6 +18,7 @@ from pydantic import SecretStr, ValidationError
 
 from edgeauth.audit import AuditEvent, AuditSink, AuditValue
 from edgeauth.errors import KeyStoreError
+from edgeauth.issuer.clientsecrets import SCHEME, ClientSecretHasher, SecretHashKeys
 from edgeauth.issuer.errors import ClientExists, ClientNotFound, InvalidClientDefinition
 from edgeauth.issuer.models import (
     ROLE_SCOPES,
@@ -32,47 +30,8 @@ from edgeauth.issuer.models import (
     Role,
 )
 from edgeauth.keys import VerificationKey
+from edgeauth.keystore import sealer_for
 from edgeauth.settings import EdgeAuthSettings
-
-_SCRYPT_R, _SCRYPT_P, _SCRYPT_LEN = 8, 1, 32
-MAX_SECRET_CHARS = 512
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def hash_secret(secret: str, *, n: int = 2**14) -> str:
-    """`scrypt$n$r$p$salt$digest`: memory-hard, salted, parameters kept with the hash so they can be raised."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=n, r=_SCRYPT_R, p=_SCRYPT_P, dklen=_SCRYPT_LEN)
-    return f"scrypt${n}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def check_secret(secret: str, stored: str) -> bool:
-    if len(secret) > MAX_SECRET_CHARS:
-        return False
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = _unb64(digest)
-        actual = hashlib.scrypt(
-            secret.encode("utf-8", "surrogatepass"),
-            salt=_unb64(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(expected),
-            maxmem=256 * 1024 * 1024,
-        )
-    except (ValueError, UnicodeEncodeError):
-        return False
-    return hmac.compare_digest(actual, expected)
 
 
 def validate_client_jwks(jwks: object) -> dict[str, Any]:
@@ -103,6 +62,9 @@ class ClientStore(Protocol):
 
     def replace(self, record: ClientRecord, event: ClientAuditEvent) -> None:
         """Overwrite an existing client; raise `ClientNotFound` if it is absent."""
+
+    def replace_if_unchanged(self, before: ClientRecord, after: ClientRecord, event: ClientAuditEvent) -> bool:
+        """Overwrite the client only if it is still exactly `before`; False (nothing written) otherwise."""
 
     def list_ids(self) -> list[str]: ...
 
@@ -156,6 +118,23 @@ class RedisClientStore:
             except redis.WatchError:
                 raise (ClientExists if not must_exist else ClientNotFound)(record.client_id) from None
 
+    def replace_if_unchanged(self, before: ClientRecord, after: ClientRecord, event: ClientAuditEvent) -> bool:
+        key = self._key(before.client_id)
+        with self._redis.pipeline(transaction=True) as pipe:
+            # WATCH: an admin's change between our read and this write wins; ours is simply not made.
+            pipe.watch(key)  # type: ignore[no-untyped-call]
+            raw = cast(bytes | str | None, pipe.get(key))
+            if raw is None or ClientRecord.model_validate_json(raw) != before:
+                return False
+            pipe.multi()
+            pipe.set(key, _dump(after))
+            pipe.xadd(self._audit, {"event": event.model_dump_json()})
+            try:
+                pipe.execute()
+            except redis.WatchError:
+                return False
+        return True
+
     def list_ids(self) -> list[str]:
         members = cast(set[bytes | str], self._redis.smembers(self._index))
         return sorted(m.decode() if isinstance(m, bytes) else m for m in members)
@@ -189,12 +168,12 @@ class ClientRegistry:
         store: ClientStore,
         *,
         scopes_supported: Iterable[str],
-        scrypt_n: int = 2**14,
+        hasher: ClientSecretHasher,
         audit: AuditSink | None = None,
     ) -> None:
         self.store = store
         self._scopes_supported = frozenset(scopes_supported)
-        self._scrypt_n = scrypt_n
+        self.hasher = hasher
         self._audit = audit
 
     @classmethod
@@ -206,11 +185,13 @@ class ClientRegistry:
         store: ClientStore | None = None,
         audit: AuditSink | None = None,
     ) -> ClientRegistry:
-        """The registry as configured: Redis under `key_prefix` unless another `store` is given."""
+        """The registry as configured: Redis under `key_prefix` unless another `store` is given; the secrets'
+        server keys always in Redis, sealed by the KEK."""
+        keys = SecretHashKeys(client, settings.key_prefix, sealer_for(settings))
         return cls(
             store or RedisClientStore(client, settings.key_prefix),
             scopes_supported=settings.oauth.scopes_supported,
-            scrypt_n=settings.oauth.secret_scrypt_n,
+            hasher=ClientSecretHasher(keys),
             audit=audit,
         )
 
@@ -245,7 +226,7 @@ class ClientRegistry:
         fields: dict[str, Any] = {
             "client_id": client_id,
             "auth_method": "private_key_jwt" if jwks is not None else "client_secret",
-            "secret_hash": hash_secret(secret, n=self._scrypt_n) if secret else None,
+            "secret_hash": self.hasher.hash(secret) if secret else None,
             "jwks": validate_client_jwks(jwks) if jwks is not None else None,
             "scopes": granted,
             "audiences": tuple(audiences),
@@ -274,7 +255,7 @@ class ClientRegistry:
             if jwks is not None:
                 raise InvalidClientDefinition(f"client {client_id!r} uses a secret: rotation issues a new secret")
             secret = secrets.token_urlsafe(32)
-            changes["secret_hash"] = SecretStr(hash_secret(secret, n=self._scrypt_n))
+            changes["secret_hash"] = SecretStr(self.hasher.hash(secret))
         updated = record.model_copy(update=changes)
         self._replace(record, updated, self._event(actor, "rotate", client_id))
         return IssuedCredential(client=ClientPublic.of(updated), client_secret=SecretStr(secret) if secret else None)
@@ -299,6 +280,27 @@ class ClientRegistry:
         updated = record.model_copy(update={"reviewed_at": _now(), "reviewed_by": actor})
         self._replace(record, updated, self._event(actor, "review", client_id, note))
         return ClientPublic.of(updated)
+
+    def authenticate(self, record: ClientRecord | None, secret: str) -> bool:
+        """Whether `secret` is the client's; `None` (an unregistered id) costs the same and never authenticates.
+
+        A valid secret stored under a legacy scrypt hash or an old server key is re-hashed under the current
+        key, once: the write happens only if the record is unchanged since it was read (a concurrent admin
+        change or a replica's own migration wins), and it is audited as a client change.
+        """
+        if record is None or record.secret_hash is None:
+            self.hasher.decoy(secret)
+            return False
+        stored = record.secret_hash.get_secret_value()
+        check = self.hasher.check(secret, stored)
+        if check.valid and not check.current:
+            fresh = self.hasher.hash(secret)
+            updated = record.model_copy(update={"secret_hash": SecretStr(fresh)})
+            detail = f"secret re-hashed: {stored.partition('$')[0]} -> {SCHEME} key {fresh.split('$')[1]}"
+            event = self._event(REHASH_ACTOR, "rehash", record.client_id, detail)
+            if self.store.replace_if_unchanged(record, updated, event):
+                self._emit(event, record, updated)
+        return check.valid
 
     def history(self, client_id: str | None = None) -> list[ClientAuditEvent]:
         return self.store.audit_events(client_id)
@@ -343,6 +345,9 @@ class ClientRegistry:
             raise InvalidClientDefinition(f"audit actor: {exc.errors()[0]['msg']}") from None
 
 
+#: Who re-hashes a secret on its first use: the issuer itself, not a person.
+REHASH_ACTOR = "edgeauth-issuer"
+
 _AUDIT_ACTIONS: dict[AuditAction, str] = {
     "create": "client-created",
     "rotate": "client-credential-rotated",
@@ -350,6 +355,7 @@ _AUDIT_ACTIONS: dict[AuditAction, str] = {
     "enable": "client-enabled",
     "review": "client-reviewed",
     "update": "client-updated",
+    "rehash": "client-secret-rehashed",
 }
 
 

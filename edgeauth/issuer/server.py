@@ -7,7 +7,6 @@ client-authentication, revocation and introspection logic is authlib's; we suppl
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from edgeauth.issuer.errors import IssuerError, RequestTooLarge
 from edgeauth.issuer.models import ClientRecord
 from edgeauth.issuer.refresh import RefreshRecord, RefreshTokenStore
-from edgeauth.issuer.registry import ClientRegistry, check_secret, hash_secret
+from edgeauth.issuer.registry import ClientRegistry
 from edgeauth.issuer.tokens import AccessTokenMinter, IssuedToken, MintedToken
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -112,14 +111,14 @@ class OAuthRequest(OAuth2Request):  # type: ignore[misc]
 class RegisteredClient(ClientMixin):  # type: ignore[misc]
     """authlib's client interface over a `ClientRecord`, or a stand-in for an unregistered id.
 
-    The stand-in (`record` None) spends the same scrypt on a guessed secret as a real client and never
+    The stand-in (`record` None) spends the same keyed hash on a guessed secret as a real client and never
     authenticates, so neither the answer nor its timing tells an attacker whether an id exists.
     """
 
-    def __init__(self, client_id: str, record: ClientRecord | None, decoy_hash: str) -> None:
+    def __init__(self, client_id: str, record: ClientRecord | None, registry: ClientRegistry) -> None:
         self.client_id = client_id
         self.record = record
-        self._decoy_hash = decoy_hash
+        self._registry = registry
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -138,10 +137,7 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]
         return " ".join(s for s in scope_to_list(scope) or [] if s in allowed)
 
     def check_client_secret(self, client_secret: str) -> bool:
-        if self.record is None or self.record.secret_hash is None:
-            check_secret(client_secret, self._decoy_hash)
-            return False
-        return check_secret(client_secret, self.record.secret_hash.get_secret_value())
+        return self._registry.authenticate(self.record, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.record is None or self.record.disabled:
@@ -165,21 +161,18 @@ class IssuerServer(AuthorizationServer):  # type: ignore[misc]
         minter: AccessTokenMinter,
         refresh_tokens: RefreshTokenStore,
         scopes_supported: tuple[str, ...],
-        scrypt_n: int,
     ) -> None:
         super().__init__(scopes_supported=list(scopes_supported))
         self.base_url = base_url.rstrip("/")
         self.registry = registry
         self.minter = minter
         self.refresh_tokens = refresh_tokens
-        # What an unknown id's guessed secret is checked against: made once, with the cost of real hashes.
-        self._decoy_hash = hash_secret(secrets.token_urlsafe(32), n=scrypt_n)
 
     def query_client(self, client_id: object) -> RegisteredClient | None:
         # Hostile ids never reach storage: anything that cannot be a registered id is simply unknown.
         if not isinstance(client_id, str) or not 0 < len(client_id) <= 64 or not _CLIENT_ID_CHARS.issuperset(client_id):
             return None
-        return RegisteredClient(client_id, self.registry.store.get(client_id), self._decoy_hash)
+        return RegisteredClient(client_id, self.registry.store.get(client_id), self.registry)
 
     def save_token(self, token: dict[str, Any], request: OAuthRequest) -> None:
         """Nothing to do: access tokens are self-contained JWTs and refresh tokens are stored when minted."""

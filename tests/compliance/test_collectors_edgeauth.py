@@ -10,8 +10,9 @@ from pydantic import SecretStr
 
 from compliance import ComplianceSettings, Outcome, Sources
 from edgeauth import EdgeAuthSettings
-from edgeauth.issuer import ClientRegistry, RedisClientStore
+from edgeauth.issuer import ClientRegistry, ClientSecretHasher, RedisClientStore, SecretHashKeys
 from edgeauth.keystore import KeyStore
+from edgeauth.sealing import Sealer
 from tests.compliance.conftest import Judge
 
 pytestmark = pytest.mark.integration
@@ -66,7 +67,10 @@ def test_algorithms_and_lifetime_from_the_edgeauth_settings_in_force(
 def test_privileged_clients_pass_when_reviewed_and_fail_once_overdue(
     redis_conn: redis.Redis, redis_namespace: str, compliance_settings: ComplianceSettings, judge: Judge
 ) -> None:
-    registry = ClientRegistry(RedisClientStore(redis_conn, redis_namespace), scopes_supported=SCOPES, scrypt_n=2**4)
+    keys = SecretHashKeys(redis_conn, redis_namespace, Sealer(SecretStr("collector-test-kek")))
+    registry = ClientRegistry(
+        RedisClientStore(redis_conn, redis_namespace), scopes_supported=SCOPES, hasher=ClientSecretHasher(keys)
+    )
     registry.create("ops-admin", actor="test", role="admin", audiences=["vigil"])
     registry.create("log-shipper", actor="test", role="ingest", audiences=["vigil"])
     sources = Sources(settings=compliance_settings, clients=registry)

@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from edgeauth import SigningKey
+from edgeauth import EdgeAuthSettings, SigningKey
+from edgeauth.issuer import ClientRegistry
 from vigil.commands import app
 
 pytestmark = pytest.mark.integration
@@ -22,7 +25,6 @@ def env(redis_namespace: str) -> dict[str, str]:
     return {
         "VIGIL_NAMESPACE": redis_namespace,
         "VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY": "cli-test-kek",
-        "VIGIL_EDGEAUTH__OAUTH__SECRET_SCRYPT_N": "1024",
         "VIGIL_EDGEAUTH__KEY_PUBLISH_LEAD": "0",
     }
 
@@ -96,6 +98,25 @@ def test_keys_list_and_rotate(env: dict[str, str]) -> None:
     after = {k["kid"]: k["state"] for k in json.loads(runner.invoke(app, ["keys", "list", "--json"], env=env).output)}
     assert after[active] == "removed"
     assert sorted(after.values()).count("active") == 1
+
+
+def test_rotate_secret_key_keeps_existing_secrets_valid(
+    env: dict[str, str], redis_conn: redis.Redis, redis_namespace: str
+) -> None:
+    runner = CliRunner()
+    created = runner.invoke(app, ["clients", "create", "svc", "--role", "ingest", "--json"], env=env)
+    assert created.exit_code == 0, created.output
+    secret = json.loads(created.output)["client_secret"]
+    rotated = runner.invoke(app, ["keys", "rotate-secret-key", "--actor", "erin"], env=env)
+    assert rotated.exit_code == 0, rotated.output
+    assert "1 older key(s) kept" in rotated.output
+    settings = EdgeAuthSettings(namespace=redis_namespace, key_encryption_key=SecretStr("cli-test-kek"))
+    registry = ClientRegistry.from_settings(settings, redis_conn)
+    assert registry.authenticate(registry.get("svc"), secret)
+    new_kid = rotated.output.split()[4]
+    stored = registry.get("svc").secret_hash
+    assert stored is not None
+    assert stored.get_secret_value().split("$")[1] == new_kid
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """`vigil clients create | rotate | disable | enable | scopes | list | show | review`: the edgeauth client registry.
 
-A client secret is printed once, at creation or rotation, and never again: only its scrypt hash is stored.
+A client secret is printed once, at creation or rotation, and never again: only its keyed hash is stored.
 """
 
 from __future__ import annotations

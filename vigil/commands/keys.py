@@ -1,5 +1,5 @@
-"""`vigil keys list | rotate | withdraw | reseal`: edgeauth signing keys, rotation, emergency withdrawal, and
-key-encryption-key rotation."""
+"""`vigil keys list | rotate | withdraw | reseal | rotate-secret-key`: edgeauth signing keys, rotation, emergency
+withdrawal, key-encryption-key rotation, and the server key of client-secret hashes."""
 
 from __future__ import annotations
 
@@ -96,5 +96,22 @@ def reseal() -> None:
     done = keyring.reseal_all(load_settings())
     typer.echo(
         f"resealed under the current key-encryption key: {done.edgeauth_keys} edgeauth key(s), "
-        f"{done.evidence_keys} evidence key(s), CSRF key {'yes' if done.csrf_key else 'already current'}"
+        f"{done.secret_hash_keys} client-secret server key(s), {done.evidence_keys} evidence key(s), "
+        f"CSRF key {'yes' if done.csrf_key else 'already current'}"
     )
+
+
+@app.command(name="rotate-secret-key")
+def rotate_secret_key(
+    actor: Annotated[str | None, typer.Option(help="Who rotates (audit trail); default: login name.")] = None,
+) -> None:
+    """Make a new server key current for client-secret hashes; each client moves to it at its next sign-in.
+
+    The old keys are kept, so no client loses access; every replica picks the new key up within seconds.
+    """
+    settings = load_settings()
+    with command_audit(settings) as audit:
+        keys = keyring.secret_hash_keys(settings, audit)
+        before = keys.kids()
+        kid = keys.rotate(actor=actor_name(actor))
+    typer.echo(f"client-secret server key rotated: {kid} is current; {len(before)} older key(s) kept for checking")

@@ -69,7 +69,7 @@ def make_settings(namespace: str, **oauth: Any) -> EdgeAuthSettings:
         audiences=("vigil",),
         namespace=namespace,
         key_encryption_key=SecretStr("kek-for-tests"),
-        oauth=IssuerSettings(secret_scrypt_n=2**10, **oauth),
+        oauth=IssuerSettings(**oauth),
     )
 
 

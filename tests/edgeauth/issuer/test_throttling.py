@@ -141,13 +141,14 @@ def test_a_burst_of_failures_still_raises_the_stuffing_alert(
         decisions = DecisionBuffer(AuthDecisionSink(pipeline))
         built = build(redis_conn, make_settings(namespace), decisions=decisions)
         attacker = from_address(built, ATTACKER)
-        # Default limits: the burst is throttled (30 failures lock the address) and stays visible.
-        statuses = [grant(attacker, f"stuffed-{n % 40}", "guess").status_code for n in range(45)]
-        assert statuses.count(401) == 30
+        # Default limits: the burst is throttled (FAILURES_PER_ADDRESS failures lock the address) and stays visible.
+        limit = IssuerSettings().failures_per_address
+        statuses = [grant(attacker, f"stuffed-{n % 40}", "guess").status_code for n in range(limit + 15)]
+        assert statuses.count(401) == limit
         assert statuses.count(429) == 15
         decisions.flush()
         report = pipeline.drain()
-        assert report.indexed == 45, report
+        assert report.indexed == limit + 15, report
         detections = Detections(DetectionsSettings(namespace=namespace, ingest_delay_seconds=0), es, redis_conn)
         assert not detections.run_cycle(datetime.now(UTC) + timedelta(milliseconds=1)).errors
         alerts = detections.alerts(AlertFilter(rule_id=STUFFING, limit=50)).alerts
