@@ -129,7 +129,8 @@ def test_client_changes_are_audited_with_the_access_before_and_after(
     redis_conn: redis.Redis, redis_namespace: str
 ) -> None:
     sink = CollectingAuditSink()
-    registry = ClientRegistry.from_settings(EdgeAuthSettings(namespace=redis_namespace), redis_conn, audit=sink)
+    settings = EdgeAuthSettings(namespace=redis_namespace, key_encryption_key=SecretStr("audit-test-kek"))
+    registry = ClientRegistry.from_settings(settings, redis_conn, audit=sink)
     registry.create("reports", actor="ops", role="analyst", audiences=["vigil"])
     registry.set_scopes("reports", ["alerts:read", "rules:admin"], actor="eve")
     registry.set_disabled("reports", True, actor="ops")
