@@ -15,7 +15,8 @@ command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 # The shipper tests run rsyslog (imfile, omfwd, omelasticsearch) as their own process with their own config.
-# syslog-ng is not installed: Debian's syslog-ng-core and rsyslog conflict (both provide system-log-daemon).
+# syslog-ng is not installed: Debian's syslog-ng-core and rsyslog conflict (both provide system-log-daemon); the
+# tests run it unpacked under $VIGIL_HOME/tools, with Filebeat built from the Go module proxy (shipper-tools.sh).
 command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
 [ -f /usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so ] || [ -f /usr/lib/rsyslog/omelasticsearch.so ] || need+=(rsyslog-elasticsearch)
 [ -f /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || [ -f /usr/lib/rsyslog/lmnsd_gtls.so ] || need+=(rsyslog-gnutls)
@@ -23,7 +24,11 @@ command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
 [ -f /usr/lib/x86_64-linux-gnu/libpango-1.0.so.0 ] || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list 2>/dev/null | head -1)" ] || need+=(fonts-dejavu-core fontconfig)
-[ ${#need[@]} -eq 0 ] && exit 0
+shipper_tools() {
+  # Best effort: a missing tool fails the shipper tests (which also run this), never the rest of the set-up.
+  bash "$(dirname "$0")/shipper-tools.sh" syslog-ng filebeat >/dev/null || echo "vigil: shipper tools not ready" >&2
+}
+if [ ${#need[@]} -eq 0 ]; then shipper_tools; exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "vigil: missing system packages; run: sudo apt-get install -y ${need[*]}" >&2
   exit 1
@@ -36,3 +41,4 @@ for svc in redis-server redis-sentinel nginx rsyslog; do
   service "$svc" stop >/dev/null 2>&1 || true
 done
 echo "vigil: installed ${need[*]}"
+shipper_tools

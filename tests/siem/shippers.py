@@ -1,9 +1,12 @@
-"""Real programs the shipper tests start as their own processes: nginx writing a real access log, and rsyslog
-with a configuration, pid file and work directory of its own (never the system service)."""
+"""Real programs the shipper tests start as their own processes: nginx writing a real access log, and rsyslog,
+syslog-ng and Filebeat, each with a configuration, pid file and work directory of its own (never a system service).
+syslog-ng and Filebeat live under `$VIGIL_HOME/tools`, put there by `deploy/scripts/shipper-tools.sh` (run by
+`make setup`; run here too when missing, so a fresh checkout's first test run pays for the Filebeat build)."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -17,6 +20,7 @@ from tests.siem.conftest import shipper_port
 
 NGINX = "/usr/sbin/nginx"
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+SHIPPER_TOOLS = Path(__file__).resolve().parents[2] / "deploy" / "scripts" / "shipper-tools.sh"
 
 _NGINX_CONF = """
 daemon off;
@@ -147,3 +151,61 @@ def exception_log(path: Path, count: int) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def shipper_tool(name: str) -> Path:
+    """The path of `syslog-ng` or `filebeat` under `$VIGIL_HOME/tools`, unpacked or built on first use."""
+    done = subprocess.run(["bash", str(SHIPPER_TOOLS), name], capture_output=True, text=True, timeout=1800, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{SHIPPER_TOOLS.name} {name} failed: {done.stderr.strip()}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def syslog_ng(root: Path, config: str) -> Iterator[subprocess.Popen[bytes]]:
+    """syslog-ng in the foreground from its unpacked packages, with `config` after the `@version` line; `{scl}`
+    in it names the folder of the packaged configuration library (`{scl}/elasticsearch/elastic-http.conf`)."""
+    binary = shipper_tool("syslog-ng")
+    prefix = binary.parents[2]
+    root.mkdir(parents=True, exist_ok=True)
+    conf = root / "syslog-ng.conf"
+    scl = prefix / "usr" / "share" / "syslog-ng" / "include" / "scl"
+    conf.write_text("@version: 3.38\n" + config.replace("{scl}", str(scl)), encoding="utf-8")
+    libraries = [prefix / "usr" / "lib" / "x86_64-linux-gnu", prefix / "lib" / "x86_64-linux-gnu"]
+    env = {
+        **os.environ,
+        "LD_LIBRARY_PATH": ":".join(str(p) for p in [*libraries, prefix / "usr" / "lib" / "syslog-ng"]),
+    }
+    command = [
+        str(binary), "-F", "-e", "-f", str(conf), "--module-path", str(prefix / "usr" / "lib" / "syslog-ng" / "3.38"),
+        "-R", str(root / "persist"), "-c", str(root / "ctl"), "-p", str(root / "pid"),
+    ]  # fmt: skip
+    check = subprocess.run([*command, "--syntax-only"], env=env, capture_output=True, text=True, timeout=30)
+    if check.returncode != 0:
+        raise RuntimeError(f"syslog-ng refused its configuration: {check.stderr or check.stdout}")
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+@contextmanager
+def filebeat(root: Path, config: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Filebeat in the foreground with `config` (YAML), its data and logs under `root`, logging to stderr."""
+    binary = shipper_tool("filebeat")
+    root.mkdir(parents=True, exist_ok=True)
+    conf = root / "filebeat.yml"
+    conf.write_text(config, encoding="utf-8")
+    conf.chmod(0o600)  # Filebeat refuses a configuration file others may write
+    command = [str(binary), "-c", str(conf), "--path.home", str(root), "--path.data", str(root / "data"), "-e"]
+    check = subprocess.run([*command, "test", "config"], capture_output=True, text=True, timeout=60)
+    if check.returncode != 0:
+        raise RuntimeError(f"Filebeat refused its configuration: {check.stderr or check.stdout}")
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

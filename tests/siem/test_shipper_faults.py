@@ -37,7 +37,7 @@ input(type="imfile" file="{exceptions}" tag="billing" facility="local0" severity
 """
 
 
-def _per_client(es: Elasticsearch, pipeline: Pipeline, dataset: str) -> dict[str, int]:
+def per_client(es: Elasticsearch, pipeline: Pipeline, dataset: str) -> dict[str, int]:
     es.indices.refresh(index=pipeline.layout.dataset_pattern(dataset))
     buckets = es.search(
         index=pipeline.layout.dataset_pattern(dataset),
@@ -47,7 +47,7 @@ def _per_client(es: Elasticsearch, pipeline: Pipeline, dataset: str) -> dict[str
     return {b["key"]: b["doc_count"] for b in buckets}
 
 
-def _distinct(es: Elasticsearch, pipeline: Pipeline, dataset: str, field: str) -> int:
+def distinct(es: Elasticsearch, pipeline: Pipeline, dataset: str, field: str) -> int:
     found = es.search(
         index=pipeline.layout.dataset_pattern(dataset), size=0, aggs={"d": {"cardinality": {"field": field}}}
     )
@@ -90,9 +90,9 @@ def test_rsyslog_retries_what_a_full_queue_refused_and_ships_every_line_once(
     pipeline.drain()
     assert pipeline.stream.stats()["received"] == 720
     assert count_docs(es, pipeline.layout.dataset_pattern("access")) == 600
-    assert _distinct(es, pipeline, "access", "url.path") == 600
+    assert distinct(es, pipeline, "access", "url.path") == 600
     assert count_docs(es, pipeline.layout.dataset_pattern("exception")) == 120
-    assert _distinct(es, pipeline, "exception", "http.request.id") == 120
+    assert distinct(es, pipeline, "exception", "http.request.id") == 120
 
 
 FORWARD = """
@@ -158,7 +158,7 @@ def test_a_worker_killed_mid_way_loses_and_repeats_nothing_from_either_door(
     assert not errors.exists(), errors.read_text(encoding="utf-8")
     assert pipeline.stream.pending() == 0
     assert pipeline.stream.stats()["received"] == total
-    assert _per_client(es, pipeline, "access") == {"rsyslog": lines, "syslog": lines}
-    assert _per_client(es, pipeline, "exception") == {"rsyslog": failures, "syslog": failures}
-    assert _distinct(es, pipeline, "access", "url.path") == lines
-    assert _distinct(es, pipeline, "exception", "http.request.id") == failures
+    assert per_client(es, pipeline, "access") == {"rsyslog": lines, "syslog": lines}
+    assert per_client(es, pipeline, "exception") == {"rsyslog": failures, "syslog": failures}
+    assert distinct(es, pipeline, "access", "url.path") == lines
+    assert distinct(es, pipeline, "exception", "http.request.id") == failures
