@@ -122,11 +122,14 @@ class PeopleSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    argon2_time_cost: int = Field(default=3, ge=1, le=20, description="argon2id passes over memory (t).")
+    # OWASP's argon2id baseline (m=19 MiB, t=2, p=1): memory-hard for a guesser, ~25 ms of one core per sign-in.
+    argon2_time_cost: int = Field(default=2, ge=1, le=20, description="argon2id passes over memory (t).")
     argon2_memory_kib: int = Field(
-        default=65536, ge=8192, le=4 * 1024 * 1024, description="argon2id memory per hash, KiB (m; 64 MiB)."
+        default=19456, ge=8192, le=4 * 1024 * 1024, description="argon2id memory per hash, KiB (m; 19 MiB)."
     )
-    argon2_parallelism: int = Field(default=4, ge=1, le=16, description="argon2id lanes (p).")
+    argon2_parallelism: int = Field(
+        default=1, ge=1, le=16, description="argon2id lanes (p); above 1, one sign-in takes several cores."
+    )
     password_min_length: int = Field(default=12, ge=8, le=128, description="Shortest accepted password, characters.")
     password_deny_list: Path | None = Field(
         default=None,

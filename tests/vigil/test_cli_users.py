@@ -167,7 +167,11 @@ def test_totp_enrolment_shows_the_code_once_and_reset_mfa_forgets_it(
     assert svg.read_text().startswith("<svg")
     assert json.loads(run("users", "show", "alice", "--json"))["mfa"] == "totp"
     assert directory.verify_second_factor("alice", codes[0]) == "recovery_code"
-    assert not any(c in run("users", "show", "alice", "--history") for c in codes)
+    renewed = json.loads(run("users", "recovery-codes", "alice", "--json"))["recovery_codes"]
+    assert len(renewed) == 10
+    assert not set(renewed) & set(codes)
+    assert directory.show("alice").recovery_codes_left == 10
+    assert not any(c in run("users", "show", "alice", "--history") for c in codes + renewed)
     run("users", "reset-mfa", "alice", "--actor", "root")
     assert json.loads(run("users", "show", "alice", "--json"))["mfa"] == "none"
 

@@ -1,5 +1,5 @@
 """`vigil users create | disable | enable | reset-password | set-roles | set-engagement | list | show | enrol-totp |
-reset-mfa`: the people directory (docs/identity.md).
+recovery-codes | reset-mfa`: the people directory (docs/identity.md).
 
 Passwords never travel in argv: they are prompted for without echo (twice) or read from standard input with
 `--password-stdin`. Recovery codes are printed once, when TOTP enrolment is confirmed. Every change is audited with
@@ -235,6 +235,14 @@ def enrol_totp(
         typer.echo(f"scan the code, or enter this secret in the app: {enrolment.secret.get_secret_value()}", err=True)
         code: str = typer.prompt("Code shown by the app", err=True)
         issued = directory.confirm_totp(username, code, actor=actor_name(actor))
+    _print_codes(issued, as_json)
+
+
+@app.command(name="recovery-codes")
+def recovery_codes(username: UsernameArg, actor: Actor = None, as_json: JsonFlag = False) -> None:
+    """Replace the user's recovery codes (the old ones stop working) and print the new ones once."""
+    with _directory() as directory:
+        issued = directory.new_recovery_codes(username, actor=actor_name(actor))
     _print_codes(issued, as_json)
 
 
