@@ -1,8 +1,8 @@
 """Every secret Vigil keeps, in one place: the sealer (key-encryption key) and the stores that hold sealed keys.
 
-edgeauth's signing keys, the server keys of its client-secret hashes, evidence's bundle signing keys and the
-console's CSRF key all live in Redis, sealed by one `Sealer`, so any replica of any process signs with the same
-active key, checks the same client secrets and accepts the same forms.
+edgeauth's signing keys, the server keys of its client-secret hashes, evidence's bundle signing keys, the
+console's CSRF key and people's TOTP secrets all live in Redis, sealed by one `Sealer`, so any replica of any
+process signs with the same active key, checks the same client secrets and codes and accepts the same forms.
 `reseal_all` is the second half of a key-encryption-key rotation.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from edgeauth import AuditSink, KeyStore, Sealer, SharedSecret, sealer_for
 from edgeauth.issuer import SecretHashKeys
+from edgeauth.people import PeopleDirectory
 from evidence import EvidenceArchive
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.settings import VigilSettings
@@ -39,6 +40,7 @@ class Resealed:
     secret_hash_keys: int
     evidence_keys: int
     csrf_key: bool
+    totp_secrets: int
 
 
 def secret_hash_keys(settings: VigilSettings, audit: AuditSink | None = None) -> SecretHashKeys:
@@ -54,4 +56,5 @@ def reseal_all(settings: VigilSettings) -> Resealed:
         secret_hash_keys=secret_hash_keys(settings).reseal(),
         evidence_keys=evidence_archive(settings).keys.reseal(),
         csrf_key=csrf_secret(settings).reseal(),
+        totp_secrets=PeopleDirectory.from_settings(settings.edgeauth, redis).reseal(),
     )

@@ -162,6 +162,31 @@ class SecondFactors(UserChanges):
         self.events.mfa_failed(username, reason, source_ip=source_ip, client_id=client_id)
         raise SecondFactorFailed(reason)
 
+    def reseal(self) -> int:
+        """Re-seal every TOTP secret under the current key-encryption key (the second half of a KEK rotation).
+
+        Returns how many were rewritten; a user changed meanwhile is read again, so no change is lost.
+        """
+        count = 0
+        for username in self.store.list_usernames():
+            for _attempt in range(3):
+                record = self.store.get(username)
+                if record is None or record.totp is None:
+                    break
+                fresh = self._sealer.reseal_text(record.totp.sealed_secret.get_secret_value(), _seal_name(username))
+                if fresh is None:
+                    break
+                totp_state = record.totp.model_copy(update={"sealed_secret": SecretStr(fresh)})
+                try:
+                    self.store.replace(
+                        record.model_copy(update={"totp": totp_state, "revision": record.revision + 1}), None
+                    )
+                except ConcurrentChange:
+                    continue
+                count += 1
+                break
+        return count
+
     def _matching_step(self, record: UserRecord, code: str) -> int | None:
         assert record.totp is not None
         secret = self._sealer.open_text(record.totp.sealed_secret.get_secret_value(), _seal_name(record.username))

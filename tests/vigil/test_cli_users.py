@@ -172,6 +172,18 @@ def test_totp_enrolment_shows_the_code_once_and_reset_mfa_forgets_it(
     assert not set(renewed) & set(codes)
     assert directory.show("alice").recovery_codes_left == 10
     assert not any(c in run("users", "show", "alice", "--history") for c in codes + renewed)
+    rotated = {
+        **env,
+        "VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY": "cli-users-next-kek",
+        "VIGIL_EDGEAUTH__PREVIOUS_KEY_ENCRYPTION_KEYS": json.dumps([KEK]),
+    }
+    assert "1 TOTP secret(s)" in runner_for(rotated)("keys", "reseal")
+    record = directory.get("alice")
+    assert record.totp is not None
+    opened = Sealer(SecretStr("cli-users-next-kek")).open_text(
+        record.totp.sealed_secret.get_secret_value(), "edgeauth:people:totp:alice"
+    )
+    assert opened.decode() == secret
     run("users", "reset-mfa", "alice", "--actor", "root")
     assert json.loads(run("users", "show", "alice", "--json"))["mfa"] == "none"
 

@@ -8,12 +8,14 @@ from typing import cast
 import pyotp
 import pytest
 import redis
+from pydantic import SecretStr
 
-from edgeauth import CollectingAuditSink, KeyStoreError
+from edgeauth import CollectingAuditSink, KeyStoreError, Sealer
 from edgeauth.people import (
     GENERIC_SECOND_FACTOR_FAILURE,
     EnrolmentError,
     PeopleDirectory,
+    RedisUserStore,
     SecondFactorFailed,
 )
 from tests.edgeauth.people.conftest import PASSWORD, Clock
@@ -154,3 +156,27 @@ def test_a_sealed_secret_does_not_open_under_another_name(directory: PeopleDirec
     directory.store.replace(moved, None)
     with pytest.raises(KeyStoreError, match="cannot decrypt"):
         directory.verify_second_factor("bob", "123456")
+
+
+def test_a_kek_rotation_reseals_every_totp_secret(
+    directory: PeopleDirectory, clock: Clock, redis_conn: redis.Redis, redis_namespace: str
+) -> None:
+    app, _codes = enrol(directory, clock, "adm")
+    directory.create("ana", actor="root", roles=["analyst"], password=PASSWORD)
+    rotated = PeopleDirectory(
+        RedisUserStore(redis_conn, f"{redis_namespace}:edgeauth"),
+        sealer=Sealer(SecretStr("the-next-kek"), [SecretStr("people-test-kek")]),
+        settings=directory.settings,
+        clock=clock,
+    )
+    assert rotated.reseal() == 1
+    assert rotated.reseal() == 0
+    only_new = PeopleDirectory(
+        RedisUserStore(redis_conn, f"{redis_namespace}:edgeauth"),
+        sealer=Sealer(SecretStr("the-next-kek")),
+        settings=directory.settings,
+        clock=clock,
+    )
+    assert only_new.verify_second_factor("adm", app.at(clock.now)) == "totp"
+    with pytest.raises(KeyStoreError):
+        directory.verify_second_factor("adm", app.at(clock.now, counter_offset=1))
