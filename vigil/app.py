@@ -27,6 +27,8 @@ from vigil.audit import audit_buffer
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
 from vigil.console import install_console
+from vigil.console.signin import ConsoleClient
+from vigil.console.store import SessionStore
 from vigil.detections_runtime import build_detections
 from vigil.indices import ensure_applied
 from vigil.limits import RequestLimits
@@ -97,7 +99,16 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     compliance = build_compliance(settings, audit, detections=detections)
     app.include_router(create_detections_router(guard, detections))
     app.include_router(create_compliance_router(guard, compliance))
-    # The console for people: the same verifier, reading the token from its session cookie instead of a header.
+    # The console for people: the same verifier, checking the access token of the server-side session its cookie
+    # names; people sign in through the issuer's own OpenID Connect code flow.
+    console_sessions = SessionStore(
+        redis_client(settings),
+        settings.namespace,
+        keyring.console_session_key(settings).value,
+        idle_seconds=settings.console.idle_timeout_seconds,
+        absolute_seconds=settings.console.absolute_timeout_seconds,
+    )
+    app.state.console_sessions = console_sessions
     install_console(
         app,
         verifier=guard.verifier,
@@ -109,6 +120,8 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
         audit=audit,
         errors=errors,
         csrf_key=keyring.csrf_secret(settings).value,
+        store=console_sessions,
+        client=ConsoleClient(settings.console, settings.edgeauth.issuer, keyring.console_client_secret(settings).get),
     )
     # The same verifier answers reverse proxies (nginx auth_request) on GET /verify.
     app.include_router(create_verify_router(guard.verifier))

@@ -67,6 +67,9 @@ def world(
         update={
             "detections": named.detections.model_copy(update={"ingest_delay_seconds": 0}),
             "edgeauth": named.edgeauth.model_copy(update={"key_encryption_key": SecretStr("console-test-kek")}),
+            # The page tests sign in with tokens minted by the edge_auth fixture (the development paste, over
+            # plain http); test_signin.py signs in through the issuer's code flow instead.
+            "console": named.console.model_copy(update={"dev_token_paste": True, "secure_cookie": "auto"}),
         }
     )
     try:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from detections import AlertFilter
 from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, World
@@ -40,7 +41,7 @@ def signed_in(
     )
     assert response.status_code == 303, response.text[:300]
     cookie = response.headers["set-cookie"]
-    for attribute in ("HttpOnly", "SameSite=strict", "Path=/console"):
+    for attribute in ("HttpOnly", "SameSite=lax", "Path=/console"):
         assert attribute in cookie
     return client
 
@@ -77,14 +78,14 @@ def test_a_bearer_header_is_not_a_console_session(world: World, edge_auth: EdgeA
 def test_sign_in_refuses_bad_tokens_and_forged_forms(world: World, edge_auth: EdgeAuthHarness) -> None:
     client = TestClient(world.app)
     csrf = csrf_of(client.get("/console/login").text)
-    for token, words in (
-        ("not-a-jwt", "refused"),
-        (edge_auth.token(ANALYST, now=time.time() - 7200, ttl=60), "refused"),
-        (edge_auth.token(["ingest:write"]), "no scope the console serves"),
-        ("x" * 9000, "at most 8192"),
+    for token, words, status in (
+        ("not-a-jwt", "refused", 400),
+        (edge_auth.token(ANALYST, now=time.time() - 7200, ttl=60), "refused", 400),
+        (edge_auth.token(["ingest:write"]), "no role the console serves", 403),
+        ("x" * 9000, "at most 8192", 400),
     ):
         response = client.post("/console/login", data={"csrf": csrf, "token": token}, follow_redirects=False)
-        assert response.status_code == 400
+        assert response.status_code == status
         assert words in response.text
         assert "vigil_console=" not in response.headers.get("set-cookie", "")
     forged = client.post("/console/login", data={"csrf": "0" * 64, "token": edge_auth.token(ANALYST)})
@@ -95,11 +96,19 @@ def test_sign_in_refuses_bad_tokens_and_forged_forms(world: World, edge_auth: Ed
 def test_an_expired_session_sends_people_back_to_sign_in(world: World, edge_auth: EdgeAuthHarness) -> None:
     client = TestClient(world.app)
     stale = edge_auth.token(ANALYST, now=time.time() - 7200, ttl=60)
-    client.cookies.set("vigil_console", stale, path="/console")
+    session_id, _ = world.app.state.console_sessions.open(
+        subject="ana", display_name="ana", via="token-paste", access_token=SecretStr(stale), access_expires_at=0
+    )
+    client.cookies.set("vigil_console", session_id, path="/console")
     response = client.get("/console/alerts", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].endswith("expired=1")
     assert 'vigil_console=""' in response.headers["set-cookie"]
+    # The session whose token no longer verifies is gone from Redis, not only from the browser.
+    assert world.app.state.console_sessions.get(session_id) == (None, None)
+    # A cookie naming no session is no session either.
+    client.cookies.set("vigil_console", "made-up", path="/console")
+    assert client.get("/console/alerts", follow_redirects=False).status_code == 303
 
 
 def test_analyst_sees_the_queue_and_triages_through_forms(world: World, edge_auth: EdgeAuthHarness) -> None:
@@ -209,11 +218,15 @@ def test_an_engagement_that_is_over_is_refused(world: World, edge_auth: EdgeAuth
 
 def test_sign_out_forgets_the_session(world: World, edge_auth: EdgeAuthHarness) -> None:
     client = signed_in(world, edge_auth, ANALYST)
+    session_id = client.cookies["vigil_console"]
     csrf = csrf_of(client.get("/console/rules").text)
     out = client.post("/console/logout", data={"csrf": csrf}, follow_redirects=False)
     assert out.status_code == 303
+    assert out.headers["location"] == "/console/login?done=signed-out"
     assert 'vigil_console=""' in out.headers["set-cookie"]
+    # The session is closed on the server: the old cookie, replayed, opens nothing.
     client.cookies.clear()
+    client.cookies.set("vigil_console", session_id, path="/console")
     assert client.get("/console/rules", follow_redirects=False).status_code == 303
 
 

@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from hypothesis import given
 from hypothesis import strategies as st
-from starlette.requests import Request
 
 from detections import AlertStatus, Level
-from edgeauth import CollectingAuditSink
 from evidence import Engagement
 from siem.activity import TimeSeries, _counts, bucket_size
 from tests.fixtures.edgeauth import EdgeAuthHarness
@@ -21,10 +20,11 @@ from vigil.console.analyst import queue_filter
 from vigil.console.auditor import control_period, day
 from vigil.console.charts import nice_ceiling, stacked_bars
 from vigil.console.errors import ConsoleError, FormRejected
-from vigil.console.http import safe_next
 from vigil.console.pages import flatten, moment, when
 from vigil.console.session import Sessions
 from vigil.console.settings import ConsoleSettings
+from vigil.console.signin import safe_next
+from vigil.console.store import SessionStore
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -168,9 +168,15 @@ def test_flatten_and_when() -> None:
     assert when("garbage") == "garbage"
 
 
+def sessions_keyed(edge_auth: EdgeAuthHarness, key: bytes) -> Sessions:
+    """CSRF needs no Redis: the store's client is never connected here."""
+    store = SessionStore(redis.Redis(port=1), "pure", lambda: b"s" * 32, idle_seconds=60, absolute_seconds=300)
+    return Sessions(edge_auth.verifier, ConsoleSettings(), store, lambda: key)
+
+
 def test_csrf_tokens_are_bound_to_their_session(edge_auth: EdgeAuthHarness) -> None:
-    sessions = Sessions(edge_auth.verifier, ConsoleSettings(), lambda: b"k" * 32)
-    other = Sessions(edge_auth.verifier, ConsoleSettings(), lambda: b"j" * 32)
+    sessions = sessions_keyed(edge_auth, b"k" * 32)
+    other = sessions_keyed(edge_auth, b"j" * 32)
     token = sessions.csrf("session:abc")
     assert re.fullmatch(r"[0-9a-f]{64}", token)
     sessions.check_csrf("session:abc", token)
@@ -185,7 +191,7 @@ def test_csrf_tokens_are_bound_to_their_session(edge_auth: EdgeAuthHarness) -> N
 
 @given(st.binary(max_size=64).map(lambda b: b.hex()), st.text(max_size=80))
 def test_no_forged_csrf_passes(edge_auth: EdgeAuthHarness, binding: str, supplied: str) -> None:
-    sessions = Sessions(edge_auth.verifier, ConsoleSettings(), lambda: b"fixed-key-for-the-property")
+    sessions = sessions_keyed(edge_auth, b"fixed-key-for-the-property")
     if supplied != sessions.csrf(binding):
         with pytest.raises(FormRejected):
             sessions.check_csrf(binding, supplied)
@@ -204,19 +210,3 @@ def test_badge_colours_meet_wcag_aa_with_white_text() -> None:
     for colour in badges:
         ratio = 1.05 / (_luminance(colour) + 0.05)
         assert ratio >= 4.5, f"white on {colour}: {ratio:.2f}"
-
-
-def test_sign_ins_are_audited(edge_auth: EdgeAuthHarness) -> None:
-    sink = CollectingAuditSink()
-    sessions = Sessions(edge_auth.verifier, ConsoleSettings(), lambda: b"k" * 32, sink)
-    request = Request({"type": "http", "method": "POST", "path": "/console/login", "headers": [], "client": None})
-    principal = sessions.sign_in(request, edge_auth.token(["alerts:read"], subject="ana"))
-    with pytest.raises(FormRejected):
-        sessions.sign_in(request, edge_auth.token(["ingest:write"], subject="bot"))
-    with pytest.raises(FormRejected):
-        sessions.sign_in(request, "not-a-jwt")  # a refused token is an auth decision, not a sign-in
-    assert [(e.action, e.outcome, e.actor, e.reason) for e in sink.events] == [
-        ("console-signed-in", "success", "ana", None),
-        ("console-signed-in", "failure", "bot", "no-console-scope"),
-    ]
-    assert sink.events[0].client_id == principal.client_id

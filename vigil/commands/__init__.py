@@ -29,6 +29,7 @@ from vigil.commands import (
     serve,
     services,
     siem,
+    signin,
     users,
 )
 from vigil.errors import VigilError
@@ -60,6 +61,9 @@ app.add_typer(detections.rules_app, name="rules")
 app.add_typer(detections.alerts_app, name="alerts")
 app.add_typer(events.app, name="events")
 app.add_typer(detections.detections_app, name="detections")
+app.command(name="login")(signin.login_command)
+app.command(name="logout")(signin.logout_command)
+app.command(name="whoami")(signin.whoami_command)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from compliance import CollectionReport, Compliance, ComplianceError, Period, St
 from evidence import EvidenceError
 from vigil.audit import command_audit
 from vigil.commands.evidence import parse_moment
+from vigil.commands.remote import RemoteFlag, remote_api
 from vigil.compliance_runtime import build_compliance
 from vigil.errors import VigilError
 from vigil.settings import load_settings
@@ -108,6 +109,7 @@ def status(
     end: ToOption = None,
     collect_first: Annotated[bool, typer.Option("--collect", help="Collect evidence before evaluating.")] = False,
     as_json: JsonFlag = False,
+    remote: Annotated[bool, RemoteFlag] = False,
 ) -> None:
     """Print every control in scope with its verdict and reason.
 
@@ -115,6 +117,14 @@ def status(
     for controls that started failing. With --from/--to: evaluate that period's evidence only (no side effects).
     """
     period = None if start is None and end is None else _period(start, end)
+    if remote:
+        if collect_first:
+            raise ComplianceCommandError("--collect runs collectors on this machine; it does not go with --remote")
+        query = {"from": period.start.isoformat(), "to": period.end.isoformat()} if period else None
+        with remote_api() as api:
+            report = StatusReport.model_validate(api.json("GET", "/compliance/status", params=query))
+        typer.echo(report.model_dump_json(indent=2) if as_json else render_table(report))
+        return
     settings = load_settings()
     with _one_line(), command_audit(settings) as audit:
         service = build_compliance(settings, audit)

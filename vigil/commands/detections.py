@@ -9,12 +9,15 @@ from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from elasticsearch import Elasticsearch
 
 from detections import (
+    Alert,
     AlertFilter,
+    AlertPage,
     AlertStatus,
     DetectionsError,
     HuntJob,
@@ -28,6 +31,7 @@ from detections import (
 from vigil import indices
 from vigil.audit import command_audit
 from vigil.clients import elasticsearch_client, redis_client
+from vigil.commands.remote import RemoteFlag, remote_api
 from vigil.detections_runtime import build_detections, detections_settings
 from vigil.settings import VigilSettings, load_settings
 
@@ -144,10 +148,24 @@ def alerts_list(
     since: Annotated[datetime | None, typer.Option(help="Last seen at or after (ISO 8601).")] = None,
     text: Annotated[str | None, typer.Option("--text", "-q", help="Words in title, summary or group.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    remote: Annotated[bool, RemoteFlag] = False,
 ) -> None:
     """Alerts, newest activity first."""
     flt = AlertFilter(status=status or [], level=level or [], rule_id=rule, since=since, text=text, limit=limit)
-    page = build_detections(load_settings()).alerts(flt)
+    if remote:
+        query = {
+            "status": [s.value for s in flt.status],
+            "level": [lv.value for lv in flt.level],
+            "rule_id": flt.rule_id,
+            "since": flt.since.isoformat() if flt.since else None,
+            "q": flt.text,
+            "limit": str(flt.limit),
+        }
+        with remote_api() as api:
+            body = api.json("GET", "/detections/alerts", params={k: v for k, v in query.items() if v})
+        page = AlertPage.model_validate(body)
+    else:
+        page = build_detections(load_settings()).alerts(flt)
     for a in page.alerts:
         typer.echo(
             f"{a.id}  {a.status.value:<12} {a.level.value:<8} {a.count:>5}  {a.last_seen:%Y-%m-%d %H:%M:%S}  "
@@ -157,8 +175,13 @@ def alerts_list(
 
 
 @alerts_app.command("show")
-def alerts_show(alert_id: str) -> None:
+def alerts_show(alert_id: str, remote: Annotated[bool, RemoteFlag] = False) -> None:
     """One alert as JSON: fields, matched events, transitions and notes."""
+    if remote:
+        with remote_api() as api:
+            body = api.json("GET", f"/detections/alerts/{quote(alert_id, safe='')}")
+        typer.echo(json.dumps(body, indent=2))
+        return
     det = build_detections(load_settings())
     alert = det.alert(alert_id)
     typer.echo(
@@ -170,12 +193,19 @@ def alerts_show(alert_id: str) -> None:
 def alerts_ack(
     alert_ids: Annotated[list[str], typer.Argument(help="One or more alert ids.")],
     note: Annotated[str | None, typer.Option()] = None,
-    actor: Annotated[str | None, typer.Option()] = None,
+    actor: Annotated[str | None, typer.Option(help="Who acts (local only; remote: the signed-in person).")] = None,
+    remote: Annotated[bool, RemoteFlag] = False,
 ) -> None:
     """Acknowledge alerts (new -> acknowledged)."""
-    settings = load_settings()
-    with command_audit(settings) as audit:
-        results = build_detections(settings, audit).bulk_acknowledge(alert_ids, _actor(actor), note)
+    if remote:
+        with remote_api() as api:
+            results = api.json("POST", "/detections/alerts/acknowledge", body={"ids": alert_ids, "note": note})[
+                "results"
+            ]
+    else:
+        settings = load_settings()
+        with command_audit(settings) as audit:
+            results = build_detections(settings, audit).bulk_acknowledge(alert_ids, _actor(actor), note)
     for alert_id, outcome in results.items():
         typer.echo(f"{alert_id}: {outcome}")
     if any(o != "acknowledged" for o in results.values()):
@@ -187,12 +217,22 @@ def alerts_resolve(
     alert_id: str,
     verdict: Annotated[Verdict, typer.Option(help="true_positive, false_positive or benign.")],
     note: Annotated[str | None, typer.Option()] = None,
-    actor: Annotated[str | None, typer.Option()] = None,
+    actor: Annotated[str | None, typer.Option(help="Who acts (local only; remote: the signed-in person).")] = None,
+    remote: Annotated[bool, RemoteFlag] = False,
 ) -> None:
     """Resolve an alert with a verdict."""
-    settings = load_settings()
-    with command_audit(settings) as audit:
-        alert = build_detections(settings, audit).resolve(alert_id, _actor(actor), verdict, note=note)
+    if remote:
+        with remote_api() as api:
+            body = api.json(
+                "POST",
+                f"/detections/alerts/{quote(alert_id, safe='')}/resolve",
+                body={"verdict": verdict.value, "note": note},
+            )
+        alert = Alert.model_validate(body)
+    else:
+        settings = load_settings()
+        with command_audit(settings) as audit:
+            alert = build_detections(settings, audit).resolve(alert_id, _actor(actor), verdict, note=note)
     typer.echo(f"{alert.id}: resolved ({alert.verdict.value if alert.verdict else '-'})")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,9 +10,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from evidence import (
+    BundleInfo,
     EvidenceArchive,
     EvidenceError,
     SigningKeyStore,
@@ -21,6 +24,8 @@ from evidence import (
 )
 from vigil import keyring
 from vigil.clients import elasticsearch_client, redis_client
+from vigil.commands.remote import RemoteFlag, remote_api
+from vigil.commands.remote import refusal as _remote_refusal
 from vigil.errors import VigilError
 from vigil.indices import ensure_applied
 from vigil.settings import VigilSettings, load_settings
@@ -96,22 +101,55 @@ def bundle(
     out: Annotated[
         Path, typer.Option("--out", help="Where to copy the bundle out of the shared store: a folder or a file.")
     ] = Path(),
+    remote: Annotated[bool, RemoteFlag] = False,
 ) -> None:
     """Build a signed, deterministic bundle for a period (and controls) into the store; save a copy, print digest."""
     start, end = parse_moment(period_from, end_of_day=False), parse_moment(period_to, end_of_day=True)
     wanted = tuple(c for value in controls or () for c in value.split(",") if c.strip())
     if not (out.is_dir() or out.parent.is_dir()):
         raise EvidenceCommandError(f"--out {out}: no such folder")
-    with _one_line():
-        archive = _archive(load_settings())
-        built = archive.build_bundle(start, end, wanted)
-        saved = archive.export_bundle(built.info.name, out)
-    info = built.info
+    if remote:
+        info, saved = _remote_bundle(start, end, wanted, out)
+    else:
+        with _one_line():
+            archive = _archive(load_settings())
+            built = archive.build_bundle(start, end, wanted)
+            saved = archive.export_bundle(built.info.name, out)
+        info = built.info
     typer.echo(f"{saved}")
     typer.echo(
         f"sha256 {info.sha256}  {info.size} bytes  {info.items} item(s)  "
         f"sequences {info.first_sequence}..{info.last_sequence}  signed by {info.kid}"
     )
+
+
+def _remote_bundle(start: datetime, end: datetime, controls: tuple[str, ...], out: Path) -> tuple[BundleInfo, Path]:
+    """As the signed-in auditor: the API builds the bundle (inside their engagement) and it is downloaded whole."""
+    request = {"from": start.isoformat(), "to": end.isoformat(), "controls": list(controls)}
+    with remote_api() as api:
+        info = BundleInfo.model_validate(api.json("POST", "/evidence/bundles", body=request))
+        saved = out / info.name if out.is_dir() else out
+        staging = saved.with_name(f".{saved.name}.part")
+        digest = hashlib.sha256()
+        try:
+            with api.http.stream("GET", f"/evidence/bundles/{info.name}") as response, staging.open("wb") as handle:
+                if response.status_code != 200:
+                    response.read()
+                    raise EvidenceCommandError(f"downloading {info.name}: {_remote_refusal(response)}")
+                for chunk in response.iter_bytes():
+                    digest.update(chunk)
+                    handle.write(chunk)
+        except httpx.HTTPError as exc:
+            staging.unlink(missing_ok=True)
+            raise EvidenceCommandError(f"downloading {info.name} failed: {exc}") from None
+        except BaseException:
+            staging.unlink(missing_ok=True)
+            raise
+    if digest.hexdigest() != info.sha256:
+        staging.unlink(missing_ok=True)
+        raise EvidenceCommandError(f"the downloaded {info.name} does not have the SHA-256 the API announced")
+    staging.replace(saved)
+    return info, saved
 
 
 @app.command()

@@ -97,7 +97,8 @@ def reseal() -> None:
     typer.echo(
         f"resealed under the current key-encryption key: {done.edgeauth_keys} edgeauth key(s), "
         f"{done.secret_hash_keys} client-secret server key(s), {done.evidence_keys} evidence key(s), "
-        f"{done.totp_secrets} TOTP secret(s), CSRF key {'yes' if done.csrf_key else 'already current'}"
+        f"{done.totp_secrets} TOTP secret(s), CSRF key {'yes' if done.csrf_key else 'already current'}, "
+        f"{done.console_keys} console secret(s)"
     )
 
 

@@ -20,10 +20,24 @@ class ConsoleError(VigilError):
 
 
 class SignInRequired(ConsoleError):
-    """No session, or its token no longer verifies (expired, revoked, key rotated away)."""
+    """No session, or it ended: idle or absolute timeout, refresh refused, token revoked or no longer verifying."""
 
     status_code = 401
     error = "sign_in_required"
+
+
+class SessionBusy(ConsoleError):
+    """Another request holds the session's refresh for longer than a page should wait."""
+
+    status_code = 503
+    error = "session_busy"
+
+
+class NotRegistered(ConsoleError):
+    """The console has no client at the provider yet (`vigil console register`)."""
+
+    status_code = 503
+    error = "console_not_registered"
 
 
 class RoleRefused(ConsoleError):
