@@ -146,11 +146,12 @@ def test_sign_ins_and_outs_are_audited(store: SessionStore, edge_auth: EdgeAuthH
     assert sessions.close(Request({**cookie, "headers": headers})) is not None
     with pytest.raises(SignInRequired):
         sessions.principal(Request({**cookie, "headers": headers}))
-    assert [(e.action, e.outcome, e.actor, e.reason) for e in sink.events] == [
-        ("console-signed-in", "success", "ana", None),
-        ("console-signed-in", "failure", "bot", "no-console-scope"),
-        ("console-signed-out", "success", "ana", None),
+    assert [(e.action, e.category, e.outcome, e.actor, e.reason) for e in sink.events] == [
+        ("console-signed-in", "session", "success", "ana", None),
+        ("console-signed-in", "iam", "failure", "bot", "no-console-scope"),
+        ("sign-out", "session", "success", "ana", None),  # edgeauth's people vocabulary
     ]
+    assert sink.events[2].client_id == "vigil-console"
     assert principal.subject == "ana"
 
 

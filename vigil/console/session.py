@@ -25,6 +25,7 @@ from redis.exceptions import LockError
 
 from edgeauth import AuditEvent, AuditSink, ClientAddress, Principal, RequestContext, VerificationError, Verifier
 from edgeauth.edge.http import request_context
+from edgeauth.people import PeopleEvents
 from vigil.console.errors import FormRejected, RoleRefused, SessionBusy, SignInRequired
 from vigil.console.settings import ConsoleSettings
 from vigil.console.store import ConsoleSession, SessionStore, digest
@@ -58,6 +59,7 @@ class Sessions:
         self.store = store
         self._key = csrf_key
         self._audit = audit
+        self._people = PeopleEvents(audit)
         self.refresher: Refresher | None = None
 
     @property
@@ -78,7 +80,7 @@ class Sessions:
         session, ended = self.store.get(session_id)
         if session is None or ended is not None:
             if session is not None:
-                self._record("console-session-ended", session, reason=f"{ended} timeout")
+                self._record("console-session-ended", session, reason=f"{ended} timeout", request=request)
             raise SignInRequired(_ended_message(ended, self.settings))
         if session.access_expires_at - time.time() < REFRESH_MARGIN_SECONDS and session.refresh_token is not None:
             session = self._refreshed(session_id)
@@ -90,7 +92,7 @@ class Sessions:
             if exc.status_code == 403:
                 raise RoleRefused(f"your role may not open this page ({exc.description})") from None
             self.store.close(session_id)
-            self._record("console-session-ended", session, reason=exc.description)
+            self._record("console-session-ended", session, reason=exc.description, request=request)
             raise SignInRequired(f"your session ended: {exc.description}; sign in again") from None
         return principal
 
@@ -173,15 +175,32 @@ class Sessions:
         session_id = self.session_id(request)
         session = self.store.close(session_id) if session_id else None
         if session is not None:
-            self._record("console-signed-out", session)
+            self._record("console-signed-out", session, request=request)
         return session
 
     # -- audit --------------------------------------------------------------------------------------------------
 
     def _record(
-        self, action: str, session: ConsoleSession, *, reason: str | None = None, scopes: Iterable[str] = ()
+        self,
+        action: str,
+        session: ConsoleSession,
+        *,
+        reason: str | None = None,
+        scopes: Iterable[str] = (),
+        request: Request | None = None,
     ) -> None:
-        """Who holds a console session is an audited fact: opened, closed, and ended by a timeout or revocation."""
+        """Who holds a console session is an audited fact. Opening one is the console's own event (the sign-in
+        itself is the provider's); its end speaks edgeauth's people vocabulary: `sign-out` by the person,
+        `session-revoked` by a timeout, a refused refresh or a revoked token."""
+        source_ip = self._context(request).source_ip if request is not None else None
+        if action == "console-signed-out":
+            self._people.signed_out(session.subject, source_ip=source_ip, client_id=self.settings.client_id)
+            return
+        if action == "console-session-ended":
+            self._people.session_revoked(
+                session.subject, actor="console", reason=reason or "ended", source_ip=source_ip
+            )
+            return
         if self._audit is None:
             return
         self._audit.emit(
@@ -190,8 +209,8 @@ class Sessions:
                     timestamp=datetime.now(UTC),
                     provider="console",
                     action=action,
-                    category="iam",
-                    type="creation" if action == "console-signed-in" else "deletion",
+                    category="session",
+                    type="start",
                     outcome="success",
                     actor=session.subject,
                     target=f"session:{session.via}:{int(session.created_at)}",
