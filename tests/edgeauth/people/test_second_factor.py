@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import cast
 
 import pyotp
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from edgeauth import CollectingAuditSink, KeyStoreError, Sealer
@@ -180,3 +183,46 @@ def test_a_kek_rotation_reseals_every_totp_secret(
     assert only_new.verify_second_factor("adm", app.at(clock.now)) == "totp"
     with pytest.raises(KeyStoreError):
         directory.verify_second_factor("adm", app.at(clock.now, counter_offset=1))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moves=st.lists(st.tuples(st.integers(0, 75), st.integers(-2, 2)), min_size=1, max_size=6))
+def test_totp_accepts_exactly_the_unspent_steps_inside_the_window(
+    directory: PeopleDirectory, clock: Clock, moves: list[tuple[int, int]]
+) -> None:
+    """Model: a code is accepted iff its step is within one step of now and later than the last accepted one."""
+    username = f"u{uuid.uuid4().hex[:12]}"
+    app, _codes = enrol(directory, clock, username)
+    last = directory.get(username).totp.last_step  # type: ignore[union-attr]
+    assert last is not None
+    for advance, offset in moves:
+        clock.advance(advance)
+        code = app.at(clock.now, counter_offset=offset)
+        now_step = app.timecode(clock.now)
+        candidates = [s for s in range(now_step - 1, now_step + 2) if app.generate_otp(s) == code]
+        step = max(candidates) if candidates else None
+        expected = step is not None and step > last
+        try:
+            accepted = directory.verify_second_factor(username, code) == "totp"
+        except SecondFactorFailed:
+            accepted = False
+        assert accepted == expected, (advance, offset, step, last)
+        if accepted:
+            assert step is not None
+            last = step
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, 9), min_size=1, max_size=14))
+def test_each_recovery_code_works_exactly_once(directory: PeopleDirectory, clock: Clock, picks: list[int]) -> None:
+    username = f"u{uuid.uuid4().hex[:12]}"
+    _app, codes = enrol(directory, clock, username)
+    spent: set[int] = set()
+    for pick in picks:
+        try:
+            accepted = directory.verify_second_factor(username, codes[pick]) == "recovery_code"
+        except SecondFactorFailed:
+            accepted = False
+        assert accepted == (pick not in spent)
+        spent.add(pick)
+    assert directory.show(username).recovery_codes_left == 10 - len(spent)
