@@ -106,6 +106,37 @@ class IssuerSettings(BaseModel):
         default=30 * 86400, ge=60, description="Age of the active signing key after which the scheduler rotates."
     )
     max_form_bytes: int = Field(default=16384, ge=1024, le=1048576, description="Largest accepted request body.")
+    # People signing in (OpenID Connect): codes, ID tokens, the issuer's own browser session, the login page.
+    authorization_code_ttl: int = Field(
+        default=60, ge=10, le=600, description="Lifetime of an authorization code, seconds (one use)."
+    )
+    id_token_ttl: int = Field(default=300, ge=30, le=86400, description="Lifetime of an ID token, seconds.")
+    person_session_ttl: int = Field(
+        default=10 * 3600,
+        ge=300,
+        le=7 * 86400,
+        description="A working day: absolute lifetime of a person's sign-in session at the issuer and of the "
+        "refresh-token families it starts (rotation never extends it), seconds.",
+    )
+    pending_request_ttl: int = Field(
+        default=900, ge=60, le=3600, description="How long a sign-in may take (login page to code), seconds."
+    )
+    consent_ttl: int = Field(
+        default=90 * 86400, ge=60, description="How long a person's consent to a third-party client is remembered."
+    )
+    sso_cookie_name: str = Field(default="vigil_issuer_session", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    sso_cookie_insecure: bool = Field(
+        default=False,
+        description="Development only: send the issuer's session cookie over plain http (no `Secure` flag).",
+    )
+    login_failure_window: int = Field(
+        default=900, ge=60, le=86400, description="Failed sign-ins of one (user name, address) counted over, s."
+    )
+    login_free_failures: int = Field(
+        default=3, ge=1, le=100, description="Failed sign-ins of one (user name, address) before backoff starts."
+    )
+    login_backoff_base: int = Field(default=2, ge=1, le=600, description="First sign-in backoff, s; doubles.")
+    login_backoff_max: int = Field(default=300, ge=1, le=3600, description="Longest sign-in backoff, seconds.")
 
     @model_validator(mode="after")
     def _lockouts(self) -> IssuerSettings:

@@ -49,6 +49,9 @@ READ_ALERTS, TRIAGE = Session(frozenset({"alerts:read"})), Session(frozenset({"a
 ADMIN_RULES = Session(frozenset({"rules:admin"}))
 READ_EVIDENCE, READ_CONTROLS = Session(frozenset({"evidence:read"})), Session(frozenset({"compliance:read"}))
 
+# Browser pages (no OpenAPI operation: they answer HTML and redirects): the console's and the issuer's sign-in.
+BROWSER_PAGES = ("/console", "/oauth/authorize", "/oauth/login", "/oauth/consent", "/oauth/end_session")
+
 # (method, path) -> PUBLIC, CLIENT_AUTH, a console Session, or the scopes a bearer token must all carry.
 EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("GET", "/openapi.json"): PUBLIC,
@@ -61,6 +64,16 @@ EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("GET", "/.well-known/oauth-authorization-server"): PUBLIC,
     ("GET", "/.well-known/openid-configuration"): PUBLIC,
     ("GET", "/.well-known/jwks.json"): PUBLIC,
+    # People sign in: browser pages of the OpenID Connect provider, and userinfo for a token holding `openid`.
+    ("GET", "/oauth/authorize"): PUBLIC,
+    ("POST", "/oauth/authorize"): PUBLIC,
+    ("GET", "/oauth/login"): PUBLIC,
+    ("POST", "/oauth/login"): PUBLIC,
+    ("POST", "/oauth/consent"): PUBLIC,
+    ("GET", "/oauth/end_session"): PUBLIC,
+    ("POST", "/oauth/end_session"): PUBLIC,
+    ("GET", "/oauth/userinfo"): frozenset({"openid"}),
+    ("POST", "/oauth/userinfo"): frozenset({"openid"}),
     ("GET", "/.well-known/vigil-evidence-keys.json"): PUBLIC,
     ("GET", "/evidence/bundles"): frozenset({"evidence:read"}),
     ("POST", "/evidence/bundles"): frozenset({"evidence:read"}),

@@ -21,7 +21,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.test_authorization import EXPECTED, PUBLIC, ROLES
+from tests.test_authorization import BROWSER_PAGES, EXPECTED, PUBLIC, ROLES
 from vigil.app import create_app
 from vigil.settings import VigilSettings
 
@@ -74,6 +74,6 @@ def test_every_operation_for_every_role(app: FastAPI, edge_auth: Any) -> None:
             exercise(operation, expected, tokens)
         except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failure, report them at once
             failures.append(f"{operation.method.upper()} {operation.path}: {type(exc).__name__}: {str(exc)[:600]}")
-    documented = {key for key in EXPECTED if not key[1].startswith("/console")} - {("GET", "/openapi.json")}
+    documented = {key for key in EXPECTED if not key[1].startswith(BROWSER_PAGES)} - {("GET", "/openapi.json")}
     assert operations >= len(documented) - 5, f"only {operations} operations exercised"  # a few are undocumented
     assert not failures, "\n\n".join(failures)

@@ -13,7 +13,7 @@ from detections import HUNT_TASK, DetectionsCollector
 from detections import create_router as create_detections_router
 from edgeauth import DecisionBuffer, Guard, create_verify_router
 from edgeauth.edge import EdgeRuntime
-from edgeauth.issuer import build_issuer, create_issuer_router
+from edgeauth.issuer import build_issuer, create_issuer_router, install_issuer_pages
 from evidence import create_public_router as create_evidence_keys_router
 from evidence import create_router as create_evidence_router
 from siem import Pipeline
@@ -88,6 +88,8 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     app.router.add_event_handler("shutdown", audit.close)
     issuer = build_issuer(settings.edgeauth, redis_client(settings), decisions=decisions, audit=audit)
     app.include_router(create_issuer_router(issuer))
+    # People sign in here (OpenID Connect: authorize, login and consent pages, logout, userinfo).
+    install_issuer_pages(app, issuer, guard=guard)
     evidence_archive = keyring.evidence_archive(settings, audit)
     app.include_router(create_evidence_router(guard, evidence_archive))
     app.include_router(create_evidence_keys_router(evidence_archive))

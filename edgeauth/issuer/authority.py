@@ -14,27 +14,49 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from edgeauth.audit import AuditSink
 from edgeauth.decisions import DecisionBuffer
+from edgeauth.issuer.accounts import AccountLookup, NoUpstream, UpstreamCheck
+from edgeauth.issuer.authorize import AUTHORIZE_PATH, Authorizer
+from edgeauth.issuer.codes import AuthorizationCodeStore
+from edgeauth.issuer.end_session import EndSession, Logout
 from edgeauth.issuer.errors import IssuerUnavailable, RateLimited
-from edgeauth.issuer.grants import TOKEN_AUTH_METHODS, ClientCredentialsGrant, PrivateKeyJwtAuth, RefreshTokenGrant
-from edgeauth.issuer.ratelimit import RateLimiter
+from edgeauth.issuer.grants import TOKEN_AUTH_METHODS, ClientCredentialsGrant, PrivateKeyJwtAuth
+from edgeauth.issuer.models import OIDC_SCOPES
+from edgeauth.issuer.oidc import (
+    ACR_MFA,
+    ACR_PASSWORD,
+    CLAIMS_SUPPORTED,
+    PEOPLE_AUTH_METHODS,
+    AuthorizationCodeGrant,
+    IdTokens,
+    PeopleRefreshTokenGrant,
+    PeopleServer,
+    S256Challenge,
+)
+from edgeauth.issuer.ratelimit import RateLimiter, SignInThrottle
 from edgeauth.issuer.refresh import RefreshTokenStore
 from edgeauth.issuer.registry import ClientRegistry, ClientStore
 from edgeauth.issuer.rfc7009 import RevocationEndpoint
 from edgeauth.issuer.rfc7662 import IntrospectionEndpoint
-from edgeauth.issuer.server import IssuerRequest, IssuerResponse, IssuerServer, OAuthRequest, oauth_error_response
+from edgeauth.issuer.server import IssuerRequest, IssuerResponse, OAuthRequest, oauth_error_response
+from edgeauth.issuer.sessions import BrowserState
 from edgeauth.issuer.tokens import AccessTokenMinter, RevocationLedger, SigningKeys
 from edgeauth.keystore import KeyStore
 from edgeauth.models import DecisionAction, DecisionEvent
 from edgeauth.revocation import RevocationPublisher
 from edgeauth.settings import EdgeAuthSettings
+
+if TYPE_CHECKING:
+    from edgeauth.issuer.login import SignIn
+    from edgeauth.people import PeopleDirectory
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +66,27 @@ INTROSPECTION_PATH = "/oauth/introspect"
 JWKS_PATH = "/.well-known/jwks.json"
 METADATA_PATH = "/.well-known/oauth-authorization-server"
 OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
+USERINFO_PATH = "/oauth/userinfo"
+END_SESSION_PATH = "/oauth/end_session"
 MAX_ASSERTION_CHARS = 8192
 
 
-class _Metadata(AuthorizationServerMetadata):  # type: ignore[misc]
-    def validate_response_types_supported(self) -> None:
-        """No authorization endpoint, so an empty list is the truthful value."""
-        if not isinstance(self.get("response_types_supported"), list):
-            raise ValueError('"response_types_supported" MUST be JSON array')
+def _directory_accounts(directory: PeopleDirectory) -> AccountLookup:
+    """The people directory as the provider's `AccountLookup`.
+
+    Imported when an issuer is built, not with this module: `edgeauth.people` imports `edgeauth.issuer.models`,
+    which runs this package's `__init__`, so a module-level import here would be circular whichever side loads first.
+    """
+    from edgeauth.issuer.directory import DirectoryAccounts
+
+    return DirectoryAccounts(directory)
+
+
+class NoAccounts:
+    """The directory of an issuer built without one: nobody can sign in (machine clients only)."""
+
+    def account(self, subject: str) -> None:
+        return None
 
 
 def claimed_client_id(request: IssuerRequest) -> str | None:
@@ -111,7 +146,10 @@ class Issuer:
         decisions: DecisionBuffer | None = None,
         store: ClientStore | None = None,
         audit: AuditSink | None = None,
+        directory: PeopleDirectory | None = None,
+        upstream: UpstreamCheck | None = None,
     ) -> None:
+        """`directory` (people) enables people's sign-in; `upstream` re-checks federated people at each refresh."""
         self.settings = settings
         issuer_settings = settings.oauth
         self.keys = keys
@@ -126,16 +164,56 @@ class Issuer:
             on_family_revoked=ledger.revoke,
         )
         self.limiter = RateLimiter(client, prefix, issuer_settings)
+        self.ledger = ledger
+        self.browser = BrowserState(
+            client,
+            prefix,
+            session_ttl=issuer_settings.person_session_ttl,
+            pending_ttl=issuer_settings.pending_request_ttl,
+            consent_ttl=issuer_settings.consent_ttl,
+        )
         base_url = settings.issuer.rstrip("/")
-        self.server = IssuerServer(
+        self.server = PeopleServer(
+            codes=AuthorizationCodeStore(
+                client,
+                prefix,
+                ttl=issuer_settings.authorization_code_ttl,
+                reuse_memory=issuer_settings.person_session_ttl,
+            ),
+            accounts=_directory_accounts(directory) if directory is not None else NoAccounts(),
+            upstream=upstream or NoUpstream(),
+            keys=keys,
+            browser=self.browser,
+            ledger=ledger,
+            issuer=settings.issuer,
+            id_token_ttl=issuer_settings.id_token_ttl,
             base_url=base_url,
             registry=self.registry,
             minter=AccessTokenMinter(settings, keys),
             refresh_tokens=self.refresh_tokens,
-            scopes_supported=issuer_settings.scopes_supported,
+            scopes_supported=(*issuer_settings.scopes_supported, *sorted(OIDC_SCOPES)),
+            person_family_ttl=issuer_settings.person_session_ttl,
+        )
+        self.authorizer = Authorizer(self.server, self.browser, settings.issuer)
+        self.directory = directory
+        self.sign_in: SignIn | None = None
+        if directory is not None:
+            from edgeauth.issuer.login import SignIn  # see _directory_accounts: a module-level import is circular
+
+            throttle = SignInThrottle(client, prefix, issuer_settings)
+            self.sign_in = SignIn(directory, self.browser, throttle, self.authorizer)
+        self.logout = EndSession(
+            issuer=settings.issuer,
+            keys=keys,
+            algorithms=settings.allowed_algorithms,
+            registry=self.registry,
+            browser=self.browser,
+            refresh_tokens=self.refresh_tokens,
+            family_ttl=issuer_settings.person_session_ttl,
         )
         self.server.register_grant(ClientCredentialsGrant)
-        self.server.register_grant(RefreshTokenGrant)
+        self.server.register_grant(PeopleRefreshTokenGrant)
+        self.server.register_grant(AuthorizationCodeGrant, [S256Challenge(), IdTokens(self.server)])
         self.server.register_client_auth_method(
             "private_key_jwt",
             PrivateKeyJwtAuth(
@@ -217,40 +295,64 @@ class Issuer:
         except redis.RedisError as exc:
             raise IssuerUnavailable(f"the issuer's store is unreachable: {type(exc).__name__}") from exc
 
+    def end_session(
+        self, params: dict[str, str], cookie: str | None, confirmed: str | None, source_ip: str | None
+    ) -> Logout:
+        """RP-Initiated Logout; an ended session is a `sign-out` event of its person."""
+        try:
+            logout = self.logout.end(params, cookie, confirmed=confirmed)
+        except redis.RedisError as exc:
+            raise IssuerUnavailable(f"the issuer's store is unreachable: {type(exc).__name__}") from exc
+        if logout.ended is not None and self.directory is not None:
+            self.directory.events.signed_out(logout.ended.subject, source_ip=source_ip, client_id=logout.client_id)
+        return logout
+
     def metadata(self) -> dict[str, Any]:
         """RFC 8414 authorization server metadata."""
         base = self.settings.issuer.rstrip("/")
         signing_algs = list(self.settings.allowed_algorithms)
         document = {
             "issuer": self.settings.issuer,
+            "authorization_endpoint": base + AUTHORIZE_PATH,
             "token_endpoint": base + TOKEN_PATH,
             "jwks_uri": base + JWKS_PATH,
-            "scopes_supported": list(self.settings.oauth.scopes_supported),
-            "response_types_supported": [],
-            "grant_types_supported": ["client_credentials", "refresh_token"],
-            "token_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
+            "scopes_supported": [*self.settings.oauth.scopes_supported, *sorted(OIDC_SCOPES)],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": PEOPLE_AUTH_METHODS,
             "token_endpoint_auth_signing_alg_values_supported": signing_algs,
             "revocation_endpoint": base + REVOCATION_PATH,
-            "revocation_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
+            "revocation_endpoint_auth_methods_supported": PEOPLE_AUTH_METHODS,
             "revocation_endpoint_auth_signing_alg_values_supported": signing_algs,
             "introspection_endpoint": base + INTROSPECTION_PATH,
             "introspection_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
             "introspection_endpoint_auth_signing_alg_values_supported": signing_algs,
+            "authorization_response_iss_parameter_supported": True,
         }
-        _Metadata(document).validate()
+        AuthorizationServerMetadata(document).validate()
         return document
 
     def openid_configuration(self) -> dict[str, Any]:
-        """The same metadata at the OpenID Connect discovery address, for verifiers that only discover there.
-
-        Metadata only: no ID tokens are issued. The two OIDC-required members are filled with what holds for
-        the access tokens those verifiers will check (public subjects, our signing algorithms).
-        """
-        return {
+        """OpenID Connect Discovery 1.0 section 3: the RFC 8414 document plus the OpenID Provider members."""
+        base = self.settings.issuer.rstrip("/")
+        document = {
             **self.metadata(),
+            "userinfo_endpoint": base + USERINFO_PATH,
+            "end_session_endpoint": base + END_SESSION_PATH,
             "subject_types_supported": ["public"],
+            # ID tokens are signed by the active key, whose algorithm is one of these.
             "id_token_signing_alg_values_supported": list(self.settings.allowed_algorithms),
+            "claims_supported": list(CLAIMS_SUPPORTED),
+            "claims_parameter_supported": False,
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+            "acr_values_supported": [ACR_PASSWORD, ACR_MFA],
+            "prompt_values_supported": ["none", "login", "consent", "select_account"],
         }
+        OpenIDProviderMetadata(document).validate()
+        return document
 
     def jwks(self) -> dict[str, Any]:
         try:
@@ -300,8 +402,11 @@ def build_issuer(
     *,
     decisions: DecisionBuffer | None = None,
     audit: AuditSink | None = None,
+    upstream: UpstreamCheck | None = None,
 ) -> Issuer:
-    """The issuer over the Redis-backed key store, revocation stream and client registry."""
+    """The issuer over the Redis-backed key store, revocation stream, client registry and people directory."""
+    from edgeauth.people import PeopleDirectory  # see _directory_accounts: a module-level import is circular
+
     return Issuer(
         settings,
         client,
@@ -309,4 +414,6 @@ def build_issuer(
         RevocationPublisher(client, settings),
         decisions=decisions,
         audit=audit,
+        directory=PeopleDirectory.from_settings(settings, client, audit=audit),
+        upstream=upstream,
     )

@@ -45,7 +45,7 @@ class InvalidTargetError(OAuth2Error):  # type: ignore[misc]
     error = "invalid_target"
 
 
-def _check_engagement(client: ClientRecord) -> None:
+def check_engagement(client: ClientRecord) -> None:
     if client.engagement is not None and not client.engagement.covers(datetime.now(UTC)):
         raise UnauthorizedClientError(
             f"the engagement of this client runs {client.engagement.starts.isoformat()} to "
@@ -60,7 +60,7 @@ def _check_scopes(client: ClientRecord, scopes: tuple[str, ...]) -> tuple[str, .
     return tuple(sorted(set(scopes)))
 
 
-def _check_audiences(client: ClientRecord, requested: tuple[str, ...]) -> tuple[str, ...]:
+def check_audiences(client: ClientRecord, requested: tuple[str, ...]) -> tuple[str, ...]:
     audiences = tuple(dict.fromkeys(requested)) if requested else client.audiences
     outside = [a for a in audiences if a not in client.audiences]
     if outside:
@@ -78,10 +78,10 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
     def validate_token_request(self) -> None:
         super().validate_token_request()
         client: ClientRecord = self.request.client.record
-        _check_engagement(client)
+        check_engagement(client)
         requested = tuple(scope_to_list(self.request.payload.scope) or ())
         self.request.granted_scopes = _check_scopes(client, requested or tuple(client.scopes))
-        self.request.granted_audiences = _check_audiences(client, self.request.issuer_request.audiences)
+        self.request.granted_audiences = check_audiences(client, self.request.issuer_request.audiences)
 
     def generate_token(self, **_: Any) -> dict[str, Any]:
         client: ClientRecord = self.request.client.record
@@ -111,15 +111,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     def validate_token_request(self) -> None:
         super().validate_token_request()
         client: ClientRecord = self.request.client.record
-        _check_engagement(client)
+        check_engagement(client)
         record: RefreshRecord = self.request.refresh_token
         requested = tuple(scope_to_list(self.request.payload.scope) or ()) or record.scopes
         # The client's grants may have shrunk since the family began: re-check against today's registry.
         self.request.granted_scopes = _check_scopes(client, requested)
         self.request.granted_audiences = (
-            _check_audiences(client, self.request.issuer_request.audiences)
+            check_audiences(client, self.request.issuer_request.audiences)
             if (self.request.issuer_request.audiences)
-            else _check_audiences(client, record.audiences)
+            else check_audiences(client, record.audiences)
         )
 
     def authenticate_user(self, refresh_token: RefreshRecord) -> RefreshRecord:

@@ -11,9 +11,12 @@ ClientId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 # RFC 6749 3.3 scope-token: %x21 / %x23-5B / %x5D-7E
 Scope = Annotated[str, Field(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$")]
 Audience = Annotated[str, Field(pattern=r"^[\x21-\x7e]{1,256}$")]
-AuthMethod = Literal["client_secret", "private_key_jwt"]
+# `none`: a public client (a CLI, a native app) that holds no credential and proves itself by PKCE alone.
+AuthMethod = Literal["client_secret", "private_key_jwt", "none"]
 Role = Literal["admin", "analyst", "auditor", "ingest", "edge", "custom"]
-GrantType = Literal["client_credentials", "refresh_token"]
+GrantType = Literal["client_credentials", "refresh_token", "authorization_code"]
+# A redirect URI as registered: absolute http(s), no fragment (RFC 6749 3.1.2), printable ASCII.
+RedirectUri = Annotated[str, Field(pattern=r"^https?://[\x21-\x7e]{1,2000}$")]
 AuditAction = Literal["create", "rotate", "disable", "enable", "review", "update", "rehash"]
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
@@ -26,6 +29,10 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "edge": frozenset({"ingest:auth"}),
     "custom": frozenset(),
 }
+
+
+# OpenID Connect scopes (Core 5.4): every people-facing client may ask for them, whatever its role.
+OIDC_SCOPES: frozenset[str] = frozenset({"openid", "profile", "email"})
 
 
 def _aware(value: datetime) -> datetime:
@@ -74,6 +81,11 @@ class ClientRecord(BaseModel):
     engagement: Engagement | None = None
     disabled: bool = False
     description: str = Field(default="", max_length=256)
+    # People-facing clients (authorization code flow): where codes and logouts may go, and whether consent is
+    # skipped (first-party clients only: the console, `vigil login`).
+    redirect_uris: tuple[RedirectUri, ...] = ()
+    post_logout_redirect_uris: tuple[RedirectUri, ...] = ()
+    first_party: bool = False
     created_at: AwareDatetime
     rotated_at: AwareDatetime | None = None
     reviewed_at: AwareDatetime | None = None
@@ -85,7 +97,20 @@ class ClientRecord(BaseModel):
             raise ValueError("a client_secret client needs a secret hash")
         if self.auth_method == "private_key_jwt" and not self.jwks:
             raise ValueError("a private_key_jwt client needs a public JWKS")
+        if self.auth_method == "none" and (self.secret_hash is not None or self.jwks):
+            raise ValueError("a public client holds no credential")
+        if self.auth_method == "none" and "client_credentials" in self.grant_types:
+            raise ValueError("a public client cannot use client_credentials")
+        if ("authorization_code" in self.grant_types) != bool(self.redirect_uris):
+            raise ValueError("the authorization_code grant and redirect URIs go together")
+        for uri in (*self.redirect_uris, *self.post_logout_redirect_uris):
+            if "#" in uri:
+                raise ValueError(f"redirect URI {uri!r} may not carry a fragment (RFC 6749 3.1.2)")
         return self
+
+    @property
+    def public(self) -> bool:
+        return self.auth_method == "none"
 
 
 class ClientPublic(BaseModel):
@@ -103,6 +128,9 @@ class ClientPublic(BaseModel):
     engagement: dict[str, str] | None
     disabled: bool
     description: str
+    redirect_uris: tuple[str, ...] = ()
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    first_party: bool = False
     created_at: datetime
     rotated_at: datetime | None
     reviewed_at: datetime | None
@@ -122,6 +150,9 @@ class ClientPublic(BaseModel):
             engagement=record.engagement.claim() if record.engagement else None,
             disabled=record.disabled,
             description=record.description,
+            redirect_uris=record.redirect_uris,
+            post_logout_redirect_uris=record.post_logout_redirect_uris,
+            first_party=record.first_party,
             created_at=record.created_at,
             rotated_at=record.rotated_at,
             reviewed_at=record.reviewed_at,

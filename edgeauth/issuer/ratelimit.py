@@ -142,3 +142,70 @@ class RateLimiter:
         """The client proved its secret from this address: its failures and backoff there are forgotten."""
         failures, _lock, strikes = self._pair(client_id, source_ip)
         self._redis.delete(failures, strikes)
+
+
+# KEYS: failures (sorted set), wait marker. ARGV: now ms, window ms, free failures, base ms, max ms, member.
+# Returns the wait (ms) this failure imposes: 0 while within the free failures, then base * 2^k up to max.
+_SIGN_IN_FAIL = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZADD', KEYS[1], now, ARGV[6])
+redis.call('PEXPIRE', KEYS[1], window)
+local over = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+if over <= 0 then return 0 end
+local wait = math.floor(math.min(tonumber(ARGV[4]) * 2 ^ (over - 1), tonumber(ARGV[5])))
+redis.call('SET', KEYS[2], '1', 'PX', wait)
+return wait
+"""
+
+
+class SignInThrottle:
+    """People's sign-in attempts per (user name, source address): exponential backoff, never a lockout.
+
+    The first `login_free_failures` failures within `login_failure_window` cost nothing; each one after makes the
+    pair wait `login_backoff_base` seconds, doubling per failure up to `login_backoff_max`. Once the wait is over
+    the right password works again at once, so a guesser slows a victim down at one address at most by the
+    backoff, and can never lock them out. Unknown user names are throttled exactly like real ones (the key does
+    not depend on whether the user exists), so the throttle does not reveal who exists either.
+    """
+
+    def __init__(
+        self, client: redis.Redis, prefix: str, settings: IssuerSettings, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._redis = client
+        self._prefix = f"{prefix}:ratelimit:signin"
+        self._settings = settings
+        self._clock = clock
+        self._fail = client.register_script(_SIGN_IN_FAIL)
+
+    def _keys(self, username: str, source_ip: str | None) -> tuple[str, str]:
+        who = f"{username.strip().lower()}\x00{source_ip or ''}".encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(who).hexdigest()[:32]
+        return f"{self._prefix}:fail:{digest}", f"{self._prefix}:wait:{digest}"
+
+    def wait(self, username: str, source_ip: str | None) -> int:
+        """Seconds this pair must still wait before trying again (0: go ahead)."""
+        remaining = cast(int, self._redis.pttl(self._keys(username, source_ip)[1]))
+        return max(0, -(-remaining // 1000)) if remaining > 0 else 0
+
+    def failed(self, username: str, source_ip: str | None) -> int:
+        """Count a failed attempt (password or second factor); returns the wait it imposes, seconds."""
+        settings = self._settings
+        waited = cast(
+            int,
+            self._fail(
+                keys=list(self._keys(username, source_ip)),
+                args=[
+                    int(self._clock() * 1000),
+                    settings.login_failure_window * 1000,
+                    settings.login_free_failures,
+                    settings.login_backoff_base * 1000,
+                    settings.login_backoff_max * 1000,
+                    uuid.uuid4().hex,
+                ],
+            ),
+        )
+        return -(-int(waited) // 1000)
+
+    def succeeded(self, username: str, source_ip: str | None) -> None:
+        self._redis.delete(*self._keys(username, source_ip))

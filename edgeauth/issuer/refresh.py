@@ -31,6 +31,9 @@ class RefreshRecord(BaseModel):
     family: str
     family_expires_at: int
     expires_at: int
+    # The issuer sign-in session a person's family started from (None for machine clients): logging out of it
+    # revokes the family, and each refresh checks the person again.
+    session_id: str | None = None
 
     def get_scope(self) -> str:
         return " ".join(self.scopes)
@@ -82,11 +85,14 @@ class RefreshTokenStore:
         audiences: tuple[str, ...],
         parent: RefreshRecord | None = None,
         now: float | None = None,
+        session_id: str | None = None,
+        family_ttl: int | None = None,
     ) -> tuple[str, RefreshRecord]:
-        """A new refresh token: the first of a new family, or the successor of `parent` in its family."""
+        """A new refresh token: the first of a new family (living `family_ttl`, else the store's), or the
+        successor of `parent` in its family."""
         moment = int(time.time() if now is None else now)
         family = parent.family if parent else secrets.token_hex(16)
-        family_expires = parent.family_expires_at if parent else moment + self._family_ttl
+        family_expires = parent.family_expires_at if parent else moment + (family_ttl or self._family_ttl)
         record = RefreshRecord(
             client_id=client_id,
             subject=subject,
@@ -95,6 +101,7 @@ class RefreshTokenStore:
             family=family,
             family_expires_at=family_expires,
             expires_at=min(moment + self._ttl, family_expires),
+            session_id=parent.session_id if parent else session_id,
         )
         token = secrets.token_urlsafe(32)
         self._redis.set(self._record_key(digest(token)), record.model_dump_json(), exat=record.expires_at)

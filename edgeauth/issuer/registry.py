@@ -21,6 +21,7 @@ from edgeauth.errors import KeyStoreError
 from edgeauth.issuer.clientsecrets import SCHEME, ClientSecretHasher, SecretHashKeys
 from edgeauth.issuer.errors import ClientExists, ClientNotFound, InvalidClientDefinition
 from edgeauth.issuer.models import (
+    OIDC_SCOPES,
     ROLE_SCOPES,
     AuditAction,
     ClientAuditEvent,
@@ -219,21 +220,38 @@ class ClientRegistry:
         refresh_tokens: bool = False,
         engagement: tuple[datetime, datetime] | None = None,
         description: str = "",
+        redirect_uris: Sequence[str] = (),
+        post_logout_redirect_uris: Sequence[str] = (),
+        public: bool = False,
+        first_party: bool = False,
     ) -> IssuedCredential:
-        """Register a client; with no `jwks` it gets a random secret, returned here once and only hashed after."""
+        """Register a client; with no `jwks` it gets a random secret, returned here once and only hashed after.
+
+        With `redirect_uris` it is a people-facing client (authorization code + PKCE, OpenID Connect scopes);
+        `public` makes it one without any credential (`token_endpoint_auth_method` none), e.g. `vigil login`.
+        """
+        if public and jwks is not None:
+            raise InvalidClientDefinition("a public client holds no key: drop --jwks or --public")
+        if public and not redirect_uris:
+            raise InvalidClientDefinition("a public client signs people in: give at least one --redirect-uri")
         granted = self._supported(frozenset(scopes) if scopes is not None else ROLE_SCOPES[role])
-        secret = None if jwks is not None else secrets.token_urlsafe(32)
+        people_facing = bool(redirect_uris)
+        secret = None if jwks is not None or public else secrets.token_urlsafe(32)
+        first_grant = "authorization_code" if people_facing else "client_credentials"
         fields: dict[str, Any] = {
             "client_id": client_id,
-            "auth_method": "private_key_jwt" if jwks is not None else "client_secret",
+            "auth_method": "private_key_jwt" if jwks is not None else ("none" if public else "client_secret"),
             "secret_hash": self.hasher.hash(secret) if secret else None,
             "jwks": validate_client_jwks(jwks) if jwks is not None else None,
-            "scopes": granted,
+            "scopes": granted | OIDC_SCOPES if people_facing else granted,
             "audiences": tuple(audiences),
-            "grant_types": {"client_credentials", "refresh_token"} if refresh_tokens else {"client_credentials"},
+            "grant_types": {first_grant, "refresh_token"} if refresh_tokens else {first_grant},
             "role": role,
             "engagement": {"from": engagement[0], "to": engagement[1]} if engagement else None,
             "description": description,
+            "redirect_uris": tuple(redirect_uris),
+            "post_logout_redirect_uris": tuple(post_logout_redirect_uris),
+            "first_party": first_party,
             "created_at": _now(),
         }
         record = _validated(fields)
@@ -245,6 +263,8 @@ class ClientRegistry:
     def rotate(self, client_id: str, *, actor: str, jwks: object | None = None) -> IssuedCredential:
         """Replace the credential: a new secret (returned once), or a new public JWKS for a key client."""
         record = self.get(client_id)
+        if record.public:
+            raise InvalidClientDefinition(f"client {client_id!r} is public: it holds no credential to rotate")
         secret = None
         changes: dict[str, Any] = {"rotated_at": _now()}
         if record.auth_method == "private_key_jwt":
@@ -365,6 +385,8 @@ def _access(record: ClientRecord) -> dict[str, AuditValue]:
         "scopes": sorted(record.scopes),
         "audiences": list(record.audiences),
         "grant_types": sorted(record.grant_types),
+        "redirect_uris": list(record.redirect_uris),
+        "first_party": record.first_party,
         "role": record.role,
         "disabled": record.disabled,
     }

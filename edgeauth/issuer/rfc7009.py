@@ -6,6 +6,8 @@ expiry; a refresh token takes its whole family (and the access tokens minted fro
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from authlib.oauth2 import rfc7009
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Error
 
@@ -22,7 +24,8 @@ class UnsupportedTokenType(OAuth2Error):  # type: ignore[misc]
 
 
 class RevocationEndpoint(IssuedTokenLookup, rfc7009.RevocationEndpoint):  # type: ignore[misc]
-    CLIENT_AUTH_METHODS = TOKEN_AUTH_METHODS
+    # A public client (`vigil logout`) revokes its own refresh token with no credential (RFC 7009 2.1, 5).
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [*TOKEN_AUTH_METHODS, "none"]
 
     def __init__(self, ledger: RevocationLedger) -> None:
         super().__init__(server=None)

@@ -17,10 +17,13 @@ from authlib.oauth2 import rfc6749
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.util import scope_to_list
 
+from edgeauth.issuer.accounts import Account
 from edgeauth.issuer.errors import IssuerError, RequestTooLarge
 from edgeauth.issuer.models import ClientRecord
 from edgeauth.issuer.refresh import RefreshRecord, RefreshTokenStore
 from edgeauth.issuer.registry import ClientRegistry
+from edgeauth.issuer.rfc8252 import redirect_uri_allowed
+from edgeauth.issuer.sessions import SignInSession
 from edgeauth.issuer.tokens import AccessTokenMinter, IssuedToken, MintedToken
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -98,6 +101,13 @@ class OAuthRequest(OAuth2Request):  # type: ignore[misc]
         self.minted: MintedToken | None = None
         self.revoked_token: IssuedToken | None = None
         self.decision_reason: str | None = None
+        # A person's grant (authorization code, or a refresh of one): who, and which sign-in session it came from.
+        self.person: Account | None = None
+        self.session_id: str | None = None
+        self.refresh_issued: RefreshRecord | None = None
+        # The authorization endpoint's signed-in browser session, and the code a token request redeems.
+        self.sign_in: SignInSession | None = None
+        self.redeemed_code: str | None = None
 
     @property
     def args(self) -> Mapping[str, str]:
@@ -124,13 +134,21 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]
         return self.client_id
 
     def get_default_redirect_uri(self) -> None:
-        return None
+        """Never a default: every authorization request names its redirect URI (OpenID Connect Core 3.1.2.1)."""
+        return
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return False
+        record = self.record
+        return record is not None and redirect_uri_allowed(redirect_uri, record.redirect_uris, public=record.public)
 
     def check_response_type(self, response_type: str) -> bool:
-        return False
+        record = self.record
+        return (
+            response_type == "code"
+            and record is not None
+            and not record.disabled
+            and "authorization_code" in record.grant_types
+        )
 
     def get_allowed_scope(self, scope: str | None) -> str:
         allowed = self.record.scopes if self.record is not None else frozenset()
@@ -142,6 +160,8 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.record is None or self.record.disabled:
             return False
+        if self.record.public:
+            return method == "none"
         if self.record.auth_method == "private_key_jwt":
             return method == "private_key_jwt"
         return method in ("client_secret_basic", "client_secret_post")
@@ -161,8 +181,11 @@ class IssuerServer(AuthorizationServer):  # type: ignore[misc]
         minter: AccessTokenMinter,
         refresh_tokens: RefreshTokenStore,
         scopes_supported: tuple[str, ...],
+        person_family_ttl: int,
     ) -> None:
         super().__init__(scopes_supported=list(scopes_supported))
+        # Absolute lifetime of a refresh-token family a person's sign-in starts (a working day).
+        self.person_family_ttl = person_family_ttl
         self.base_url = base_url.rstrip("/")
         self.registry = registry
         self.minter = minter
@@ -193,13 +216,16 @@ class IssuerServer(AuthorizationServer):  # type: ignore[misc]
         client: ClientRecord = request.client.record
         now = time.time()
         parent = request.parent_refresh[1] if request.parent_refresh else None
-        subject = parent.subject if parent else client.client_id
+        person = request.person
+        subject = person.subject if person else (parent.subject if parent else client.client_id)
         minted = self.minter.mint(
             client,
             subject=subject,
             scopes=request.granted_scopes,
             audiences=request.granted_audiences,
             now=now,
+            # A person's engagement (an outside auditor) bounds their tokens, whatever client they use.
+            engagement=person.engagement if person else client.engagement,
         )
         request.minted = minted
         response: dict[str, Any] = {
@@ -217,10 +243,13 @@ class IssuerServer(AuthorizationServer):  # type: ignore[misc]
                 audiences=request.granted_audiences,
                 parent=parent,
                 now=now,
+                session_id=request.session_id,
+                family_ttl=self.person_family_ttl if person and not parent else None,
             )
             self.refresh_tokens.record_access_token(
                 record.family, minted.jti, minted.expires_at, record.family_expires_at
             )
+            request.refresh_issued = record
             response["refresh_token"] = refresh
         return response
 

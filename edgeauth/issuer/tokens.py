@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from edgeauth import rfc8725
 from edgeauth.errors import BadSignature, UnknownKeyId, VerificationError
-from edgeauth.issuer.models import ClientRecord
+from edgeauth.issuer.models import ClientRecord, Engagement
 from edgeauth.issuer.refresh import RefreshRecord, RefreshTokenStore
 from edgeauth.keys import SigningKey, load_jwks
 from edgeauth.rfc9068 import mint_access_token
@@ -61,14 +61,17 @@ class AccessTokenMinter:
         scopes: tuple[str, ...],
         audiences: tuple[str, ...],
         now: float | None = None,
+        engagement: Engagement | None = None,
     ) -> MintedToken:
-        """An access token for `client`; an engaged auditor's token never outlives the engagement."""
+        """An access token for `client`; an engaged auditor's token (the client's engagement, or the person's
+        given as `engagement`) never outlives the engagement."""
         moment = time.time() if now is None else now
         ttl = self._settings.access_token_ttl
         extra: dict[str, Any] = {}
-        if client.engagement is not None:
-            ttl = max(1, min(ttl, int(client.engagement.ends.timestamp() - moment)))
-            extra["engagement"] = client.engagement.claim()
+        engaged = engagement if engagement is not None else client.engagement
+        if engaged is not None:
+            ttl = max(1, min(ttl, int(engaged.ends.timestamp() - moment)))
+            extra["engagement"] = engaged.claim()
         jti = uuid.uuid4().hex
         key = self._keys.active_signing_key()
         token = mint_access_token(

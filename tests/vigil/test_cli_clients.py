@@ -129,6 +129,8 @@ def test_rotate_secret_key_keeps_existing_secrets_valid(
         (["clients", "create", "x", "--engagement-from", "2026-01-01", "--engagement-to", "2026-02-01"], "timezone"),
         (["clients", "create", "x", "--jwks", "/nonexistent/jwks.json"], "--jwks"),
         (["keys", "withdraw", "no-such-kid"], "no published key"),
+        (["clients", "create", "x", "--public"], "--redirect-uri"),
+        (["clients", "create", "x", "--redirect-uri", "javascript:alert(1)"], "redirect_uris"),
     ],
 )
 def test_bad_input_is_one_line_without_traceback(env: dict[str, str], args: list[str], message: str) -> None:
@@ -146,3 +148,35 @@ def test_bad_input_is_one_line_without_traceback(env: dict[str, str], args: list
     assert lines[0].startswith("vigil: error: ")
     assert message in lines[0]
     assert "unexpected" not in lines[0]
+
+
+def test_people_facing_clients(env: dict[str, str]) -> None:
+    """`--redirect-uri` registers a client that signs people in; `--public` one without a credential."""
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(app, list(args), env=env)
+        assert (result.exit_code == 0) == ok, (args, result.output, result.exception)
+        return result.output
+
+    cli = json.loads(
+        run(
+            "clients", "create", "vigil-cli", "--role", "analyst", "--public", "--first-party", "--refresh-tokens",
+            "--redirect-uri", "http://127.0.0.1/callback", "--json",
+        )
+    )  # fmt: skip
+    assert cli["client_secret"] is None
+    assert cli["client"]["auth_method"] == "none"
+    assert cli["client"]["first_party"] is True
+    assert cli["client"]["grant_types"] == ["authorization_code", "refresh_token"]
+    assert {"openid", "profile", "email", "alerts:read"} <= set(cli["client"]["scopes"])
+    web = json.loads(
+        run(
+            "clients", "create", "partner", "--role", "auditor", "--redirect-uri", "https://partner.example/cb",
+            "--post-logout-redirect-uri", "https://partner.example/", "--json",
+        )
+    )  # fmt: skip
+    assert web["client_secret"]
+    assert web["client"]["first_party"] is False
+    assert web["client"]["post_logout_redirect_uris"] == ["https://partner.example/"]
+    run("clients", "rotate", "vigil-cli", ok=False)  # a public client has no credential to rotate

@@ -87,6 +87,16 @@ def create(
     engagement_from: Annotated[str | None, typer.Option(help="Engagement start (RFC 3339), auditors.")] = None,
     engagement_to: Annotated[str | None, typer.Option(help="Engagement end (RFC 3339), auditors.")] = None,
     description: Annotated[str, typer.Option(help="Free text.")] = "",
+    redirect_uri: Annotated[
+        list[str] | None, typer.Option(help="Sign people in (authorization code + PKCE): where codes may go (repeat).")
+    ] = None,
+    post_logout_redirect_uri: Annotated[
+        list[str] | None, typer.Option(help="Where RP-initiated logout may send people back (repeat).")
+    ] = None,
+    public: Annotated[bool, typer.Option(help="No credential (a CLI, a native app): PKCE is its only proof.")] = False,
+    first_party: Annotated[
+        bool, typer.Option(help="Ours (console, vigil login): people are not asked to consent.")
+    ] = False,
     actor: Actor = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -110,6 +120,10 @@ def create(
             refresh_tokens=refresh_tokens,
             engagement=engagement,
             description=description,
+            redirect_uris=redirect_uri or (),
+            post_logout_redirect_uris=post_logout_redirect_uri or (),
+            public=public,
+            first_party=first_party,
         )
     _print_issued(issued, as_json)
 

@@ -59,7 +59,10 @@ def test_metadata_and_jwks(harness: IssuerHarness) -> None:
     assert metadata["token_endpoint"] == ISSUER_URL + "/oauth/token"
     assert metadata["jwks_uri"] == ISSUER_URL + "/.well-known/jwks.json"
     assert "private_key_jwt" in metadata["token_endpoint_auth_methods_supported"]
-    assert metadata["grant_types_supported"] == ["client_credentials", "refresh_token"]
+    assert metadata["grant_types_supported"] == ["authorization_code", "client_credentials", "refresh_token"]
+    assert metadata["authorization_endpoint"] == ISSUER_URL + "/oauth/authorize"
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert metadata["response_types_supported"] == ["code"]
     assert metadata["introspection_endpoint"] == ISSUER_URL + "/oauth/introspect"
     assert metadata["revocation_endpoint"] == ISSUER_URL + "/oauth/revoke"
     secret = harness.client("c1")

@@ -61,7 +61,8 @@ def test_client_secret_post_and_narrowed_scope(harness: IssuerHarness) -> None:
         ({"scope": "no-such-scope"}, 400, "invalid_scope"),
         ({"audience": "elsewhere"}, 400, "invalid_target"),
         ({"grant_type": "password"}, 400, "unsupported_grant_type"),
-        ({"grant_type": "authorization_code", "code": "x"}, 400, "unsupported_grant_type"),
+        # The grant exists (people sign in with it) but this machine client may not use it.
+        ({"grant_type": "authorization_code", "code": "x"}, 400, "unauthorized_client"),
     ],
 )
 def test_policy_refusals(harness: IssuerHarness, form: dict[str, str], status: int, error: str) -> None:
