@@ -128,8 +128,16 @@ class FrameReader:
         return frame
 
     def rest(self) -> bytes:
-        """What a closed connection left unframed: a last message without its LF is still a message."""
-        return b"" if self._skip or self._discarding_line or self.broken else bytes(self._buffer).rstrip(b"\r\n")
+        """What a closed connection left unframed: a last message without its LF is still a message, and so is
+        an octet-counted frame cut short by a sender that vanished (what arrived of it, without its count)."""
+        if self._skip or self._discarding_line or self.broken:
+            return b""
+        rest = bytes(self._buffer)
+        if rest[:1].isdigit():
+            count, space, message = rest.partition(b" ")
+            if space and count.isdigit():
+                rest = message
+        return rest.rstrip(b"\r\n")
 
 
 def decode(frame: bytes) -> str:

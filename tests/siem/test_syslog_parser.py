@@ -171,3 +171,9 @@ def test_oversized_frames_are_skipped_and_counted_and_the_stream_stays_in_step()
     broken = FrameReader(max_frame=10)
     assert broken.feed(b"12345678901 x") == []
     assert broken.broken
+
+
+def test_a_frame_cut_short_by_a_vanished_sender_keeps_what_arrived_without_its_count() -> None:
+    reader = FrameReader(max_frame=1000)
+    assert reader.feed(b"5 hello500 <13>1 - h a - - - cut") == [b"hello"]
+    assert reader.rest() == b"<13>1 - h a - - - cut"
