@@ -68,6 +68,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _clip(text: str, limit: int) -> str:
+    # A caller's over-long reason or client id is cut, never a reason for the event to be lost.
+    return text[:limit]
+
+
 def _address(text: str | None) -> IPv4Address | IPv6Address | None:
     # An event must never fail to be built: an address that does not parse is left out, not raised.
     if text is None:
@@ -112,10 +117,10 @@ class PeopleEvents:
                     category=category,
                     type=kind,
                     outcome=outcome,
-                    actor=actor or name,
-                    client_id=client_id,
+                    actor=_clip(actor or name, 256),
+                    client_id=_clip(client_id, 256) if client_id else None,
                     target=f"user:{name}",
-                    reason=reason,
+                    reason=_clip(reason, 1024) if reason else None,
                     source_ip=_address(source_ip),
                     before=before,
                     after=after,

@@ -61,5 +61,13 @@ def test_sign_in_failures_keep_the_reason_and_never_a_malformed_name() -> None:
     )
 
 
+def test_over_long_fields_are_cut_not_raised() -> None:
+    sink = CollectingAuditSink()
+    PeopleEvents(sink).sign_in_failed("ana", "r" * 5000, source_ip="192.0.2.1", client_id="c" * 999)
+    (event,) = sink.events
+    assert event.reason == "r" * 1024
+    assert event.client_id == "c" * 256
+
+
 def test_without_a_sink_nothing_happens() -> None:
     PeopleEvents(None).sign_in_failed("ana", "wrong_password", source_ip="192.0.2.1")
