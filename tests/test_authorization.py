@@ -50,7 +50,14 @@ ADMIN_RULES = Session(frozenset({"rules:admin"}))
 READ_EVIDENCE, READ_CONTROLS = Session(frozenset({"evidence:read"})), Session(frozenset({"compliance:read"}))
 
 # Browser pages (no OpenAPI operation: they answer HTML and redirects): the console's and the issuer's sign-in.
-BROWSER_PAGES = ("/console", "/oauth/authorize", "/oauth/login", "/oauth/consent", "/oauth/end_session")
+BROWSER_PAGES = (
+    "/console",
+    "/oauth/authorize",
+    "/oauth/login",
+    "/oauth/consent",
+    "/oauth/end_session",
+    "/oauth/federation",
+)
 
 # (method, path) -> PUBLIC, CLIENT_AUTH, a console Session, or the scopes a bearer token must all carry.
 EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
@@ -72,6 +79,9 @@ EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("POST", "/oauth/consent"): PUBLIC,
     ("GET", "/oauth/end_session"): PUBLIC,
     ("POST", "/oauth/end_session"): PUBLIC,
+    # "Sign in with <IdP>": to the upstream and back (federation); the upstream vouches, not a token.
+    ("GET", "/oauth/federation/{name}/start"): PUBLIC,
+    ("GET", "/oauth/federation/{name}/callback"): PUBLIC,
     ("GET", "/oauth/userinfo"): frozenset({"openid"}),
     ("POST", "/oauth/userinfo"): frozenset({"openid"}),
     ("GET", "/.well-known/vigil-evidence-keys.json"): PUBLIC,

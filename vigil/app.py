@@ -14,6 +14,7 @@ from detections import create_router as create_detections_router
 from edgeauth import DecisionBuffer, Guard, create_verify_router
 from edgeauth.edge import EdgeRuntime
 from edgeauth.issuer import build_issuer, create_issuer_router, install_issuer_pages
+from edgeauth.issuer.federation import SignInButtons, build_federation, create_federation_router
 from evidence import create_public_router as create_evidence_keys_router
 from evidence import create_router as create_evidence_router
 from siem import Pipeline
@@ -86,10 +87,15 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     audit = audit_buffer(settings, siem_pipeline)
     app.router.add_event_handler("startup", audit.start)
     app.router.add_event_handler("shutdown", audit.close)
-    issuer = build_issuer(settings.edgeauth, redis_client(settings), decisions=decisions, audit=audit)
+    # "Sign in with <IdP>": the upstream providers of settings; the issuer asks them again at every refresh.
+    federation = build_federation(settings.edgeauth, redis_client(settings), audit=audit)
+    issuer = build_issuer(
+        settings.edgeauth, redis_client(settings), decisions=decisions, audit=audit, upstream=federation
+    )
     app.include_router(create_issuer_router(issuer))
     # People sign in here (OpenID Connect: authorize, login and consent pages, logout, userinfo).
-    install_issuer_pages(app, issuer, guard=guard)
+    install_issuer_pages(app, issuer, guard=guard, upstreams=SignInButtons(federation))
+    app.include_router(create_federation_router(federation, issuer))
     evidence_archive = keyring.evidence_archive(settings, audit)
     app.include_router(create_evidence_router(guard, evidence_archive))
     app.include_router(create_evidence_keys_router(evidence_archive))

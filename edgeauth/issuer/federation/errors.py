@@ -20,7 +20,7 @@ class UnknownUpstream(FederationError):
     reason = "unknown_upstream"
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"no identity provider {name!r} is configured here")
+        super().__init__(f"no identity provider named {name} is configured here")
 
 
 class UpstreamUnavailable(FederationError):
@@ -34,7 +34,7 @@ class UpstreamUnavailable(FederationError):
 class UpstreamRefused(FederationError):
     """The upstream refused (an `error` on the callback or token endpoint), or its ID token did not verify."""
 
-    status_code = 401
+    status_code = 403
     reason = "upstream_refused"
 
     def __init__(self, code: str, description: str = "") -> None:
