@@ -174,6 +174,14 @@ class PeopleDirectory(SecondFactors):
         changes = {"password_hash": SecretStr(self.hashing.hash(password)), "password_changed_at": self._clock()}
         return self._change(username, actor, "reset-password", "user-password-reset", changes, record=record)
 
+    def change_password(
+        self, username: str, current: str, new: str, *, source_ip: str | None = None, client_id: str | None = None
+    ) -> User:
+        """A person replacing their own password: the current one is checked like a sign-in (same refusal, same
+        event, so guesses through this door count as guesses), the new one against the policy."""
+        user = self.authenticate(username, current, source_ip=source_ip, client_id=client_id)
+        return self.reset_password(user.username, new, actor=user.username)
+
     def set_roles(self, username: str, roles: Iterable[PersonRole], *, actor: str) -> User:
         wanted = frozenset(roles)
         return self._change(username, actor, "set-roles", "user-roles-changed", {"roles": wanted})

@@ -221,3 +221,19 @@ def test_mfa_policy_follows_roles_and_settings(make_directory: Callable[..., Peo
     assert strict.requires_mfa(strict.show("ana"))
     assert strict.requires_mfa(strict.get("ana"))
     assert PeopleSettings().mfa_required_roles == {"admin", "auditor"}
+
+
+def test_a_person_changes_their_own_password(directory: PeopleDirectory, sink: CollectingAuditSink) -> None:
+    directory.create("ana", actor="admin", roles=["analyst"], password=PASSWORD)
+    with pytest.raises(AuthenticationFailed):
+        directory.change_password("ana", "not-the-password-at-all", "another-long-passphrase-9", source_ip="192.0.2.3")
+    with pytest.raises(WeakPassword):
+        directory.change_password("ana", PASSWORD, "ana-password-ana")
+    changed = directory.change_password("Ana", PASSWORD, "another-long-passphrase-9")
+    assert changed.updated_by == "ana"
+    assert directory.authenticate("ana", "another-long-passphrase-9").username == "ana"
+    with pytest.raises(AuthenticationFailed):
+        directory.authenticate("ana", PASSWORD)
+    actions = [(e.action, e.outcome, e.actor) for e in sink.events]
+    assert ("sign-in", "failure", "ana") in actions
+    assert actions[-2] == ("user-password-reset", "success", "ana")
