@@ -187,6 +187,7 @@ class Issuer:
             ledger=ledger,
             issuer=settings.issuer,
             id_token_ttl=issuer_settings.id_token_ttl,
+            events=directory.events if directory is not None else None,
             base_url=base_url,
             registry=self.registry,
             minter=AccessTokenMinter(settings, keys),
@@ -376,13 +377,18 @@ class Issuer:
         minted = oauth_request.minted if oauth_request is not None else None
         revoked = oauth_request.revoked_token if oauth_request is not None else None
         client = oauth_request.client if oauth_request is not None else None
+        # A person's grant (or refused refresh) is about the person; a machine's about itself.
+        person = oauth_request.person if oauth_request is not None else None
+        parent = oauth_request.parent_refresh[1] if oauth_request is not None and oauth_request.parent_refresh else None
+        client_name = client.get_client_id() if client is not None else claimed
+        subject = person.subject if person is not None else (parent.subject if parent is not None else client_name)
         event = DecisionEvent(
             timestamp=datetime.now(UTC),
             outcome="failure" if error else "success",
             reason=str(reason) if error else "ok",
             action="client_auth" if error == "invalid_client" else action,
-            subject=client.get_client_id() if client is not None else claimed,
-            client_id=client.get_client_id() if client is not None else claimed,
+            subject=subject,
+            client_id=client_name,
             scopes=oauth_request.granted_scopes if oauth_request is not None else (),
             jti=minted.jti if minted else (revoked.jti if revoked else None),
             kid=minted.kid if minted else None,

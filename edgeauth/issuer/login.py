@@ -85,7 +85,7 @@ class SignIn:
         if pending.stage == "enrol" and pending.candidate:
             return self._confirm_enrolment(pending_id, pending, form.get("code", ""), source_ip)
         if pending.stage == "recovery" and pending.candidate:
-            return self._complete(pending_id, pending, pending.candidate, ("pwd", "otp", "mfa"), source_ip, client_id)
+            return self.complete(pending_id, pending, pending.candidate, ("pwd", "otp", "mfa"), source_ip, client_id)
         return self._password(pending_id, pending, form.get("username", ""), form.get("password", ""), source_ip)
 
     def _password(
@@ -106,7 +106,7 @@ class SignIn:
             return Step(page="login", status=401, error=GENERIC_FAILURE, username=name)
         self._throttle.succeeded(name, source_ip)
         if not self._directory.requires_mfa(user):
-            return self._complete(pending_id, pending, user.username, ("pwd",), source_ip, client_id)
+            return self.complete(pending_id, pending, user.username, ("pwd",), source_ip, client_id)
         if user.mfa == "totp":
             self._browser.update(
                 pending_id, pending.model_copy(update={"stage": "second_factor", "candidate": user.username})
@@ -132,7 +132,7 @@ class SignIn:
             self._throttle.failed(username, source_ip)
             return Step(page="second_factor", status=401, error=CODE_FAILURE, username=username)
         self._throttle.succeeded(username, source_ip)
-        return self._complete(pending_id, pending, username, ("pwd", "otp", "mfa"), source_ip, client_id)
+        return self.complete(pending_id, pending, username, ("pwd", "otp", "mfa"), source_ip, client_id)
 
     def _enrolment(self, pending: PendingAuthorization, *, error: str | None, status: int = 200) -> Step:
         username = pending.candidate or ""
@@ -167,7 +167,7 @@ class SignIn:
             page="recovery", username=username, recovery_codes=tuple(c.get_secret_value() for c in issued.codes)
         )
 
-    def _complete(
+    def complete(
         self,
         pending_id: str,
         pending: PendingAuthorization,
@@ -176,7 +176,12 @@ class SignIn:
         source_ip: str | None,
         client_id: str | None,
     ) -> Step:
-        """Signed in: a fresh issuer session (never the cookie the browser came with), then the request goes on."""
+        """Signed in: a fresh issuer session (never the cookie the browser came with), then the request goes on.
+
+        Also the end of a federated sign-in: the federation calls this once the upstream identity provider has
+        vouched for `username` (provisioned in the directory), with the `amr` it reported, then answers the
+        browser with `Pages.step`.
+        """
         cookie, _session = self._browser.start(username, amr=amr, acr=ACR_MFA if "otp" in amr else ACR_PASSWORD)
         methods = tuple({"pwd": "password", "otp": "totp"}.get(m, m) for m in amr if m != "mfa")
         self._directory.events.sign_in_succeeded(username, methods=methods, source_ip=source_ip, client_id=client_id)

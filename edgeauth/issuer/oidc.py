@@ -11,7 +11,7 @@ key by pyjwt (edgeauth's one JOSE library), so it verifies against the same JWKS
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import jwt
 from authlib.oauth2.rfc6749 import grants
@@ -73,6 +73,14 @@ def user_claims(account: Account, scopes: set[str]) -> UserInfo:
         # The directory records addresses an administrator typed; nobody proved they receive mail there.
         claims["email_verified"] = False
     return claims
+
+
+class SessionEvents(Protocol):
+    """The part of people's event vocabulary (`edgeauth.people.PeopleEvents`) the grants emit."""
+
+    def session_revoked(
+        self, username: str, *, actor: str | None, reason: str, source_ip: str | None = None
+    ) -> None: ...
 
 
 class S256Challenge(CodeChallenge):  # type: ignore[misc]
@@ -181,9 +189,11 @@ class PeopleServer(IssuerServer):
         ledger: RevocationLedger,
         issuer: str,
         id_token_ttl: int,
+        events: SessionEvents | None = None,
         **base: Any,
     ) -> None:
         super().__init__(**base)
+        self.events = events
         self.codes = codes
         self.accounts = accounts
         self.upstream = upstream
@@ -192,6 +202,11 @@ class PeopleServer(IssuerServer):
         self.ledger = ledger
         self.issuer = issuer
         self.id_token_ttl = id_token_ttl
+
+    def session_revoked(self, subject: str, reason: str) -> None:
+        """Tell the audit trail a person's session ended without them signing out (people's `session-revoked`)."""
+        if self.events is not None:
+            self.events.session_revoked(subject, actor=None, reason=reason)
 
     def person(self, subject: str) -> Account | None:
         """The person behind a grant if they may still hold tokens: present, enabled, vouched for upstream."""
@@ -283,6 +298,7 @@ class PeopleRefreshTokenGrant(RefreshTokenGrant):
         account = self.server.person(record.subject)
         if account is None:
             self.server.refresh_tokens.revoke_family(record.family, record.family_expires_at)
+            self.server.session_revoked(record.subject, "refused at refresh: gone, disabled or refused upstream")
             self.request.decision_reason = "person_refused"
             raise InvalidGrantError("this person can no longer sign in; their session is revoked")
         client: ClientRecord = self.request.client.record

@@ -73,7 +73,9 @@ class _NoUpstreams:
 class Pages:
     """Template rendering with the security headers and the browser's pre-session (CSRF) cookie."""
 
-    def __init__(self, issuer: Issuer) -> None:
+    def __init__(self, issuer: Issuer, upstreams: UpstreamSignIn | None = None) -> None:
+        self._issuer = issuer
+        self._upstreams = upstreams or _NoUpstreams()
         self._env = Environment(
             loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True), auto_reload=False
         )
@@ -82,6 +84,69 @@ class Pages:
         self.browser_cookie = settings.sso_cookie_name + "_browser"
         self.secure = not settings.sso_cookie_insecure
         self.session_ttl = settings.person_session_ttl
+
+    def outcome(self, request: Request, outcome: Outcome) -> Response:
+        """The browser's answer to an authorization outcome: a redirect, the login page, the consent page, an error."""
+        if outcome.redirect is not None:
+            return RedirectResponse(outcome.redirect, status_code=302, headers=REDIRECT_HEADERS)
+        if outcome.page == "login" and outcome.pending_id:
+            return RedirectResponse(
+                f"{LOGIN_PATH}?pending={outcome.pending_id}", status_code=302, headers=REDIRECT_HEADERS
+            )
+        if outcome.page == "consent" and outcome.pending_id:
+            return self._consent(request, outcome)
+        return self.render("error", status=outcome.status, message=outcome.message)
+
+    def _consent(self, request: Request, outcome: Outcome) -> Response:
+        assert outcome.pending_id is not None
+        assert outcome.client is not None
+        pending = self._issuer.browser.pending(outcome.pending_id)
+        if pending is None:
+            return self.render("error", status=400, message="this sign-in expired; start again from the application")
+        browser, new = self.browser_id(request)
+        response = self.render(
+            "consent",
+            pending=outcome.pending_id,
+            csrf=self._issuer.browser.csrf_token(pending, browser),
+            client=outcome.client,
+            scopes=outcome.scopes,
+        )
+        if new:
+            self.keep_browser(response, browser)
+        return response
+
+    def step(self, request: Request, pending_id: str, step: "Step") -> Response:
+        """The browser's answer to a login step; once signed in, the session cookie and the authorization outcome.
+
+        The federation's callback ends here too: `issuer.sign_in.complete(...)` then `pages.step(...)`.
+        """
+        if step.outcome is not None:
+            response = self.outcome(request, step.outcome)
+            if step.session_cookie is not None:
+                self.keep_session(response, step.session_cookie)
+            return response
+        pending = self._issuer.browser.pending(pending_id)
+        if pending is None or step.page == "error":
+            return self.render(
+                "error",
+                status=step.status if step.page == "error" else 400,
+                message=step.error or "this sign-in expired",
+            )
+        browser, new = self.browser_id(request)
+        headers = {"Retry-After": str(step.retry_after)} if step.retry_after else None
+        response = self.render(
+            step.page,
+            status=step.status,
+            headers=headers,
+            pending=pending_id,
+            csrf=self._issuer.browser.csrf_token(pending, browser),
+            step=step,
+            upstreams=self._upstreams.buttons(pending_id) if step.page == "login" else [],
+            client_id=pending.params.get("client_id", ""),
+        )
+        if new:
+            self.keep_browser(response, browser)
+        return response
 
     def render(
         self, template: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any
@@ -134,14 +199,9 @@ async def _read(request: Request, max_bytes: int) -> dict[str, str]:
     return form
 
 
-def create_pages_router(
-    issuer: Issuer, *, guard: Guard | None = None, upstreams: UpstreamSignIn | None = None
-) -> APIRouter:
-    """Routes of people's sign-in. `guard` (the app's verifier) protects userinfo; `upstreams` fills the login
-    page's federation slot."""
+def create_pages_router(issuer: Issuer, pages: Pages, *, guard: Guard | None = None) -> APIRouter:
+    """Routes of people's sign-in, rendered by `pages`; `guard` (the app's verifier) protects userinfo."""
     router = APIRouter(tags=["edgeauth issuer"])
-    pages = Pages(issuer)
-    slot = upstreams or _NoUpstreams()
     max_bytes = issuer.settings.oauth.max_form_bytes
     clients = ClientAddress(issuer.settings.trusted_proxies)
     sign_in: SignIn | None = issuer.sign_in  # a local annotation: never evaluated, so TYPE_CHECKING suffices
@@ -152,35 +212,6 @@ def create_pages_router(
             request.headers.get("x-real-ip"),
             request.headers.get("x-forwarded-for"),
         )
-
-    def outcome_response(request: Request, outcome: Outcome) -> Response:
-        if outcome.redirect is not None:
-            return RedirectResponse(outcome.redirect, status_code=302, headers=REDIRECT_HEADERS)
-        if outcome.page == "login" and outcome.pending_id:
-            return RedirectResponse(
-                f"{LOGIN_PATH}?pending={outcome.pending_id}", status_code=302, headers=REDIRECT_HEADERS
-            )
-        if outcome.page == "consent" and outcome.pending_id:
-            return consent_page(request, outcome)
-        return pages.render("error", status=outcome.status, message=outcome.message)
-
-    def consent_page(request: Request, outcome: Outcome) -> Response:
-        assert outcome.pending_id is not None
-        assert outcome.client is not None
-        pending = issuer.browser.pending(outcome.pending_id)
-        if pending is None:
-            return pages.render("error", status=400, message="this sign-in expired; start again from the application")
-        browser, new = pages.browser_id(request)
-        response = pages.render(
-            "consent",
-            pending=outcome.pending_id,
-            csrf=issuer.browser.csrf_token(pending, browser),
-            client=outcome.client,
-            scopes=outcome.scopes,
-        )
-        if new:
-            pages.keep_browser(response, browser)
-        return response
 
     async def params_or_page(request: Request) -> dict[str, str] | Response:
         try:
@@ -195,36 +226,7 @@ def create_pages_router(
             return params
         cookie = request.cookies.get(pages.cookie)
         outcome = await run_in_threadpool(issuer.authorizer.authorize, params, cookie)
-        return outcome_response(request, outcome)
-
-    def step_response(request: Request, pending_id: str, step: "Step") -> Response:
-        if step.outcome is not None:
-            response = outcome_response(request, step.outcome)
-            if step.session_cookie is not None:
-                pages.keep_session(response, step.session_cookie)
-            return response
-        pending = issuer.browser.pending(pending_id)
-        if pending is None or step.page == "error":
-            return pages.render(
-                "error",
-                status=step.status if step.page == "error" else 400,
-                message=step.error or "this sign-in expired",
-            )
-        browser, new = pages.browser_id(request)
-        headers = {"Retry-After": str(step.retry_after)} if step.retry_after else None
-        response = pages.render(
-            step.page,
-            status=step.status,
-            headers=headers,
-            pending=pending_id,
-            csrf=issuer.browser.csrf_token(pending, browser),
-            step=step,
-            upstreams=slot.buttons(pending_id) if step.page == "login" else [],
-            client_id=pending.params.get("client_id", ""),
-        )
-        if new:
-            pages.keep_browser(response, browser)
-        return response
+        return pages.outcome(request, outcome)
 
     @router.get(LOGIN_PATH, include_in_schema=False)
     async def login_page(request: Request, pending: str = "") -> Response:
@@ -234,7 +236,7 @@ def create_pages_router(
                 "error", status=400, message="this sign-in expired or never began; start again from the application"
             )
         step = await run_in_threadpool(sign_in.page, current)
-        return step_response(request, pending, step)
+        return pages.step(request, pending, step)
 
     @router.post(LOGIN_PATH, include_in_schema=False)
     async def login(request: Request) -> Response:
@@ -250,7 +252,7 @@ def create_pages_router(
         if not issuer.browser.csrf_ok(current, request.cookies.get(pages.browser_cookie), form.get("csrf")):
             return pages.render("error", status=403, message="the form expired; go back and sign in again")
         step = await run_in_threadpool(sign_in.submit, pending_id, current, form, source_ip=source(request))
-        return step_response(request, pending_id, step)
+        return pages.step(request, pending_id, step)
 
     @router.post(CONSENT_PATH, include_in_schema=False)
     async def consent(request: Request) -> Response:
@@ -267,7 +269,7 @@ def create_pages_router(
         outcome = await run_in_threadpool(
             issuer.authorizer.consent, pending_id, current, cookie, form.get("decision") == "allow"
         )
-        return outcome_response(request, outcome)
+        return pages.outcome(request, outcome)
 
     @router.api_route(END_SESSION_PATH, methods=["GET", "POST"], include_in_schema=False)
     async def end_session(request: Request) -> Response:
@@ -319,7 +321,10 @@ def create_pages_router(
 
 def install_issuer_pages(
     app: FastAPI, issuer: Issuer, *, guard: Guard | None = None, upstreams: UpstreamSignIn | None = None
-) -> None:
-    """Mount people's sign-in on `app`: the routes above and the login page's stylesheet."""
-    app.include_router(create_pages_router(issuer, guard=guard, upstreams=upstreams))
+) -> Pages:
+    """Mount people's sign-in on `app`: the routes above and the login page's stylesheet. `upstreams` fills the
+    login page's federation slot; the returned `Pages` renders the federation's own callback answers."""
+    pages = Pages(issuer, upstreams)
+    app.include_router(create_pages_router(issuer, pages, guard=guard))
     app.mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="issuer-static")
+    return pages

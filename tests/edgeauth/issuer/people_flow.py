@@ -79,6 +79,8 @@ class Provider:
     audit: AuditCollector
     app: FastAPI
     redis: redis.Redis
+    decisions: DecisionBuffer
+    sink: CollectingSink
 
     def browser(self) -> TestClient:
         return TestClient(self.app, base_url=ISSUER_URL, follow_redirects=False)
@@ -177,9 +179,9 @@ def build_provider(redis_conn: redis.Redis, namespace: str, **oauth: Any) -> Pro
     publisher = RevocationPublisher(redis_conn, settings)
     audit = AuditCollector()
     directory = PeopleDirectory.from_settings(settings, redis_conn, audit=audit)
-    issuer = Issuer(
-        settings, redis_conn, keystore, publisher, decisions=DecisionBuffer(CollectingSink()), directory=directory
-    )
+    sink = CollectingSink()
+    decisions = DecisionBuffer(sink)
+    issuer = Issuer(settings, redis_conn, keystore, publisher, decisions=decisions, directory=directory)
     replica = RevocationReplica(redis_conn, settings)
     replica.load_snapshot()
     verifier = Verifier(settings, JwksCache(settings, source=issuer.jwks), revocations=replica)
@@ -187,7 +189,7 @@ def build_provider(redis_conn: redis.Redis, namespace: str, **oauth: Any) -> Pro
     app.include_router(create_issuer_router(issuer))
     install_issuer_pages(app, issuer, guard=Guard(verifier))
     install_error_handler(app)
-    return Provider(settings, issuer, directory, verifier, audit, app, redis_conn)
+    return Provider(settings, issuer, directory, verifier, audit, app, redis_conn, decisions, sink)
 
 
 @pytest.fixture

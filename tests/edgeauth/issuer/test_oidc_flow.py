@@ -342,6 +342,11 @@ def test_refresh_refused_once_the_person_is_disabled(provider: Provider) -> None
     refused = provider.token("webapp", secret, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert refused.status_code == 400
     assert refused.json()["error"] == "invalid_grant"
+    assert [a for a in provider.audit.actions() if a[0] == "session-revoked"]
+    provider.decisions.flush()
+    decided = [(e.subject, e.client_id, e.reason) for e in provider.sink.events if e.action == "token"]
+    assert ("ana", "webapp", "ok") in decided  # a person's grant is recorded as the person's
+    assert ("ana", "webapp", "person_refused") in decided
     info = browser.get("/oauth/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert info.status_code == 401
     # Enabled again, the old family stays revoked: a disabled person's sessions do not come back.
