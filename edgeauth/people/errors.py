@@ -70,7 +70,7 @@ FailureReason = Literal[
     "outside_engagement",
     "malformed",
 ]
-SecondFactorReason = Literal["invalid_code", "replayed", "not_enrolled", "malformed"]
+SecondFactorReason = Literal["invalid_code", "replayed", "not_enrolled", "malformed", "disabled"]
 
 GENERIC_SIGN_IN_FAILURE = "unknown user name or wrong password"
 GENERIC_SECOND_FACTOR_FAILURE = "the code is not valid"

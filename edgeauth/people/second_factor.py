@@ -130,6 +130,9 @@ class SecondFactors(UserChanges):
         self, record: UserRecord, code: str, source_ip: str | None, client_id: str | None
     ) -> SecondFactor:
         username = record.username
+        if record.disabled:
+            # Disabled between the password step and this one: no code of theirs counts any more.
+            self._second_factor_refused(username, "disabled", source_ip, client_id)
         if record.totp is None or not record.totp_confirmed:
             self._second_factor_refused(username, "not_enrolled", source_ip, client_id)
         kind, normal = totp.classify(code)

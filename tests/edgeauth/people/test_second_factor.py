@@ -114,6 +114,17 @@ def test_the_same_code_at_two_replicas_at_once_is_accepted_once(
     assert sorted(outcomes) == ["replayed", "totp"]
 
 
+def test_a_disabled_user_s_codes_count_no_more(directory: PeopleDirectory, clock: Clock) -> None:
+    app, codes = enrol(directory, clock)
+    directory.disable("adm", actor="root")
+    for code in (app.at(clock.now), codes[0]):
+        with pytest.raises(SecondFactorFailed) as refused:
+            directory.verify_second_factor("adm", code)
+        assert refused.value.reason == "disabled"
+    directory.enable("adm", actor="root")
+    assert directory.verify_second_factor("adm", codes[0]) == "recovery_code"
+
+
 def test_recovery_codes_are_one_time(directory: PeopleDirectory, clock: Clock, sink: CollectingAuditSink) -> None:
     _app, codes = enrol(directory, clock)
     assert directory.verify_second_factor("adm", codes[0].upper(), source_ip="192.0.2.1") == "recovery_code"
