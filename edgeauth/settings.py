@@ -285,7 +285,7 @@ class EdgeAuthSettings(BaseModel):
     wait_timeout_ms: int = Field(default=2000, ge=1, description="How long a revocation waits for those replicas.")
     key_encryption_key: SecretStr | None = Field(
         default=None,
-        description="Passphrase sealing every private key Vigil keeps (edgeauth and evidence signing keys, CSRF key).",
+        description="Passphrase sealing every secret Vigil keeps (signing keys, CSRF key, people's TOTP secrets).",
     )
     previous_key_encryption_keys: tuple[SecretStr, ...] = Field(
         default=(),
