@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,16 @@ from elasticsearch import Elasticsearch
 
 from detections.selftest.scratch import remove_prefix
 from tests.vigil.running import RunningVigil
+
+
+@pytest.fixture
+def squatter() -> Iterator[int]:
+    """A loopback port held by something that speaks neither HTTP nor RESP."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    yield sock.getsockname()[1]
+    sock.close()
 
 
 @pytest.fixture

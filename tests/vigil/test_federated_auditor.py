@@ -23,11 +23,11 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from edgeauth.issuer import build_issuer
-from edgeauth.settings import FederationSettings, PeopleSettings, UpstreamSettings
+from edgeauth.settings import FederationSettings, PeopleSettings
 from evidence import EvidenceArchive, EvidenceSettings
 from tests.edgeauth.issuer.people_flow import APP_REDIRECT, pkce, query
 from tests.evidence.conftest import KEK, SEALER, T0
-from tests.fixtures.idp import CLIENT_ID, CLIENT_SECRET, KeycloakRealm, keycloak_sign_in
+from tests.fixtures.idp import KeycloakRealm, keycloak_sign_in, keycloak_upstream
 from vigil.app import create_app
 from vigil.clients import redis_client
 from vigil.settings import VigilSettings
@@ -62,15 +62,7 @@ def collect(archive: EvidenceArchive, effective: datetime, content: bytes) -> No
 def app_settings(settings: VigilSettings, archive: EvidenceArchive, keycloak: KeycloakRealm) -> VigilSettings:
     evidence_settings = archive.settings
     named = settings.in_namespace(evidence_settings.namespace)
-    upstream = UpstreamSettings(
-        name="corp",
-        display_name="Example Corp",
-        issuer=keycloak.issuer,
-        client_id=CLIENT_ID,
-        client_secret=SecretStr(CLIENT_SECRET),
-        role_mapping={"security-analysts": "analyst", "external-auditors": "auditor"},
-        allowed_domains=frozenset({"corp.example", "audit-firm.example"}),
-    )
+    upstream = keycloak_upstream(keycloak.issuer)
     edgeauth = named.edgeauth.model_copy(
         update={
             "issuer": ISSUER,

@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,16 +19,6 @@ from vigil.settings import VigilSettings, load_settings
 pytestmark = pytest.mark.integration
 
 VIGIL = str(Path(sys.executable).with_name("vigil"))
-
-
-@pytest.fixture
-def squatter() -> Iterator[int]:
-    """A loopback port held by something that never answers HTTP."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    yield sock.getsockname()[1]
-    sock.close()
 
 
 def test_the_realm_is_imported_with_its_client_users_and_claims(keycloak: KeycloakRealm) -> None:

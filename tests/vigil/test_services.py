@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,16 +25,6 @@ def run_vigil(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [VIGIL, *args], capture_output=True, text=True, check=False, env={**os.environ, **env}, timeout=300
     )
-
-
-@pytest.fixture
-def squatter() -> Iterator[int]:
-    """A loopback port held by something that speaks neither HTTP nor RESP."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    yield sock.getsockname()[1]
-    sock.close()
 
 
 def test_status_json_shows_both_services_healthy(live_services: list[services.ServiceStatus]) -> None:

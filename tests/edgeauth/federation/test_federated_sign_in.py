@@ -15,7 +15,6 @@ import pytest
 import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from edgeauth import (
     CollectingSink,
@@ -30,17 +29,16 @@ from edgeauth import (
 from edgeauth.issuer import Issuer, create_issuer_router, install_error_handler, install_issuer_pages
 from edgeauth.issuer.federation import Federation, SignInButtons, create_federation_router
 from edgeauth.people import PeopleDirectory
-from edgeauth.settings import EdgeAuthSettings, FederationSettings, PeopleSettings, UpstreamSettings
+from edgeauth.settings import EdgeAuthSettings, FederationSettings, PeopleSettings
 from tests.edgeauth.issuer.conftest import ISSUER_URL, make_settings
 from tests.edgeauth.issuer.people_flow import APP_REDIRECT, AuditCollector, pkce, query
 from tests.fixtures.idp import (
     ANALYST,
-    CLIENT_ID,
-    CLIENT_SECRET,
     NO_ROLE,
     OUTSIDE_DOMAIN,
     KeycloakRealm,
     keycloak_sign_in,
+    keycloak_upstream,
 )
 
 pytestmark = pytest.mark.integration
@@ -50,15 +48,7 @@ class FederatedProvider:
     """Vigil's issuer with Keycloak as its one upstream, on one ASGI app, over the real Redis."""
 
     def __init__(self, redis_conn: redis.Redis, namespace: str, keycloak: KeycloakRealm) -> None:
-        upstream = UpstreamSettings(
-            name="corp",
-            display_name="Example Corp",
-            issuer=keycloak.issuer,
-            client_id=CLIENT_ID,
-            client_secret=SecretStr(CLIENT_SECRET),
-            role_mapping={"security-analysts": "analyst", "external-auditors": "auditor"},
-            allowed_domains=frozenset({"corp.example", "audit-firm.example"}),
-        )
+        upstream = keycloak_upstream(keycloak.issuer)
         settings: EdgeAuthSettings = make_settings(namespace, sso_cookie_insecure=True).model_copy(
             update={
                 "people": PeopleSettings(argon2_time_cost=1, argon2_memory_kib=8192, argon2_parallelism=1),

@@ -8,11 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from edgeauth.issuer.federation import UpstreamProvider, UpstreamRefused, UpstreamUnavailable
-from edgeauth.settings import UpstreamSettings
-from tests.fixtures.idp import ANALYST, CLIENT_ID, CLIENT_SECRET, KeycloakRealm, keycloak_sign_in
+from tests.fixtures.idp import ANALYST, CLIENT_ID, CLIENT_SECRET, KeycloakRealm, keycloak_sign_in, keycloak_upstream
 
 pytestmark = pytest.mark.integration
 
@@ -20,16 +18,7 @@ REDIRECT = "http://127.0.0.1:18739/oauth/federation/corp/callback"
 
 
 def upstream(keycloak: KeycloakRealm, **changes: object) -> UpstreamProvider:
-    settings = UpstreamSettings(
-        name="corp",
-        display_name="Example Corp",
-        issuer=keycloak.issuer,
-        client_id=CLIENT_ID,
-        client_secret=SecretStr(CLIENT_SECRET),
-        role_mapping={"security-analysts": "analyst"},
-        allowed_domains=frozenset({"corp.example"}),
-    )
-    return UpstreamProvider(settings.model_copy(update=changes), REDIRECT)
+    return UpstreamProvider(keycloak_upstream(keycloak.issuer, **changes), REDIRECT)
 
 
 def code_for(provider: UpstreamProvider, username: str, password: str) -> tuple[str, str, str]:
