@@ -66,11 +66,12 @@ def test_each_sign_in_rule_fires_on_its_pattern_and_not_on_its_neighbours(
         events.mfa_failed(name, "invalid_code", source_ip=OFFICE)
     # A disabled person trying to sign in; a wrong password of an enabled one is not that.
     events.sign_in_failed("leaver", "disabled", source_ip=HOME)
+    events.mfa_failed("late-leaver", "disabled", source_ip=HOME)  # disabled between the password and the code
     # A recovery code used; recovery codes generated (enrolment) and a TOTP sign-in are not that.
     events.recovery_code_used("lost-phone", remaining=9, source_ip=OFFICE)
     events.emit("recovery-codes-generated", "fresh", actor="admin")
     events.sign_in_succeeded("fresh", methods=("password", "totp"), source_ip=OFFICE, client_id="console")
-    drained(pipeline, buffer, 5 + 8 + 4 + 5 + 4 + 5 + 1 + 1 + 2)
+    drained(pipeline, buffer, 5 + 8 + 4 + 5 + 4 + 5 + 2 + 1 + 2)
 
     det = make_detections()
     report = det.run_cycle(later())
@@ -79,7 +80,7 @@ def test_each_sign_in_rule_fires_on_its_pattern_and_not_on_its_neighbours(
     [spray] = alerts_of(det, SPRAYING)
     assert spray.count == 5
     assert groups(det, MFA_FAILURES) == {"user.name=jo"}
-    assert groups(det, DISABLED_SIGN_IN) == {"vigil.audit.target=user:leaver"}
+    assert groups(det, DISABLED_SIGN_IN) == {"vigil.audit.target=user:leaver", "vigil.audit.target=user:late-leaver"}
     assert groups(det, RECOVERY_CODE) == {"vigil.audit.target=user:lost-phone"}
     assert {a.level.value for rule in SIGN_IN_RULES for a in alerts_of(det, rule)} <= {"medium", "high"}
 

@@ -170,10 +170,14 @@ def next_step_code(totp: pyotp.TOTP) -> str:
     return totp.at(time.time() + totp.interval)
 
 
-def build_provider(redis_conn: redis.Redis, namespace: str, **oauth: Any) -> Provider:
+def build_provider(redis_conn: redis.Redis, namespace: str, *, issuer_url: str = ISSUER_URL, **oauth: Any) -> Provider:
+    """`issuer_url`: where the provider says it is (a live server on loopback serves it at another port)."""
     oauth.setdefault("sso_cookie_insecure", True)  # the test browser speaks plain http to the ASGI app
     settings = make_settings(namespace, **oauth).model_copy(
-        update={"people": PeopleSettings(argon2_time_cost=1, argon2_memory_kib=8192, argon2_parallelism=1)}
+        update={
+            "issuer": issuer_url,
+            "people": PeopleSettings(argon2_time_cost=1, argon2_memory_kib=8192, argon2_parallelism=1),
+        }
     )
     keystore = KeyStore(redis_conn, settings)
     publisher = RevocationPublisher(redis_conn, settings)
