@@ -35,7 +35,6 @@ from edgeauth.audit import AuditSink
 from edgeauth.errors import KeyStoreError
 from edgeauth.issuer.accounts import Account
 from edgeauth.issuer.authority import Issuer
-from edgeauth.issuer.authorize import Outcome
 from edgeauth.issuer.federation.errors import (
     FederationError,
     FlowExpired,
@@ -45,6 +44,7 @@ from edgeauth.issuer.federation.errors import (
 )
 from edgeauth.issuer.federation.provisioning import Provisioned, provision_from_claims
 from edgeauth.issuer.federation.upstream import UpstreamIdentity, UpstreamProvider
+from edgeauth.issuer.login import Step
 from edgeauth.issuer.sessions import BrowserState, PendingAuthorization
 from edgeauth.keystore import sealer_for
 from edgeauth.people import PeopleDirectory, PeopleError
@@ -54,8 +54,7 @@ from edgeauth.settings import EdgeAuthSettings, UpstreamSettings
 CALLBACK_PATH = "/oauth/federation/{name}/callback"
 START_PATH = "/oauth/federation/{name}/start"
 #: Authentication methods of a federated sign-in when the upstream names none (RFC 8176 has no word for it).
-FEDERATED_AMR = ("fed",)
-ACR_FEDERATED = "urn:vigil:acr:federated"
+FEDERATED_AMR = "fed"
 MAX_CALLBACK_PARAM = 4096
 
 
@@ -86,11 +85,11 @@ class Grant(BaseModel):
 
 @dataclass(frozen=True)
 class FederatedSignIn:
-    """A completed federated sign-in: the issuer session's cookie and where the browser goes next."""
+    """A completed federated sign-in: the login step that carries the issuer session and where the browser goes."""
 
     username: str
-    session_cookie: str
-    outcome: Outcome
+    pending_id: str
+    step: Step
 
 
 class Federation:
@@ -223,21 +222,15 @@ class Federation:
         source_ip: str | None,
         client_id: str | None,
     ) -> FederatedSignIn:
+        if issuer.sign_in is None:
+            raise FederationError("people's sign-in is not configured on this issuer")
+        # `fed`, then what the upstream reports it checked (`pwd`, `otp`, ...): the ID token's `acr` says MFA only
+        # when the upstream says a second factor was used.
         upstream_amr = identity.claims.get("amr")
-        amr = (
-            tuple(str(m) for m in upstream_amr if isinstance(m, str))
-            if isinstance(upstream_amr, list) and upstream_amr
-            else FEDERATED_AMR
-        )
-        # A fresh issuer session, never the cookie the browser came with, as after a password sign-in.
-        cookie, _session = issuer.browser.start(username, amr=amr, acr=ACR_FEDERATED)
-        self._directory.events.sign_in_succeeded(
-            username, methods=("federated",), source_ip=source_ip, client_id=client_id
-        )
-        resumed = pending.model_copy(update={"stage": "consent", "candidate": username, "amr": amr})
-        issuer.browser.update(pending_id, resumed)
-        outcome = issuer.authorizer.authorize(resumed.params, cookie, pending_id=pending_id, pending=resumed)
-        return FederatedSignIn(username=username, session_cookie=cookie, outcome=outcome)
+        reported = [m for m in upstream_amr if isinstance(m, str)][:8] if isinstance(upstream_amr, list) else []
+        # The same way in as a password sign-in: a fresh issuer session, the sign-in event, the request resumed.
+        step = issuer.sign_in.complete(pending_id, pending, username, (FEDERATED_AMR, *reported), source_ip, client_id)
+        return FederatedSignIn(username=username, pending_id=pending_id, step=step)
 
     # -- the kept upstream grant ----------------------------------------------------------------------------------
     def _grant_key(self, username: str) -> str:

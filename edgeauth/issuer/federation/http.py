@@ -16,7 +16,7 @@ from edgeauth.edge.request import ClientAddress
 from edgeauth.issuer.authority import Issuer
 from edgeauth.issuer.federation.errors import FederationError
 from edgeauth.issuer.federation.flow import CALLBACK_PATH, START_PATH, Federation
-from edgeauth.issuer.pages import LOGIN_PATH, REDIRECT_HEADERS, Pages, UpstreamButton
+from edgeauth.issuer.pages import REDIRECT_HEADERS, Pages, UpstreamButton
 
 MAX_QUERY_CHARS = 8192
 
@@ -37,7 +37,7 @@ class SignInButtons:
 
 def create_federation_router(federation: Federation, issuer: Issuer) -> APIRouter:
     router = APIRouter(tags=["edgeauth federation"], include_in_schema=False)
-    pages = Pages(issuer)
+    pages = Pages(issuer, SignInButtons(federation))
     clients = ClientAddress(issuer.settings.trusted_proxies)
 
     def source(request: Request) -> str | None:
@@ -67,18 +67,6 @@ def create_federation_router(federation: Federation, issuer: Issuer) -> APIRoute
             signed_in = await run_in_threadpool(federation.complete, name, query, issuer, source_ip=source(request))
         except FederationError as exc:
             return refusal(exc)
-        outcome = signed_in.outcome
-        response: Response
-        if outcome.redirect is not None:
-            response = RedirectResponse(outcome.redirect, status_code=302, headers=REDIRECT_HEADERS)
-        elif outcome.pending_id is not None:
-            # Consent (a third-party client) or another step: the login page shows what the request still needs.
-            response = RedirectResponse(
-                f"{LOGIN_PATH}?pending={outcome.pending_id}", status_code=302, headers=REDIRECT_HEADERS
-            )
-        else:
-            response = pages.render("error", status=outcome.status, message=outcome.message)
-        pages.keep_session(response, signed_in.session_cookie)
-        return response
+        return pages.step(request, signed_in.pending_id, signed_in.step)
 
     return router

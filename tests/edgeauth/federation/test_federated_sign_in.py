@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import jwt
 import pytest
 import redis
 from fastapi import FastAPI
@@ -172,6 +173,9 @@ def test_a_keycloak_analyst_signs_in_provisioned_with_the_mapped_role(federated:
     assert user.source == f"federated:{federated.settings.federation.upstreams[0].issuer}"
     assert not user.has_password
     tokens = federated.redeem(done.headers["location"], verifier)
+    id_token = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert id_token["amr"] == ["fed"]
+    assert id_token["sub"] == "ana.lyst@corp.example"
     principal = federated.verifier.verify(tokens["access_token"], ["alerts:read"])
     assert principal.subject == "ana.lyst@corp.example"
     assert "evidence:read" not in principal.scopes
@@ -179,7 +183,7 @@ def test_a_keycloak_analyst_signs_in_provisioned_with_the_mapped_role(federated:
     assert refreshed.status_code == 200, refreshed.text
     actions = federated.audit.actions()
     assert ("user-provisioned", "success", None) in actions
-    assert ("sign-in", "success", "federated") in actions
+    assert ("sign-in", "success", "fed") in actions
 
 
 @pytest.mark.parametrize(
