@@ -23,6 +23,7 @@ from pydantic import BaseModel, SecretStr
 
 from edgeauth import EdgeAuthError
 from edgeauth.issuer import ClientExists, ClientNotFound, RateLimited
+from edgeauth.issuer.federation import FlowExpired, ProvisioningRefused
 from evidence.errors import BundleInvalidError
 from evidence.rfc9110 import RangeNotSatisfiableError
 from siem.errors import BackpressureError
@@ -39,6 +40,8 @@ BUILDERS: dict[type[Exception], Callable[[], Exception]] = {
     BackpressureError: lambda: BackpressureError("queue above its high-water mark", 7),
     BundleInvalidError: lambda: BundleInvalidError(["manifest.json: digest mismatch"]),
     RangeNotSatisfiableError: lambda: RangeNotSatisfiableError(1000),
+    FlowExpired: FlowExpired,
+    ProvisioningRefused: lambda: ProvisioningRefused("disabled", "this account is disabled in Vigil"),
 }
 CODE = re.compile(r"^[a-z][a-z_]{2,40}$")
 SURROGATE = b'"\\ud800"'
