@@ -249,3 +249,15 @@ def test_disabled_in_keycloak_is_refused_at_the_next_refresh(
         "/oauth/userinfo", headers={"Authorization": f"Bearer {rotated.json()['access_token']}"}
     )
     assert info.status_code == 401
+
+
+def test_a_person_whose_group_no_longer_maps_is_refused_at_the_next_refresh(
+    federated: FederatedProvider, keycloak: KeycloakRealm
+) -> None:
+    username, password = keycloak.create_user(groups=["security-analysts"])
+    _, done, verifier = federated.sign_in(username, password)
+    tokens = federated.redeem(done.headers["location"], verifier)
+    keycloak.leave_group(username, "security-analysts")
+    refused = federated.refresh(tokens["refresh_token"])
+    assert refused.status_code == 400, refused.text
+    assert ("session-revoked", "success", "no_role") in federated.audit.actions()
