@@ -23,7 +23,7 @@ from edgeauth.edge.request import ClientAddress
 from edgeauth.issuer.authority import END_SESSION_PATH, USERINFO_PATH, Issuer
 from edgeauth.issuer.authorize import AUTHORIZE_PATH, Outcome
 from edgeauth.issuer.end_session import Logout, confirmation_token
-from edgeauth.issuer.errors import IssuerError
+from edgeauth.issuer.errors import IssuerError, RateLimited
 from edgeauth.issuer.oidc import user_claims
 from edgeauth.issuer.server import FORM_CONTENT_TYPE, parse_form
 from edgeauth.models import Principal
@@ -213,15 +213,22 @@ def create_pages_router(issuer: Issuer, pages: Pages, *, guard: Guard | None = N
             request.headers.get("x-forwarded-for"),
         )
 
-    async def params_or_page(request: Request) -> dict[str, str] | Response:
+    async def params_or_page(request: Request, *, metered: bool = False) -> dict[str, str] | Response:
+        """The parameters, or the page refusing them. `metered` requests count against the source address's
+        request rate (the token endpoint's window): each may store a pending sign-in or cost a password hash."""
         try:
+            if metered:
+                await run_in_threadpool(issuer.limiter.check, client_id=None, source_ip=source(request))
             return await _read(request, max_bytes)
+        except RateLimited as exc:
+            headers = {"Retry-After": str(exc.retry_after)}
+            return pages.render("error", status=429, headers=headers, message="too many requests; wait and retry")
         except IssuerError as exc:
             return pages.render("error", status=exc.status_code, message=str(exc))
 
     @router.api_route(AUTHORIZE_PATH, methods=["GET", "POST"], include_in_schema=False)
     async def authorize(request: Request) -> Response:
-        params = await params_or_page(request)
+        params = await params_or_page(request, metered=True)
         if isinstance(params, Response):
             return params
         cookie = request.cookies.get(pages.cookie)
@@ -235,12 +242,19 @@ def create_pages_router(issuer: Issuer, pages: Pages, *, guard: Guard | None = N
             return pages.render(
                 "error", status=400, message="this sign-in expired or never began; start again from the application"
             )
+        if current.stage == "consent":
+            # Signed in already (here or upstream): the request goes on to the consent page or its code.
+            cookie = request.cookies.get(pages.cookie)
+            outcome = await run_in_threadpool(
+                lambda: issuer.authorizer.authorize(current.params, cookie, pending_id=pending, pending=current)
+            )
+            return pages.outcome(request, outcome)
         step = await run_in_threadpool(sign_in.page, current)
         return pages.step(request, pending, step)
 
     @router.post(LOGIN_PATH, include_in_schema=False)
     async def login(request: Request) -> Response:
-        form = await params_or_page(request)
+        form = await params_or_page(request, metered=True)
         if isinstance(form, Response):
             return form
         pending_id = form.get("pending", "")

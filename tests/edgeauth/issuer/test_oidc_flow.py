@@ -288,6 +288,10 @@ def test_third_party_consent_is_asked_once_and_remembered(provider: Provider) ->
     assert query(provider.authorize(browser, "partner", challenge, prompt="none").headers["location"])["error"] == (
         "consent_required"
     )
+    # Where the federation's callback sends a signed-in browser: the login address shows the pending consent.
+    again = browser.get("/oauth/login?pending=" + hidden(consent.text, "pending"))
+    assert again.status_code == 200
+    assert 'action="/oauth/consent"' in again.text
     denied = browser.post(
         "/oauth/consent",
         data={"pending": hidden(consent.text, "pending"), "csrf": hidden(consent.text, "csrf"), "decision": "deny"},

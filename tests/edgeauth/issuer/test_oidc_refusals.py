@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edgeauth.issuer.rfc8252 import redirect_uri_allowed
-from tests.edgeauth.issuer.people_flow import APP_REDIRECT, Provider, pkce, provider, query
+from tests.edgeauth.issuer.people_flow import APP_REDIRECT, Provider, build_provider, pkce, provider, query
 
 pytestmark = pytest.mark.integration
 __all__ = ["provider"]
@@ -175,8 +175,6 @@ def test_code_reuse_revokes_what_it_issued(provider: Provider) -> None:
 
 
 def test_expired_code_is_refused(redis_conn: Any, redis_namespace: str) -> None:
-    from tests.edgeauth.issuer.people_flow import build_provider
-
     provider = build_provider(redis_conn, redis_namespace, authorization_code_ttl=10)
     secret = provider.client("webapp", first_party=True)
     browser = signed_in(provider)
@@ -308,3 +306,34 @@ def test_authorize_parameter_parsing_never_fails_open(
             assert "error" in query(location)
     else:
         assert 400 <= answer.status_code < 500
+
+
+def test_authorize_and_login_count_against_the_address_rate(redis_conn: Any, redis_namespace: str) -> None:
+    """Each authorization request may store a pending sign-in and each login post costs a password hash: one
+    address gets the token endpoint's request rate for them, then 429 with Retry-After."""
+    limited = build_provider(redis_conn, redis_namespace, rate_limit_per_ip=3)
+    limited.client("webapp", first_party=True)
+    browser = limited.browser()
+    _verifier, challenge = pkce()
+    answers = [limited.authorize(browser, "webapp", challenge).status_code for _ in range(4)]
+    assert answers[:3] == [302, 302, 302]
+    assert answers[3] == 429
+    refused = browser.post("/oauth/login", data={"pending": "x"})
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    form=st.dictionaries(
+        st.sampled_from(["pending", "csrf", "username", "password", "code", "decision", "x"]),
+        st.text(max_size=300),
+        max_size=6,
+    ),
+    path=st.sampled_from(["/oauth/login", "/oauth/consent", "/oauth/end_session"]),
+)
+def test_hostile_forms_are_4xx_pages(provider: Provider, form: dict[str, str], path: str) -> None:
+    browser = provider.browser()
+    answer = browser.post(path, data=form)
+    assert answer.status_code < 500, answer.text[:300]
+    assert "location" not in answer.headers
