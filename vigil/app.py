@@ -28,7 +28,7 @@ from vigil.audit import audit_buffer
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
 from vigil.console import install_console
-from vigil.console.signin import ConsoleClient
+from vigil.console.registration import console_client
 from vigil.console.store import SessionStore
 from vigil.detections_runtime import build_detections
 from vigil.indices import ensure_applied
@@ -129,7 +129,7 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
         errors=errors,
         csrf_key=keyring.csrf_secret(settings).value,
         store=console_sessions,
-        client=ConsoleClient(settings.console, settings.edgeauth.issuer, keyring.console_client_secret(settings).get),
+        client=console_client(settings),
     )
     # The same verifier answers reverse proxies (nginx auth_request) on GET /verify.
     app.include_router(create_verify_router(guard.verifier))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,18 +14,23 @@ from typing import Any
 
 import pytest
 import redis
+import uvicorn
 from elasticsearch import Elasticsearch
 from fastapi import FastAPI
 from pydantic import SecretStr
 
 from detections import AlertFilter, Detections
 from detections.selftest.scratch import remove_prefix
+from edgeauth.people import PeopleDirectory
+from edgeauth.settings import PeopleSettings
 from evidence import BuiltBundle, EvidenceArchive
 from siem import Pipeline
 from tests.fixtures.edgeauth import EdgeAuthHarness
 from vigil import keyring
 from vigil.app import create_app
+from vigil.clients import redis_client
 from vigil.compliance_runtime import build_compliance
+from vigil.console.registration import register_first_party
 from vigil.detections_runtime import build_detections
 from vigil.settings import VigilSettings
 
@@ -102,3 +110,62 @@ def world(
         yield World(prefix, scoped, create_app(scoped, guard=edge_auth.guard), detections, archive, bundle, engagement)
     finally:
         remove_prefix(es, redis_conn, prefix)
+
+
+# The ports this suite's live servers may use (the session's port plan gives the sign-in work 18720-18729).
+LIVE_PORTS = range(18720, 18730)
+
+
+@dataclass
+class LiveVigil:
+    """The whole app as `vigil serve` runs it (its own issuer and verifier, no test guard) on a loopback port."""
+
+    url: str
+    settings: VigilSettings
+    app: FastAPI
+    directory: PeopleDirectory
+
+
+def live_port() -> int:
+    for port in LIVE_PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"every port of {LIVE_PORTS} is taken")
+
+
+@pytest.fixture(scope="module")
+def live(world: World) -> Iterator[LiveVigil]:
+    """The world's data served by the real app: people sign in at its issuer, the console is its relying party."""
+    port = live_port()
+    url = f"http://127.0.0.1:{port}"
+    base = world.settings
+    edgeauth = base.edgeauth.model_copy(
+        update={
+            "issuer": url,
+            # The test browser speaks plain http on loopback; argon2 at its cheapest so sign-ins stay quick.
+            "oauth": base.edgeauth.oauth.model_copy(update={"sso_cookie_insecure": True}),
+            "people": PeopleSettings(argon2_time_cost=1, argon2_memory_kib=8192, argon2_parallelism=1),
+        }
+    )
+    console = base.console.model_copy(update={"dev_token_paste": False, "secure_cookie": "auto"})
+    settings = base.model_copy(update={"edgeauth": edgeauth, "console": console})
+    register_first_party(settings, actor="test")
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    # Waiting for the socket to listen is setup, not an assertion on speed.
+    for _ in range(600):
+        if server.started:
+            break
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    directory = PeopleDirectory.from_settings(settings.edgeauth, redis_client(settings))
+    yield LiveVigil(url, settings, app, directory)
+    server.should_exit = True
+    thread.join()

@@ -20,6 +20,7 @@ from vigil.commands import (
     canary,
     clients,
     compliance,
+    console,
     demo,
     detections,
     edge,
@@ -61,6 +62,7 @@ app.add_typer(detections.rules_app, name="rules")
 app.add_typer(detections.alerts_app, name="alerts")
 app.add_typer(events.app, name="events")
 app.add_typer(detections.detections_app, name="detections")
+app.add_typer(console.app, name="console")
 app.command(name="login")(signin.login_command)
 app.command(name="logout")(signin.logout_command)
 app.command(name="whoami")(signin.whoami_command)

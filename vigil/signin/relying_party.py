@@ -64,7 +64,7 @@ class IdClaims(BaseModel):
 
     @property
     def display(self) -> str:
-        return self.preferred_username or self.name or self.sub
+        return self.name or self.preferred_username or self.sub
 
 
 class TokenSet(BaseModel):
@@ -115,12 +115,12 @@ class RelyingParty:
         return self._metadata
 
     def _client(self, **kwargs: Any) -> OAuth2Client:
+        kwargs.setdefault("scope", self.scope)
         return OAuth2Client(
             client_id=self.client_id,
             client_secret=self._secret.get_secret_value() if self._secret else None,
             token_endpoint_auth_method="client_secret_basic" if self._secret else "none",
             code_challenge_method="S256",
-            scope=self.scope,
             timeout=HTTP_TIMEOUT,
             transport=self._transport,
             **kwargs,
@@ -158,7 +158,9 @@ class RelyingParty:
 
     def refresh(self, refresh_token: SecretStr, *, subject: str | None = None) -> TokenSet:
         """A new access token (and the rotated refresh token); an ID token in the answer must name `subject`."""
-        with self._client() as client:
+        # No `scope` here: the refresh keeps the grant's scopes (RFC 6749 6); asking for the configured ones again
+        # would ask for more than a person's roles allowed at sign-in, which the provider refuses.
+        with self._client(scope=None) as client:
             body = self._call(
                 "the refresh",
                 lambda: client.refresh_token(
