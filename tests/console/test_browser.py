@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -18,12 +19,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 import uvicorn
 from playwright.sync_api import BrowserContext, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from detections import AlertFilter, AlertStatus
-from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, SCANNER_RULE, World
+from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, SCANNER_RULE, LiveVigil, World
+from tests.console.test_signin_flow import PASSWORD
+from tests.edgeauth.issuer.people_flow import next_step_code
 from tests.fixtures.edgeauth import EdgeAuthHarness
 
 pytestmark = pytest.mark.integration
@@ -86,6 +90,7 @@ def browser(playwright: Playwright, profile: Path) -> BrowserContext:
 
 
 def sign_in(page: Page, base_url: str, token: str, start: str) -> None:
+    """The development token paste (the page tests' world turns it on); people sign in as in the last test."""
     page.goto(f"{base_url}{start}")
     expect(page).to_have_url(re.compile(r"/console/login\?next="))
     page.get_by_label("Access token").fill(token)
@@ -110,8 +115,6 @@ def test_analyst_triages_a_real_alert(
 ) -> None:
     context = browser(playwright, tmp_path / "analyst-profile")
     page = context.pages[0] if context.pages else context.new_page()
-    page.goto(f"{base_url}/console/login")
-    shot(page, shots, "console-login")
     sign_in(page, base_url, edge_auth.token(ANALYST, subject="ana"), "/console/alerts")
     expect(page).to_have_url(f"{base_url}/console/alerts")
     expect(page.get_by_test_id("subject")).to_have_text("ana")
@@ -230,4 +233,49 @@ def test_analyst_pivots_from_an_alert_to_the_events_around_it(
     expect(page.get_by_test_id("total")).to_have_text("1")
     expect(page.get_by_test_id("events")).to_contain_text("sqlmap/1.7")
     shot(page, shots, "console-events")
+    context.close()
+
+
+def test_a_new_analyst_signs_in_with_a_second_factor_triages_and_signs_out(
+    world: World, live: LiveVigil, playwright: Playwright, tmp_path: Path, shots: Path
+) -> None:
+    """Issue 17's "done when": a person created in the directory, with TOTP, never sees a token."""
+    name = "nina" + secrets.token_hex(3)
+    live.directory.create(name, actor="admin", roles=("analyst",), password=PASSWORD, display_name="Nina Analyst")
+    enrolment = live.directory.begin_totp_enrolment(name, actor=name)
+    authenticator = pyotp.TOTP(enrolment.secret.get_secret_value())
+    live.directory.confirm_totp(name, authenticator.now(), actor=name)
+
+    context = browser(playwright, tmp_path / "nina-profile")
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(f"{live.url}/console/alerts")
+    expect(page).to_have_url(re.compile(re.escape(live.url) + r"/oauth/login\?pending="))
+    shot(page, shots, "console-login")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Second factor")).to_be_visible()
+    page.get_by_label("Code").fill(next_step_code(authenticator))
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(f"{live.url}/console/alerts")
+    expect(page.get_by_test_id("subject")).to_have_text(name)
+    cookies = {c["name"]: c for c in context.cookies(live.url + "/console")}
+    assert cookies["vigil_console"]["httpOnly"]
+    assert "." not in cookies["vigil_console"]["value"]  # an opaque id, never a JWT
+
+    scanner = world.detections.alerts(AlertFilter(rule_id=SCANNER_RULE)).alerts
+    alert = next(a for a in scanner if a.group_key == "source.ip=192.0.2.3")
+    page.goto(f"{live.url}/console/alerts/{alert.id}")
+    page.get_by_label("Verdict").select_option("false_positive")
+    page.get_by_label("Note (optional)").last.fill("our own scanner, scheduled")
+    page.get_by_role("button", name="Resolve", exact=True).click()
+    expect(page.get_by_test_id("status")).to_have_text("resolved")
+    assert world.detections.alert(alert.id).transitions[-1].actor == name
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{live.url}/console/login?done=signed-out")
+    expect(page.get_by_role("status")).to_have_text("You are signed out.")
+    # Signed out of the issuer too: the console sends her to the password form again.
+    page.goto(f"{live.url}/console/alerts")
+    expect(page).to_have_url(re.compile(re.escape(live.url) + r"/oauth/login\?pending="))
     context.close()

@@ -128,6 +128,10 @@ def demo_environment(settings: VigilSettings, config: DemoConfig, paths: DemoPat
         "VIGIL_EDGEAUTH__SCOPE_RULES": json.dumps(SCOPE_RULES),
         # The demo's nginx runs on this machine and names the client in X-Real-IP; nobody else is believed.
         "VIGIL_EDGEAUTH__TRUSTED_PROXIES": json.dumps(["127.0.0.1/32", "::1/128"]),
+        # People sign in to the demo's console over plain http on loopback: its cookies and the issuer's cannot be
+        # `Secure` there (development settings; production keeps both defaults).
+        "VIGIL_CONSOLE__SECURE_COOKIE": "auto",
+        "VIGIL_EDGEAUTH__OAUTH__SSO_COOKIE_INSECURE": "true",
         "VIGIL_DETECTIONS__ABSENCE_MINUTES": str(config.absence_minutes),
         "VIGIL_CANARY__ENABLED": "true",
         "VIGIL_CANARY__ISSUER_URL": config.app_url,

@@ -28,6 +28,7 @@ from vigil import keyring
 from vigil.canary.runner import CanaryReport, canary_secret, run_canary, secret_path
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
+from vigil.console.registration import register_first_party
 from vigil.demo.config import DemoConfig, DemoPaths, demo_environment
 from vigil.demo.stack import Stack
 from vigil.demo.traffic import StoreClient, Storyline, Traffic, TrafficReport, play_day
@@ -225,6 +226,8 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
     stack.start_services()
     stack.start_shippers()
     clients = register_clients(settings, config.clients)
+    # People sign in to the console and `vigil login` through the issuer: their first-party clients.
+    register_first_party(settings, actor="vigil-demo")
     # Registered before beat starts, so beat's canary and this run never both create the canary client.
     canary_secret(settings)
     stack.start_worker()
