@@ -45,6 +45,7 @@ DEFAULT_SCOPES = (
     "ingest:write",
     "ingest:auth",
     "ingest:audit",
+    "ingest:canary",
     "alerts:read",
     "alerts:triage",
     "rules:admin",

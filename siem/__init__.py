@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from siem.activity import TimeSeries, time_histogram
+    from siem.canary import ProbeCounts, probe_counts
     from siem.deadletter import DeadLetterStore
     from siem.ecs import DATASETS, Dataset, EcsDocument, rfc3339
     from siem.errors import (
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         RetentionDeletion,
     )
     from siem.parsers import FORMATS, RecordFormat, parse_record
+    from siem.parsers.canary import CanaryRecord
     from siem.pipeline import Pipeline, event_id
     from siem.retention import Retention
     from siem.settings import SiemSettings
@@ -58,6 +60,7 @@ __all__ = [
     "BackpressureError",
     "BatchReport",
     "BatchTooLargeError",
+    "CanaryRecord",
     "Dataset",
     "DeadLetter",
     "DeadLetterError",
@@ -74,6 +77,7 @@ __all__ = [
     "Pipeline",
     "PipelineCollector",
     "PipelineStatus",
+    "ProbeCounts",
     "QueueUnavailableError",
     "RecordFormat",
     "RecordsDeadLetteredError",
@@ -92,6 +96,7 @@ __all__ = [
     "index_templates",
     "parse_record",
     "pipeline_status",
+    "probe_counts",
     "rfc3339",
     "time_histogram",
 ]
@@ -99,6 +104,9 @@ __all__ = [
 # name -> (module, name there)
 _MODULES = {
     "AuditRecordSink": ("siem.inputs.audit", "AuditRecordSink"),
+    "CanaryRecord": ("siem.parsers.canary", "CanaryRecord"),
+    "ProbeCounts": ("siem.canary", "ProbeCounts"),
+    "probe_counts": ("siem.canary", "probe_counts"),
     "AuthDecisionSink": ("siem.inputs.decisions", "AuthDecisionSink"),
     "BackpressureError": ("siem.errors", "BackpressureError"),
     "BatchReport": ("siem.models", "BatchReport"),

@@ -19,8 +19,8 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
-Dataset = Literal["access", "exception", "auth", "audit", "syslog", "otel"]
-DATASETS: tuple[Dataset, ...] = ("access", "exception", "auth", "audit", "syslog", "otel")
+Dataset = Literal["access", "exception", "auth", "audit", "syslog", "otel", "canary"]
+DATASETS: tuple[Dataset, ...] = ("access", "exception", "auth", "audit", "syslog", "otel", "canary")
 
 
 def rfc3339(value: datetime) -> str:
@@ -211,12 +211,23 @@ class ClientFields(TypedDict, total=False):
 
 
 @with_config(_STRICT)
+class CanaryFields(TypedDict, total=False):
+    name: str
+    tier: str
+    clients: list[str]
+    step: str
+    slow: bool
+    latency_objective_ms: Annotated[float, Field(gt=0)]
+
+
+@with_config(_STRICT)
 class VigilFields(TypedDict, total=False):
     rails: RailsFields
     auth: AuthFields
     audit: AuditFields
     ingest: IngestFields
     otel: OtelFields
+    canary: CanaryFields
 
 
 # One ECS document; `@timestamp` is not an identifier, hence the functional form.

@@ -61,7 +61,7 @@ async def _read_encoded_body(request: Request, limit: int) -> bytes:
 
 
 #: Datasets whose records only their producers may send, and the scope each takes.
-DEDICATED_SCOPES: dict[Dataset, str] = {"auth": "ingest:auth", "audit": "ingest:audit"}
+DEDICATED_SCOPES: dict[Dataset, str] = {"auth": "ingest:auth", "audit": "ingest:audit", "canary": "ingest:canary"}
 
 
 def create_router(guard: Guard, pipeline: Pipeline) -> APIRouter:

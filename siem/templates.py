@@ -95,6 +95,14 @@ ECS_PROPERTIES: dict[str, Any] = {
             after={"type": "keyword", "index": False, "doc_values": False},
         ),
         ingest=_object(client=_keyword()),
+        canary=_object(
+            name=_keyword(),
+            tier=_keyword(),
+            clients=_keyword(),
+            step=_keyword(),
+            slow={"type": "boolean"},
+            latency_objective_ms={"type": "double"},
+        ),
         otel=_object(
             resource={"type": "flattened"},
             attributes={"type": "flattened"},

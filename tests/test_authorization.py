@@ -43,6 +43,7 @@ ROLES: dict[str, frozenset[str] | None] = {
     "ingest": frozenset({"ingest:write"}),
     "edge": frozenset({"ingest:auth"}),
     "audit-producer": frozenset({"ingest:audit"}),
+    "canary-producer": frozenset({"ingest:canary"}),
 }
 
 READ_ALERTS, TRIAGE = Session(frozenset({"alerts:read"})), Session(frozenset({"alerts:triage"}))
@@ -92,6 +93,8 @@ EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     # Records detections trust most come only from their producers (issue 13, item 3).
     ("POST", "/ingest/auth"): frozenset({"ingest:auth"}),
     ("POST", "/ingest/audit"): frozenset({"ingest:audit"}),
+    # Canary probes feed burn-rate alerts and SLA evidence: only the canary's producer may send them.
+    ("POST", "/ingest/canary"): frozenset({"ingest:canary"}),
     # The Elasticsearch-compatible door: every call a shipper makes needs the ingest scope, probes included.
     ("POST", "/v1/logs"): frozenset({"ingest:write"}),
     ("POST", "/_bulk"): frozenset({"ingest:write"}),

@@ -14,7 +14,8 @@ from compliance.errors import CatalogError, ScopeError
 CATALOG_FILE = Path(__file__).resolve().parent / "controls.yaml"
 
 Framework = Literal["soc2", "iso27001"]
-ControlId = Annotated[str, StringConstraints(pattern=r"^(CC\d+\.\d+|A\.\d+\.\d+)$")]
+# SOC 2 common criteria (CC7.2) and additional criteria (A1.2), ISO/IEC 27001:2022 Annex A (A.8.16).
+ControlId = Annotated[str, StringConstraints(pattern=r"^(CC\d+\.\d+|A\d+\.\d+|A\.\d+\.\d+)$")]
 CheckId = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$")]
 CollectorName = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$")]
 Summary = Annotated[str, StringConstraints(min_length=10, max_length=160)]
@@ -24,7 +25,16 @@ class CheckSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     title: Summary
-    collectors: tuple[CollectorName, ...] = Field(min_length=1)
+    collectors: tuple[CollectorName, ...] = Field(default=(), description="Collectors whose evidence it reads.")
+    pushed: tuple[CollectorName, ...] = Field(
+        default=(), description="Evidence kinds a producer appends itself (the canary's `canary.run`), not collected."
+    )
+
+    @model_validator(mode="after")
+    def _reads_something(self) -> CheckSpec:
+        if not self.collectors and not self.pushed:
+            raise ValueError("a check reads the evidence of at least one collector or pushed kind")
+        return self
 
 
 class Control(BaseModel):
@@ -38,7 +48,7 @@ class Control(BaseModel):
 
     @model_validator(mode="after")
     def _id_matches_framework(self) -> Control:
-        if (self.framework == "soc2") != self.id.startswith("CC"):
+        if (self.framework == "soc2") == self.id.startswith("A."):
             raise ValueError(f"{self.id} does not belong to framework {self.framework}")
         return self
 
@@ -87,10 +97,12 @@ class Catalog(BaseModel):
         return tuple(sorted(names))
 
     def controls_for_collector(self, collector: str) -> tuple[str, ...]:
+        """The controls citing a collector's (or a pushed kind's) evidence: the `control_ids` of its items."""
         return tuple(
             c.id
             for c in self.controls
-            if collector in c.collectors or any(collector in self.checks[k].collectors for k in c.checks)
+            if collector in c.collectors
+            or any(collector in self.checks[k].collectors or collector in self.checks[k].pushed for k in c.checks)
         )
 
     def controls_for_check(self, check_id: str) -> tuple[str, ...]:

@@ -17,12 +17,13 @@ from siem.errors import ParseError, UnknownDatasetError
 from siem.parsers.access import parse_combined, parse_lograge
 from siem.parsers.audit import parse_audit
 from siem.parsers.auth import parse_decision
+from siem.parsers.canary import parse_canary
 from siem.parsers.exceptions import parse_exception_json, parse_python_traceback
 from siem.parsers.otel import parse_otel
 from siem.parsers.records import Parser
 from siem.parsers.syslog import parse_syslog
 
-RecordFormat = Literal["nginx", "json", "rails", "python", "exception", "auth", "audit", "syslog", "otel"]
+RecordFormat = Literal["nginx", "json", "rails", "python", "exception", "auth", "audit", "syslog", "otel", "canary"]
 FORMATS: tuple[RecordFormat, ...] = get_args(RecordFormat)
 
 PARSERS: dict[RecordFormat, tuple[Dataset, Parser]] = {
@@ -37,6 +38,7 @@ PARSERS: dict[RecordFormat, tuple[Dataset, Parser]] = {
     "syslog": ("syslog", parse_syslog),
     # Its own dataset unless the record carries `exception.*` attributes (the parser decides).
     "otel": ("otel", parse_otel),
+    "canary": ("canary", parse_canary),
 }
 
 DEFAULT_FORMAT: dict[Dataset, RecordFormat] = {
@@ -46,6 +48,7 @@ DEFAULT_FORMAT: dict[Dataset, RecordFormat] = {
     "audit": "audit",
     "syslog": "syslog",
     "otel": "otel",
+    "canary": "canary",
 }
 
 __all__ = [

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from compliance.sla import KIND, CanaryRun
 from detections import AlertFilter
 from evidence import EvidenceLocker
-from vigil.canary.runner import COLLECTOR, CanaryError, run_canary, secret_path
+from vigil.canary.runner import CanaryError, run_canary, secret_path
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.detections_runtime import build_detections
 from vigil.settings import VigilSettings, load_settings
@@ -34,22 +35,23 @@ def canary_settings(es_namespace: str, redis_namespace: str, tmp_path: Path) -> 
     )
 
 
-def _recorded(settings: VigilSettings) -> list[dict[str, object]]:
+def _recorded(settings: VigilSettings) -> list[CanaryRun]:
     locker = EvidenceLocker(elasticsearch_client(settings), redis_client(settings), settings.evidence)
     everything = locker.items(datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(minutes=1))
     out = []
     for item in everything:
-        if item.collector == COLLECTOR:
+        if item.collector == KIND:
+            assert set(item.control_ids) >= {"CC7.2", "A.8.16", "A1.2"}
             with locker.open_content(item.sha256) as handle:
-                out.append(json.loads(handle.read()))
+                out.append(CanaryRun.model_validate(json.loads(handle.read())))
     return out
 
 
 def test_an_unreachable_issuer_fails_every_probe_alerts_and_is_recorded(canary_settings: VigilSettings) -> None:
-    report = run_canary(canary_settings)
+    (report,) = run_canary(canary_settings)
     assert report.success_rate == 0
-    assert {p.failed_step for p in report.probes} == {"token"}
-    assert secret_path(canary_settings).stat().st_mode & 0o077 == 0
+    assert {p.failure for p in report.probes} == {"token: ConnectError"}
+    assert secret_path(canary_settings, "vigil-canary").stat().st_mode & 0o077 == 0
 
     alerts = build_detections(canary_settings).alerts(AlertFilter(rule_id="compliance:canary")).alerts
     assert len(alerts) == 1
@@ -57,16 +59,18 @@ def test_an_unreachable_issuer_fails_every_probe_alerts_and_is_recorded(canary_s
     assert "token: ConnectError" in alerts[0].summary
 
     (recorded,) = _recorded(canary_settings)
-    assert recorded["success_rate"] == 0
-    assert recorded["probes"] == 2
+    assert recorded.tier == "default"
+    assert recorded.clients == ("vigil-canary",)
+    assert [p.ok for p in recorded.probes] == [False, False]
+    assert recorded.objectives.availability_percent == 99.9
 
 
 def test_a_canary_that_was_not_run_for_three_intervals_alerts(
     canary_settings: VigilSettings, redis_conn: redis.Redis
 ) -> None:
     long_ago = datetime.now(UTC) - timedelta(hours=1)
-    redis_conn.set(f"{canary_settings.namespace}:canary:last_run", long_ago.isoformat())
-    report = run_canary(canary_settings)
+    redis_conn.set(f"{canary_settings.namespace}:canary:default:last_run", long_ago.isoformat())
+    (report,) = run_canary(canary_settings)
     assert report.silent_seconds is not None
     assert report.silent_seconds > 3000
     (alert,) = build_detections(canary_settings).alerts(AlertFilter(rule_id="compliance:canary")).alerts

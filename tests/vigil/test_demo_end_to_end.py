@@ -101,11 +101,23 @@ def test_the_demo_tells_the_whole_story(demo_run: tuple[Any, str, dict[str, str]
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.startswith("OK:")
 
-    # The canary went the whole way (token, nginx + edge, ingest) while the services ran.
+    # The canaries went the whole way (token, nginx + edge, ingest) as both tiers' clients while the services ran.
     assert result["canary"]["success_rate"] == 1.0
+    assert sorted(t["tier"] for t in result["canary"]["tiers"]) == ["premium", "standard"]
+
+    # The premium tier's upstream was slow during the storyline: its SLA, and only its, was missed.
+    sla = {s["tier"]: s for s in result["sla"]}
+    assert sla["premium"]["status"] == "missed", sla["premium"]
+    assert sla["premium"]["latency_met"] is False
+    assert sla["standard"]["status"] == "met", sla["standard"]
+    verdicts = {c["control"]: c for c in result["compliance"]}
+    for control in ("CC7.2", "A.8.16", "A1.2"):
+        assert "availability.sla_attained: tier premium (acme-corp): SLA missed: latency" in verdicts[control]["reason"]
+    assert verdicts["A1.2"]["verdict"] == "fail"
+    assert "1 SLA finding(s)" in out
 
     # The printed views say the same and leave the URLs behind.
-    for text in ("EDGE", "ANALYSTS", "AUDITORS", "VERIFIED", "vigil demo down"):
+    for text in ("EDGE", "ANALYSTS", "AUDITORS", "CLIENTS", "VERIFIED", "vigil demo down"):
         assert text in out
 
     # Every HTTP service answers health, readiness and Prometheus scrapes.

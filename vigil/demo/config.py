@@ -24,6 +24,11 @@ SCOPE_RULES = (
     {"method": "*", "path_prefix": "/api", "scopes": ["orders:read"]},
 )
 KEK_FILE = "edgeauth-key-encryption-key"
+#: Two SLA tiers, each with its own canary client: premium for acme-corp, standard for globex.
+CANARIES_FILE = Path(__file__).resolve().parents[2] / "deploy" / "canaries.yaml"
+#: The tier whose upstream turns slow during the attack storyline (its SLA is the one the period misses).
+SLOW_TIER = "premium"
+SLOW_UPSTREAM_MS = 600
 
 
 class DemoConfig(BaseModel):
@@ -101,6 +106,11 @@ class DemoPaths:
     def api_exception_log(self) -> Path:
         return self.app_logs / "exceptions.log"
 
+    @property
+    def slow_upstream(self) -> Path:
+        """The storefront's fault switch: while it exists, the clients it lists are served slowly."""
+        return self.app_logs / "slow-clients.json"
+
 
 def local_secret(folder: Path, name: str) -> str:
     """A random secret generated once into `folder/name` (0600) and read back afterwards; never printed."""
@@ -137,6 +147,8 @@ def demo_environment(settings: VigilSettings, config: DemoConfig, paths: DemoPat
         "VIGIL_CANARY__ISSUER_URL": config.app_url,
         "VIGIL_CANARY__PROXY_URL": config.nginx_url,
         "VIGIL_CANARY__INTERVAL_SECONDS": str(config.canary_interval_seconds),
+        "VIGIL_CANARY__DEFINITIONS": str(CANARIES_FILE),
+        "VIGIL_DEMO_SLOW_UPSTREAM": str(paths.slow_upstream.resolve()),
         "VIGIL_DEMO_ACCESS_LOG": str(paths.api_access_log.resolve()),
         "VIGIL_DEMO_EXCEPTION_LOG": str(paths.api_exception_log.resolve()),
     }

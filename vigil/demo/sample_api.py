@@ -8,6 +8,7 @@ would, which is what the "payload reached the code" rule looks for.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
@@ -59,6 +60,35 @@ ROUTES: dict[str, tuple[str, str]] = {
 }
 
 
+class SlowUpstream:
+    """The demo's fault switch (a JSON file `{"clients": [...], "delay_ms": N}`): while it exists, requests of
+    the listed clients (as the edge names them in `X-Auth-Client`) wait `delay_ms`, as if the upstream of their
+    tier were slow. Read again only when the file changes, so the switch costs one `stat` per request."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._stamp: int | None = None
+        self._clients: frozenset[str] = frozenset()
+        self._delay = 0.0
+
+    def delay_for(self, client: str | None) -> float:
+        if self.path is None or client is None:
+            return 0.0
+        try:
+            stamp = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0.0
+        if stamp != self._stamp:
+            try:
+                spec = json.loads(self.path.read_text(encoding="utf-8"))
+                self._clients = frozenset(str(c) for c in spec.get("clients", []))
+                self._delay = max(0.0, float(spec.get("delay_ms", 0))) / 1000
+            except (OSError, ValueError, AttributeError):
+                self._clients, self._delay = frozenset(), 0.0
+            self._stamp = stamp
+        return self._delay if client in self._clients else 0.0
+
+
 def _controller(path: str) -> tuple[str, str]:
     for prefix, target in ROUTES.items():
         if path == prefix or path.startswith(prefix + "/"):
@@ -66,8 +96,11 @@ def _controller(path: str) -> tuple[str, str]:
     return ("ApplicationController", "not_found")
 
 
-def create_sample_api(access_log: Path, exception_log: Path, service: str = "storefront") -> FastAPI:
+def create_sample_api(
+    access_log: Path, exception_log: Path, service: str = "storefront", slow_upstream: Path | None = None
+) -> FastAPI:
     app = FastAPI(title="storefront (demo)", docs_url=None, redoc_url=None, openapi_url=None)
+    slow = SlowUpstream(slow_upstream)
     access = JsonLines(access_log)
     errors = JsonLines(exception_log)
     registry = CollectorRegistry(auto_describe=True)
@@ -84,6 +117,9 @@ def create_sample_api(access_log: Path, exception_log: Path, service: str = "sto
         started = time.perf_counter()
         request_id = request.headers.get("x-request-id", "")
         controller, action = _controller(request.url.path)
+        delay = slow.delay_for(request.headers.get("x-auth-client"))
+        if delay:
+            await asyncio.sleep(delay)
         try:
             response = await call_next(request)
             status = response.status_code
@@ -183,4 +219,9 @@ def create_sample_api(access_log: Path, exception_log: Path, service: str = "sto
 
 def app_from_environment() -> FastAPI:
     """Factory for `uvicorn --factory`: log paths from the environment the demo sets."""
-    return create_sample_api(Path(os.environ["VIGIL_DEMO_ACCESS_LOG"]), Path(os.environ["VIGIL_DEMO_EXCEPTION_LOG"]))
+    slow = os.environ.get("VIGIL_DEMO_SLOW_UPSTREAM")
+    return create_sample_api(
+        Path(os.environ["VIGIL_DEMO_ACCESS_LOG"]),
+        Path(os.environ["VIGIL_DEMO_EXCEPTION_LOG"]),
+        slow_upstream=Path(slow) if slow else None,
+    )

@@ -7,6 +7,7 @@ the same within minutes), publishes the compliance status, builds an evidence bu
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -18,18 +19,19 @@ import httpx
 from elasticsearch import Elasticsearch
 from rich.console import Console
 
-from compliance import Period, StatusReport
+from compliance import Period, SlaAttainment, StatusReport, attainment_by_tier, load_canary_runs
 from detections import Alert, AlertFilter, Detections
 from edgeauth import KeyStore
 from edgeauth.issuer import ClientExists, ClientRegistry
-from evidence import VerificationReport
+from evidence import EvidenceLocker, VerificationReport
 from siem import FileTail, Pipeline, RecordFormat, pipeline_status
 from vigil import keyring
 from vigil.canary.runner import CanaryReport, canary_secret, run_canary, secret_path
+from vigil.canary.tiers import CanaryDefinition, load_definitions
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.compliance_runtime import build_compliance
 from vigil.console.registration import register_first_party
-from vigil.demo.config import DemoConfig, DemoPaths, demo_environment
+from vigil.demo.config import SLOW_TIER, SLOW_UPSTREAM_MS, DemoConfig, DemoPaths, demo_environment
 from vigil.demo.stack import Stack
 from vigil.demo.traffic import StoreClient, Storyline, Traffic, TrafficReport, play_day
 from vigil.detections_runtime import build_detections
@@ -50,7 +52,9 @@ class DemoResult:
     featured_events: list[dict[str, Any]]
     compliance: StatusReport
     bundle: Path
-    canary: CanaryReport
+    canary: list[CanaryReport]
+    period: Period
+    sla: tuple[SlaAttainment, ...]
     verification: VerificationReport
     urls: dict[str, str]
     seconds: float
@@ -84,7 +88,14 @@ def reset(settings: VigilSettings, paths: DemoPaths) -> None:
     keys = list(redis.scan_iter(match=f"{settings.namespace}:*", count=1000))
     for start in range(0, len(keys), 1000):
         redis.delete(*keys[start : start + 1000])
-    for stale in (paths.nginx_access_log, paths.api_access_log, paths.api_exception_log, secret_path(settings)):
+    canaries = [secret_path(settings, d.client_id) for d in load_definitions(settings.canary)]
+    for stale in (
+        paths.nginx_access_log,
+        paths.api_access_log,
+        paths.api_exception_log,
+        paths.slow_upstream,
+        *canaries,
+    ):
         stale.unlink(missing_ok=True)
 
 
@@ -143,6 +154,16 @@ def wait_until_shipped(settings: VigilSettings, path: Path, fmt: RecordFormat, t
 
     if not wait_until(caught_up, timeout, 0.25):
         raise ServiceError(f"the shipper of {path} did not catch up in {timeout:.0f}s; see its log in .vigil/demo/logs")
+
+
+def slow_upstream(paths: DemoPaths, definitions: tuple[CanaryDefinition, ...], *, on: bool) -> None:
+    """Turn the storefront's fault switch on or off for the slow tier: its clients and its canary's client."""
+    if not on:
+        paths.slow_upstream.unlink(missing_ok=True)
+        return
+    slowed = [c for d in definitions if d.tier == SLOW_TIER for c in (*d.clients, d.client_id)]
+    paths.slow_upstream.parent.mkdir(parents=True, exist_ok=True)
+    paths.slow_upstream.write_text(json.dumps({"clients": slowed, "delay_ms": SLOW_UPSTREAM_MS}), encoding="utf-8")
 
 
 def edge_decisions(es: Elasticsearch, settings: VigilSettings, since: datetime) -> list[dict[str, Any]]:
@@ -228,8 +249,10 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
     clients = register_clients(settings, config.clients)
     # People sign in to the console and `vigil login` through the issuer: their first-party clients.
     register_first_party(settings, actor="vigil-demo")
-    # Registered before beat starts, so beat's canary and this run never both create the canary client.
-    canary_secret(settings)
+    definitions = load_definitions(settings.canary)
+    # Registered before beat starts, so beat's canaries and this run never both create a canary client.
+    for definition in definitions:
+        canary_secret(settings, definition)
     stack.start_worker()
     jwks = httpx.get(f"{config.app_url}/.well-known/jwks.json", timeout=10).json()
     silent_since: list[float] = []
@@ -253,9 +276,17 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
                 audience=settings.edgeauth.audiences[0],
                 issuer=settings.edgeauth.issuer,
             )
-            return await play_day(traffic, story, jwks, silence)
+            # The slow tier's upstream is slow for the whole storyline: beat's canaries and this one see it.
+            played, _ = await asyncio.gather(
+                play_day(traffic, story, jwks, silence), asyncio.to_thread(run_canary, settings)
+            )
+            return played
 
-    report = asyncio.run(day())
+    slow_upstream(paths, definitions, on=True)
+    try:
+        report = asyncio.run(day())
+    finally:
+        slow_upstream(paths, definitions, on=False)
     console.print(f"played {report.requests} requests; draining the pipeline ...")
     wait_for_drain(settings, paths)
     # The silent source must stay silent past the absence window (plus the detections' ingest delay).
@@ -276,7 +307,10 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
     compliance = build_compliance(settings)
     _, update = compliance.cycle()
     now = datetime.now(UTC)
-    compliance.publish(Period(start=started - timedelta(minutes=5), end=now))
+    period = Period(start=started - timedelta(minutes=5), end=now)
+    compliance.publish(period)
+    locker = EvidenceLocker(elasticsearch_client(settings), redis_client(settings), settings.evidence)
+    sla = attainment_by_tier(load_canary_runs(locker, period), period)
     archive = keyring.evidence_archive(settings)
     built = archive.build_bundle(started - timedelta(minutes=5), datetime.now(UTC))
     paths.bundles.mkdir(parents=True, exist_ok=True)
@@ -292,6 +326,8 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
         compliance=update.report,
         bundle=bundle,
         canary=canary,
+        period=period,
+        sla=sla,
         verification=verification,
         urls=stack.urls(),
         seconds=time.monotonic() - clock,

@@ -44,12 +44,14 @@ def edge_view(result: DemoResult) -> Table:
     statuses: Counter[int] = Counter()
     for (_, status), count in traffic.statuses.items():
         statuses[status] += count
-    canary = result.canary
-    edge_p50 = canary.percentile_ms("edge", 0.5)
+    canaries = "; ".join(
+        f"{r.definition.tier} {sum(p.ok for p in r.probes)}/{len(r.probes)} ok"
+        + ("" if (p50 := r.percentile_ms("request", 50)) is None else f" p50 {p50:.1f} ms")
+        for r in result.canary
+    )
     table.caption = (
-        f"canary: {sum(p.ok for p in canary.probes)}/{len(canary.probes)} probes ok (token, storefront through "
-        f"nginx + edge{'' if edge_p50 is None else f' p50 {edge_p50:.1f} ms'}, marker ingest), written as "
-        f"availability evidence\n"
+        f"canaries (token, storefront through nginx + edge, marker ingest; events and availability evidence): "
+        f"{canaries}\n"
         f"{traffic.requests} requests sent ({traffic.tokens_issued} tokens issued, {traffic.transport_errors} "
         f"transport errors); round trip through nginx p99 {'-' if round_trip is None else f'{round_trip:.1f} ms'}; "
         f"statuses {', '.join(f'{s}: {n}' for s, n in sorted(statuses.items()))}"
@@ -119,6 +121,33 @@ def auditor_view(result: DemoResult) -> Table:
     return table
 
 
+def sla_view(result: DemoResult) -> Table:
+    """Each tier's SLA over the demo period, from the canary evidence (what `availability.sla_attained` judged)."""
+    table = Table(title="CLIENTS: SLA attainment per tier over the demo period (canary evidence)")
+    for column in ("tier", "client(s)", "availability", "latency", "error budget", "verdict"):
+        table.add_column(column)
+    clients = {r.definition.tier: ", ".join(r.definition.clients) for r in result.canary}
+    for sla in result.sla:
+        tier = sla.tier or "-"
+        availability = (
+            "-"
+            if sla.availability_percent is None
+            else f"{sla.availability_percent:.2f}% (>= {sla.availability_objective_percent:g}%)"
+        )
+        latency = (
+            "-"
+            if sla.latency_percent is None
+            else f"{sla.latency_percent:.0f}% <= {sla.latency_objective_ms:g} ms"
+            f" (>= {sla.latency_objective_percentile:g}%)"
+        )
+        budget = "-" if sla.error_budget_consumed is None else f"{sla.error_budget_consumed * 100:.0f}% used"
+        colour = {"met": "green", "missed": "red"}.get(sla.status, "yellow")
+        table.add_row(tier, clients.get(tier, "-"), availability, latency, budget, f"[{colour}]{sla.status.upper()}[/]")
+    misses = [f"{s.tier}: {m}" for s in result.sla for m in s.misses()]
+    table.caption = f"{len(misses)} SLA finding(s)" + "".join(f"\n{m}" for m in misses)
+    return table
+
+
 def render(result: DemoResult, console: Console) -> None:
     console.print()
     console.print(edge_view(result))
@@ -128,6 +157,9 @@ def render(result: DemoResult, console: Console) -> None:
     console.print()
     console.print(auditor_view(result))
     console.print()
+    console.print(sla_view(result))
+    console.print()
+    # Issue 18, engineer `transparency`: the signed transparency report summary of each client goes here.
     services = Table(title="the services stay up (`vigil demo down` stops them)", show_header=False)
     for name, url in result.urls.items():
         services.add_row(name, url)
@@ -157,9 +189,18 @@ def summary(result: DemoResult) -> dict[str, Any]:
             for c in result.compliance.controls
         ],
         "canary": {
-            "success_rate": result.canary.success_rate,
-            "probes": [p.model_dump() for p in result.canary.probes],
+            "success_rate": sum(p.ok for r in result.canary for p in r.probes)
+            / max(1, sum(len(r.probes) for r in result.canary)),
+            "tiers": [
+                {
+                    "tier": r.definition.tier,
+                    "clients": list(r.definition.clients),
+                    "probes": [p.model_dump() for p in r.probes],
+                }
+                for r in result.canary
+            ],
         },
+        "sla": [s.model_dump(mode="json", exclude={"evidence"}) for s in result.sla],
         "bundle": {"path": str(result.bundle), "ok": result.verification.ok, **result.verification.model_dump()},
         "urls": result.urls,
     }
