@@ -29,7 +29,8 @@ def availability_sla_attained(ctx: CheckContext) -> CheckResult:
             "silent_after_seconds": SILENT_INTERVALS * interval,
         }
         who = f"tier {tier} ({', '.join(clients)})"
-        findings.extend(f"{who}: SLA missed: {miss}" for miss in result.misses())
+        if misses := result.misses():
+            findings.append(f"{who}: SLA missed: {'; '.join(misses)}")
         if result.longest_gap_seconds is not None and result.longest_gap_seconds > SILENT_INTERVALS * interval:
             gap = span(timedelta(seconds=result.longest_gap_seconds))
             findings.append(f"{who}: canary silent for {gap}, over {SILENT_INTERVALS} intervals of {interval}s")

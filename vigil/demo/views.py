@@ -143,7 +143,7 @@ def sla_view(result: DemoResult) -> Table:
         budget = "-" if sla.error_budget_consumed is None else f"{sla.error_budget_consumed * 100:.0f}% used"
         colour = {"met": "green", "missed": "red"}.get(sla.status, "yellow")
         table.add_row(tier, clients.get(tier, "-"), availability, latency, budget, f"[{colour}]{sla.status.upper()}[/]")
-    misses = [f"{s.tier}: {m}" for s in result.sla for m in s.misses()]
+    misses = [f"{s.tier}: {'; '.join(s.misses())}" for s in result.sla if s.misses()]
     table.caption = f"{len(misses)} SLA finding(s)" + "".join(f"\n{m}" for m in misses)
     return table
 
