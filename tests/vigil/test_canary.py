@@ -30,6 +30,8 @@ def canary_settings(es_namespace: str, redis_namespace: str, tmp_path: Path) -> 
         namespace=ns,
         edgeauth={
             "oauth": {"scopes_supported": ["orders:read", "ingest:write"]},
+            # Client secrets are keyed hashes under a sealed server key: the registry needs a KEK.
+            "key_encryption_key": "canary-test-key-encryption-key",
         },
         canary={"issuer_url": CLOSED, "proxy_url": CLOSED, "probes": 2, "interval_seconds": 60},
     )
