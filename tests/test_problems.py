@@ -23,7 +23,7 @@ from pydantic import BaseModel, SecretStr
 
 from edgeauth import EdgeAuthError
 from edgeauth.issuer import ClientExists, ClientNotFound, RateLimited
-from edgeauth.issuer.federation import FlowExpired, ProvisioningRefused
+from edgeauth.issuer.federation import FlowExpired, ForeignBrowser, ProvisioningRefused
 from evidence.errors import BundleInvalidError
 from evidence.rfc9110 import RangeNotSatisfiableError
 from siem.errors import BackpressureError
@@ -41,6 +41,7 @@ BUILDERS: dict[type[Exception], Callable[[], Exception]] = {
     BundleInvalidError: lambda: BundleInvalidError(["manifest.json: digest mismatch"]),
     RangeNotSatisfiableError: lambda: RangeNotSatisfiableError(1000),
     FlowExpired: FlowExpired,
+    ForeignBrowser: ForeignBrowser,
     ProvisioningRefused: lambda: ProvisioningRefused("disabled", "this account is disabled in Vigil"),
 }
 CODE = re.compile(r"^[a-z][a-z_]{2,40}$")

@@ -12,6 +12,7 @@ Wiring (`vigil/app.py`): `federation = Federation(settings, redis, directory=...
 from edgeauth.issuer.federation.errors import (
     FederationError,
     FlowExpired,
+    ForeignBrowser,
     ProvisioningRefused,
     UnknownUpstream,
     UpstreamRefused,
@@ -29,6 +30,7 @@ __all__ = [
     "Federation",
     "FederationError",
     "FlowExpired",
+    "ForeignBrowser",
     "Provisioned",
     "ProvisioningRefused",
     "SignInButtons",

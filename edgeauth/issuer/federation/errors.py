@@ -54,6 +54,19 @@ class FlowExpired(FederationError):
         super().__init__("this sign-in expired or was already used; start again from the application")
 
 
+class ForeignBrowser(FederationError):
+    """The callback comes back to a browser that did not start this sign-in (no or another flow cookie)."""
+
+    status_code = 400
+    reason = "browser_mismatch"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this sign-in was started in another browser (or its cookie was refused); start again from the "
+            "application, in this browser"
+        )
+
+
 class ProvisioningRefused(FederationError):
     """The upstream vouched for a person Vigil does not let in (domain, no mapped role, unverified e-mail, ...)."""
 

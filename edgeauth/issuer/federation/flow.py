@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 import time
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ from edgeauth.issuer.authority import Issuer
 from edgeauth.issuer.federation.errors import (
     FederationError,
     FlowExpired,
+    ForeignBrowser,
     ProvisioningRefused,
     UnknownUpstream,
     UpstreamRefused,
@@ -71,6 +73,7 @@ class Flow(BaseModel):
     pending_id: str
     nonce: str
     code_verifier: str
+    binding: str  # SHA-256 of the browser's flow cookie
 
 
 class Grant(BaseModel):
@@ -116,10 +119,6 @@ class Federation:
         }
         self._by_issuer = {u.issuer: u.name for u in settings.federation.upstreams}
 
-    @property
-    def configured(self) -> bool:
-        return bool(self.providers)
-
     def upstream(self, name: str) -> UpstreamSettings:
         provider = self.providers.get(name)
         if provider is None:
@@ -127,16 +126,18 @@ class Federation:
         return provider.settings
 
     # -- 1. to the upstream ---------------------------------------------------------------------------------------
-    def begin(self, name: str, pending_id: str, browser: BrowserState) -> str:
-        """The upstream's authorization URL for the pending request `pending_id` (which must still be waiting)."""
-        provider = self.providers.get(name)
-        if provider is None:
-            raise UnknownUpstream(name[:64])
+    def begin(self, name: str, pending_id: str, browser: BrowserState, *, binding: str) -> str:
+        """The upstream's authorization URL for the pending request `pending_id` (which must still be waiting).
+
+        `binding` is a random value the browser keeps in a cookie: the callback must come back with it, so a
+        callback URL from someone else's sign-in cannot sign this browser in as them (RFC 6749 10.12)."""
+        self.upstream(name)
+        provider = self.providers[name]
         if browser.pending(pending_id) is None:
             raise FlowExpired()
         state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
         url = provider.authorization_url(state=state, nonce=nonce, code_verifier=verifier)
-        flow = Flow(upstream=name, pending_id=pending_id, nonce=nonce, code_verifier=verifier)
+        flow = Flow(upstream=name, pending_id=pending_id, nonce=nonce, code_verifier=verifier, binding=_digest(binding))
         self._redis.set(
             f"{self._prefix}:flow:{_digest(state)}", flow.model_dump_json(), ex=self.settings.federation.flow_ttl
         )
@@ -144,7 +145,7 @@ class Federation:
 
     # -- 2. back from the upstream --------------------------------------------------------------------------------
     def complete(
-        self, name: str, query: Mapping[str, str], issuer: Issuer, *, source_ip: str | None
+        self, name: str, query: Mapping[str, str], issuer: Issuer, *, binding: str | None, source_ip: str | None
     ) -> FederatedSignIn:
         """The callback: a `FederatedSignIn`, or a `FederationError` whose message the refusal page shows (the
         refusal is also emitted as a sign-in failure)."""
@@ -158,6 +159,8 @@ class Federation:
         flow = Flow.model_validate_json(raw)
         if flow.upstream != name:
             raise FlowExpired()
+        if binding is None or not hmac.compare_digest(_digest(binding[:MAX_CALLBACK_PARAM]), flow.binding):
+            raise ForeignBrowser()
         pending = issuer.browser.pending(flow.pending_id)
         if pending is None:
             raise FlowExpired()

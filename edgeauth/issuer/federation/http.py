@@ -6,6 +6,7 @@ in words the person can act on (never a token, never a stack trace). Same header
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
@@ -19,6 +20,8 @@ from edgeauth.issuer.federation.flow import CALLBACK_PATH, START_PATH, Federatio
 from edgeauth.issuer.pages import REDIRECT_HEADERS, Pages, UpstreamButton
 
 MAX_QUERY_CHARS = 8192
+FLOW_COOKIE = "vigil_federation_flow"
+FLOW_COOKIE_PATH = "/oauth/federation"
 
 
 class SignInButtons:
@@ -52,11 +55,24 @@ def create_federation_router(federation: Federation, issuer: Issuer) -> APIRoute
 
     @router.get(START_PATH.format(name="{name}"))
     async def start(name: str, pending: str = "") -> Response:
+        binding = secrets.token_urlsafe(24)
         try:
-            location = await run_in_threadpool(federation.begin, name, pending, issuer.browser)
+            location = await run_in_threadpool(federation.begin, name, pending, issuer.browser, binding=binding)
         except FederationError as exc:
             return refusal(exc)
-        return RedirectResponse(location, status_code=302, headers=REDIRECT_HEADERS)
+        response = RedirectResponse(location, status_code=302, headers=REDIRECT_HEADERS)
+        # Lax, not Strict: the way back is a top-level navigation from the upstream's site, which Strict would
+        # strip. Scoped to the federation's paths and to the flow's lifetime.
+        response.set_cookie(
+            FLOW_COOKIE,
+            binding,
+            max_age=federation.settings.federation.flow_ttl,
+            httponly=True,
+            secure=pages.secure,
+            samesite="lax",
+            path=FLOW_COOKIE_PATH,
+        )
+        return response
 
     @router.get(CALLBACK_PATH.format(name="{name}"))
     async def callback(name: str, request: Request) -> Response:
@@ -64,9 +80,18 @@ def create_federation_router(federation: Federation, issuer: Issuer) -> APIRoute
             return pages.render("error", status=400, message="this sign-in answer is too long to be real")
         query = dict(request.query_params)
         try:
-            signed_in = await run_in_threadpool(federation.complete, name, query, issuer, source_ip=source(request))
+            signed_in = await run_in_threadpool(
+                federation.complete,
+                name,
+                query,
+                issuer,
+                binding=request.cookies.get(FLOW_COOKIE),
+                source_ip=source(request),
+            )
         except FederationError as exc:
             return refusal(exc)
-        return pages.step(request, signed_in.pending_id, signed_in.step)
+        response = pages.step(request, signed_in.pending_id, signed_in.step)
+        response.delete_cookie(FLOW_COOKIE, path=FLOW_COOKIE_PATH, httponly=True, secure=pages.secure, samesite="lax")
+        return response
 
     return router

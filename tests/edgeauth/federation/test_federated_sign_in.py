@@ -218,6 +218,22 @@ def test_a_replayed_or_forged_callback_is_refused(federated: FederatedProvider) 
     assert "no identity provider named elsewhere" in unknown.text
 
 
+def test_a_callback_in_another_browser_than_the_one_that_started_is_refused(
+    federated: FederatedProvider,
+) -> None:
+    """Login CSRF: someone's own callback URL, opened by a victim, must not sign the victim in as that someone."""
+    started_here, location, _ = federated.to_upstream()
+    assert "vigil_federation_flow" in started_here.cookies
+    with httpx.Client() as upstream_browser:
+        back = keycloak_sign_in(upstream_browser, location, *ANALYST)
+    parts = urlsplit(back)
+    elsewhere = federated.browser().get(f"{parts.path}?{parts.query}")
+    assert elsewhere.status_code == 400
+    assert "started in another browser" in elsewhere.text
+    assert "set-cookie" not in elsewhere.headers or "vigil_issuer_session" not in elsewhere.headers["set-cookie"]
+    assert federated.directory.list_users() == []
+
+
 def test_an_error_from_the_upstream_is_a_refusal_without_its_description(federated: FederatedProvider) -> None:
     browser, location, _ = federated.to_upstream()
     state = query(location)["state"]
