@@ -30,6 +30,8 @@ class AuthorizationCode(BaseModel):
     scope: str
     subject: str
     session_id: str
+    # When that sign-in session ends: the refresh-token family the code starts ends then too.
+    session_expires_at: int | None = None
     nonce: str | None = None
     auth_time: int
     amr: tuple[str, ...] = ()

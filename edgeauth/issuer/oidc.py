@@ -141,6 +141,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         check_engagement(client)
         self.request.person = account
         self.request.session_id = authorization_code.session_id
+        self.request.sign_in_ends = authorization_code.session_expires_at
         self.request.granted_scopes = grantable_scopes(set(authorization_code.scope.split()), client, account)
         self.request.granted_audiences = check_audiences(client, ())
         return account
@@ -224,6 +225,7 @@ class PeopleServer(IssuerServer):
             scope=" ".join(sorted(set((request.scope or "").split()))),
             subject=sign_in.subject,
             session_id=sign_in.sid,
+            session_expires_at=sign_in.expires_at,
             nonce=payload.data.get("nonce") or None,
             auth_time=sign_in.auth_time,
             amr=sign_in.amr,

@@ -104,6 +104,7 @@ class OAuthRequest(OAuth2Request):  # type: ignore[misc]
         # A person's grant (authorization code, or a refresh of one): who, and which sign-in session it came from.
         self.person: Account | None = None
         self.session_id: str | None = None
+        self.sign_in_ends: int | None = None
         self.refresh_issued: RefreshRecord | None = None
         # The authorization endpoint's signed-in browser session, and the code a token request redeems.
         self.sign_in: SignInSession | None = None
@@ -211,6 +212,12 @@ class IssuerServer(AuthorizationServer):  # type: ignore[misc]
     def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> IssuerResponse:
         return IssuerResponse(status=status, body=dict(body) if isinstance(body, Mapping) else {}, headers=headers)
 
+    def _person_family_ttl(self, request: OAuthRequest, now: float) -> int:
+        """A person's family lives a working day at most, and never past the sign-in session it came from."""
+        if request.sign_in_ends is None:
+            return self.person_family_ttl
+        return max(1, min(self.person_family_ttl, request.sign_in_ends - int(now)))
+
     def issue(self, request: OAuthRequest, *, with_refresh_token: bool) -> dict[str, Any]:
         """The token response of a validated grant: an RFC 9068 access token and, if due, a refresh token."""
         client: ClientRecord = request.client.record
@@ -244,7 +251,7 @@ class IssuerServer(AuthorizationServer):  # type: ignore[misc]
                 parent=parent,
                 now=now,
                 session_id=request.session_id,
-                family_ttl=self.person_family_ttl if person and not parent else None,
+                family_ttl=self._person_family_ttl(request, now) if person and not parent else None,
             )
             self.refresh_tokens.record_access_token(
                 record.family, minted.jti, minted.expires_at, record.family_expires_at

@@ -12,6 +12,7 @@ from typing import Any
 
 import pyotp
 import pytest
+from fastapi.testclient import TestClient
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
@@ -313,17 +314,25 @@ def test_third_party_consent_is_asked_once_and_remembered(provider: Provider) ->
     assert 'action="/oauth/consent"' in asked_again.text
 
 
-def test_refresh_rotates_checks_the_person_and_detects_reuse(provider: Provider) -> None:
+def signed_in_tokens(provider: Provider, **client: Any) -> tuple[str, TestClient, dict[str, Any]]:
+    """Ana signed in to the first-party `webapp`: its secret, her browser, and the token response."""
     provider.person("ana")
-    secret = provider.client("webapp", first_party=True)
+    secret = provider.client("webapp", first_party=True, **client)
     browser = provider.browser()
     verifier, challenge = pkce()
     done = provider.sign_in(browser, provider.authorize(browser, "webapp", challenge), "ana")
-    first = provider.redeem("webapp", secret, done.headers["location"], verifier).json()
+    return secret, browser, provider.redeem("webapp", secret, done.headers["location"], verifier).json()
+
+
+def test_refresh_rotates_checks_the_person_and_detects_reuse(provider: Provider) -> None:
+    secret, browser, first = signed_in_tokens(provider)
     family = provider.issuer.refresh_tokens.peek(first["refresh_token"])
     assert family is not None
-    # A working day, not the machine clients' 30 days.
+    # A working day, not the machine clients' 30 days, and never past the sign-in session it came from.
     assert family[0].family_expires_at - time.time() <= provider.settings.oauth.person_session_ttl + 5
+    session = provider.issuer.browser.session(browser.cookies.get(provider.settings.oauth.sso_cookie_name))
+    assert session is not None
+    assert family[0].family_expires_at <= session.expires_at
     second = provider.token("webapp", secret, grant_type="refresh_token", refresh_token=first["refresh_token"])
     assert second.status_code == 200
     assert second.json()["refresh_token"] != first["refresh_token"]
@@ -336,12 +345,7 @@ def test_refresh_rotates_checks_the_person_and_detects_reuse(provider: Provider)
 
 
 def test_refresh_refused_once_the_person_is_disabled(provider: Provider) -> None:
-    provider.person("ana")
-    secret = provider.client("webapp", first_party=True)
-    browser = provider.browser()
-    verifier, challenge = pkce()
-    done = provider.sign_in(browser, provider.authorize(browser, "webapp", challenge), "ana")
-    tokens = provider.redeem("webapp", secret, done.headers["location"], verifier).json()
+    secret, browser, tokens = signed_in_tokens(provider)
     provider.directory.disable("ana", actor="test")
     refused = provider.token("webapp", secret, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert refused.status_code == 400
@@ -360,12 +364,7 @@ def test_refresh_refused_once_the_person_is_disabled(provider: Provider) -> None
 
 
 def test_logout_ends_the_session_and_revokes_its_families(provider: Provider) -> None:
-    provider.person("ana")
-    secret = provider.client("webapp", first_party=True, post_logout_redirect_uris=["https://app.example/bye"])
-    browser = provider.browser()
-    verifier, challenge = pkce()
-    done = provider.sign_in(browser, provider.authorize(browser, "webapp", challenge), "ana")
-    tokens = provider.redeem("webapp", secret, done.headers["location"], verifier).json()
+    secret, browser, tokens = signed_in_tokens(provider, post_logout_redirect_uris=["https://app.example/bye"])
     # An unregistered place to go back to is refused with a page, never followed.
     evil = browser.get(
         "/oauth/end_session",
