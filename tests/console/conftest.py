@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -137,6 +138,26 @@ def live_port() -> int:
     raise AssertionError(f"every port of {LIVE_PORTS} is taken")
 
 
+@contextmanager
+def serving(app: FastAPI, port: int) -> Iterator[None]:
+    """`app` under uvicorn on 127.0.0.1:`port` in a thread, for the block."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    # Waiting for the socket to listen is setup, not an assertion on speed.
+    for _ in range(600):
+        if server.started:
+            break
+        assert thread.is_alive(), "uvicorn stopped while starting"
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
 @pytest.fixture(scope="module")
 def live(world: World) -> Iterator[LiveVigil]:
     """The world's data served by the real app: people sign in at its issuer, the console is its relying party."""
@@ -155,17 +176,5 @@ def live(world: World) -> Iterator[LiveVigil]:
     settings = base.model_copy(update={"edgeauth": edgeauth, "console": console})
     register_first_party(settings, actor="test")
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    # Waiting for the socket to listen is setup, not an assertion on speed.
-    for _ in range(600):
-        if server.started:
-            break
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    directory = PeopleDirectory.from_settings(settings.edgeauth, redis_client(settings))
-    yield LiveVigil(url, settings, app, directory)
-    server.should_exit = True
-    thread.join()
+    with serving(app, port):
+        yield LiveVigil(url, settings, app, PeopleDirectory.from_settings(settings.edgeauth, redis_client(settings)))

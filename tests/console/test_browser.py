@@ -13,19 +13,16 @@ import secrets
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pyotp
 import pytest
-import uvicorn
 from playwright.sync_api import BrowserContext, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from detections import AlertFilter, AlertStatus
-from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, SCANNER_RULE, LiveVigil, World
+from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, SCANNER_RULE, LiveVigil, World, serving
 from tests.console.test_signin_flow import PASSWORD
 from tests.edgeauth.issuer.people_flow import next_step_code
 from tests.fixtures.edgeauth import EdgeAuthHarness
@@ -56,19 +53,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def base_url(world: World) -> Iterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(world.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    # Waiting for the socket to listen is setup, not an assertion on speed.
-    for _ in range(600):
-        if server.started:
-            break
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join()
+    with serving(world.app, port):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

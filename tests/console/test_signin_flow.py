@@ -17,7 +17,7 @@ from edgeauth.people import PersonRole
 from tests.console.conftest import LiveVigil, World
 from tests.edgeauth.issuer.people_flow import hidden, next_step_code
 from vigil import keyring
-from vigil.console.store import SessionStore
+from vigil.console.store import ConsoleSession, SessionStore
 
 pytestmark = pytest.mark.integration
 
@@ -75,6 +75,21 @@ def sessions(live: LiveVigil) -> SessionStore:
     return store
 
 
+def signed_in_session(live: LiveVigil, roles: tuple[PersonRole, ...] = ("analyst",)) -> tuple[str, httpx.Client, str]:
+    """A person signed in to the console: their name, their browser and their session id."""
+    name, _ = person(live, *roles)
+    client = console_sign_in(live, name)
+    return name, client, client.cookies["vigil_console"]
+
+
+def age_session(live: LiveVigil, session_id: str, **clocks: float) -> ConsoleSession:
+    """Move a session's clocks (`access_expires_at`, `last_seen`, `absolute_expires_at`); what it held before."""
+    session, _ = sessions(live).get(session_id)
+    assert session is not None
+    sessions(live).replace(session_id, session.model_copy(update=clocks))
+    return session
+
+
 def test_an_analyst_signs_in_with_password_and_code(live: LiveVigil, world: World) -> None:
     name, authenticator = person(live, "analyst", totp=True)
     client = browser(live)
@@ -114,12 +129,8 @@ def test_an_analyst_signs_in_with_password_and_code(live: LiveVigil, world: Worl
 
 
 def test_the_access_token_is_refreshed_on_the_server(live: LiveVigil) -> None:
-    name, _ = person(live, "analyst")
-    client = console_sign_in(live, name)
-    session_id = client.cookies["vigil_console"]
-    before, _ = sessions(live).get(session_id)
-    assert before is not None
-    sessions(live).replace(session_id, before.model_copy(update={"access_expires_at": int(time.time())}))
+    _, client, session_id = signed_in_session(live)
+    before = age_session(live, session_id, access_expires_at=int(time.time()))
     assert client.get("/console/alerts").status_code == 200
     after, _ = sessions(live).get(session_id)
     assert after is not None
@@ -131,13 +142,9 @@ def test_the_access_token_is_refreshed_on_the_server(live: LiveVigil) -> None:
 
 
 def test_a_person_disabled_meanwhile_is_signed_out_at_the_next_refresh(live: LiveVigil) -> None:
-    name, _ = person(live, "analyst")
-    client = console_sign_in(live, name)
-    session_id = client.cookies["vigil_console"]
+    name, client, session_id = signed_in_session(live)
     live.directory.disable(name, actor="test")
-    session, _ = sessions(live).get(session_id)
-    assert session is not None
-    sessions(live).replace(session_id, session.model_copy(update={"access_expires_at": int(time.time())}))
+    age_session(live, session_id, access_expires_at=int(time.time()))
     ended = client.get("/console/alerts")
     assert ended.status_code == 303
     assert ended.headers["location"] == "/console/login?next=/console/alerts&expired=1"
@@ -145,14 +152,9 @@ def test_a_person_disabled_meanwhile_is_signed_out_at_the_next_refresh(live: Liv
 
 
 def test_idle_and_absolute_timeouts_end_the_session(live: LiveVigil) -> None:
-    name, _ = person(live, "analyst")
     for clock in ("last_seen", "absolute_expires_at"):
-        client = console_sign_in(live, name)
-        session_id = client.cookies["vigil_console"]
-        session, _ = sessions(live).get(session_id)
-        assert session is not None
-        past = time.time() - live.settings.console.idle_timeout_seconds - 1
-        sessions(live).replace(session_id, session.model_copy(update={clock: past}))
+        _, client, session_id = signed_in_session(live)
+        age_session(live, session_id, **{clock: time.time() - live.settings.console.idle_timeout_seconds - 1})
         ended = client.get("/console/alerts")
         assert ended.status_code == 303, clock
         assert ended.headers["location"].endswith("expired=1")
@@ -172,11 +174,8 @@ def refresh_grant(live: LiveVigil, refresh_token: str) -> httpx.Response:
 
 
 def test_sign_out_revokes_the_refresh_token_and_ends_the_issuer_session(live: LiveVigil) -> None:
-    name, _ = person(live, "analyst")
-    client = console_sign_in(live, name)
-    session_id = client.cookies["vigil_console"]
-    session, _ = sessions(live).get(session_id)
-    assert session is not None
+    _, client, session_id = signed_in_session(live)
+    session = age_session(live, session_id)
     assert session.refresh_token is not None
     page = client.get("/console/alerts")
     csrf = CSRF.search(page.text)
