@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError, OAuth2Error
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    LoginRequiredError,
+    RequestNotSupportedError,
+    RequestURINotSupportedError,
+)
 
 from edgeauth.issuer.accounts import Account
 from edgeauth.issuer.models import ClientRecord
@@ -146,6 +151,11 @@ class Authorizer:
         state = data.get("state")
         if "none" in prompts and len(prompts) > 1:
             raise InvalidRequestError("prompt=none cannot be combined", redirect_uri=redirect_uri, state=state)
+        # OpenID Connect Core 6: request objects are not supported, and saying so beats ignoring them.
+        if data.get("request"):
+            raise RequestNotSupportedError(redirect_uri=redirect_uri, state=state)
+        if data.get("request_uri"):
+            raise RequestURINotSupportedError(redirect_uri=redirect_uri, state=state)
         try:
             max_age = _max_age(data)
         except InvalidRequestError as error:

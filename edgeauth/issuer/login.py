@@ -28,6 +28,7 @@ from edgeauth.people import (
 GENERIC_FAILURE = GENERIC_SIGN_IN_FAILURE.capitalize() + "."
 CODE_FAILURE = GENERIC_SECOND_FACTOR_FAILURE.capitalize() + "."
 MAX_FIELD_CHARS = 1024
+MAX_HINT_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class SignIn:
             return Step(page="second_factor", username=pending.candidate or "")
         if pending.stage == "enrol" and pending.candidate is not None:
             return self._enrolment(pending, error=None)
-        return Step(page="login")
+        # OpenID Connect Core 3.1.2.1 `login_hint`: the user name the client already knows, filled in.
+        return Step(page="login", username=pending.params.get("login_hint", "")[:MAX_HINT_CHARS])
 
     def submit(
         self,

@@ -76,7 +76,8 @@ def test_confidential_client_password_only_flow(provider: Provider) -> None:
     secret = provider.client("webapp", first_party=True)
     browser = provider.browser()
     verifier, challenge = pkce()
-    started = provider.authorize(browser, "webapp", challenge, state="xyz", nonce="n-1")
+    started = provider.authorize(browser, "webapp", challenge, state="xyz", nonce="n-1", login_hint="ana")
+    assert 'value="ana"' in browser.get(started.headers["location"]).text
     done = provider.sign_in(browser, started, "ana")
     assert done.status_code == 302, done.text
     location = done.headers["location"]

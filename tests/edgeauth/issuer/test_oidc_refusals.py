@@ -46,6 +46,8 @@ def code_for(provider: Provider, browser: TestClient, client_id: str = "webapp",
         ({"scope": "openid no-such-scope"}, None),
         ({"max_age": "-1"}, "max_age"),
         ({"prompt": "none login"}, "prompt"),
+        ({"request": "eyJhbGciOiJub25lIn0.e30."}, None),
+        ({"request_uri": "https://evil.example/req"}, None),
     ],
 )
 def test_bad_requests_go_back_to_the_registered_redirect(
@@ -60,7 +62,14 @@ def test_bad_requests_go_back_to_the_registered_redirect(
     assert location.startswith(APP_REDIRECT + "?")
     returned = query(location)
     assert returned["state"] == "s1"
-    assert returned["error"] in {"invalid_request", "unsupported_response_type", "unauthorized_client", "invalid_scope"}
+    assert returned["error"] in {
+        "invalid_request",
+        "unsupported_response_type",
+        "unauthorized_client",
+        "invalid_scope",
+        "request_not_supported",
+        "request_uri_not_supported",
+    }
     assert "code" not in returned
     if description:
         assert description in returned["error_description"]
