@@ -13,7 +13,7 @@ import base64
 import binascii
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -32,6 +32,7 @@ from siem.inputs.bulkapi import (
     dataset_of_index,
     queue_items,
     read_bulk,
+    whole_refusal,
 )
 from siem.inputs.otlp import export_response, read_logs
 from siem.parsers import DEFAULT_FORMAT, dataset_of, resolve_format
@@ -173,22 +174,32 @@ def create_shipper_router(guard: Guard, pipeline: Pipeline) -> APIRouter:
     router = APIRouter(tags=["ingest", ELASTICSEARCH_TAG])
     settings = pipeline.settings
     Shipper = Annotated[Principal, Depends(_shipper_guard(guard, "ingest:write"))]
+    Refusal = Annotated[
+        Literal["item", "request"],
+        Query(description="How a full queue refuses: per item inside a 200 (Elasticsearch's way), or the request."),
+    ]
     version: dict[str, Any] = {}
 
     @router.post("/_bulk", response_model=None)
     @router.put("/_bulk", response_model=None)
     @router.post("/{index}/_bulk", response_model=None)
     @router.put("/{index}/_bulk", response_model=None)
-    async def bulk(request: Request, principal: Shipper, index: str | None = None) -> JSONResponse:
-        """Queue the `index`/`create` actions of an NDJSON bulk body; one status per item (see siem.inputs.bulkapi)."""
+    async def bulk(
+        request: Request, principal: Shipper, index: str | None = None, refusal: Refusal = "item"
+    ) -> JSONResponse:
+        """Queue the `index`/`create` actions of an NDJSON bulk body; one status per item (see siem.inputs.bulkapi).
+        `refusal=request`: a full queue (or Redis down) answers 429 (503) for the whole request instead."""
         started = time.monotonic()
         body = await _read_encoded_body(request, settings.max_request_bytes)
         items = await run_in_threadpool(read_bulk, body, settings, index)
         await run_in_threadpool(queue_items, pipeline, items, principal.client_id)
-        if all_refused_for_now(items):
+        whole = whole_refusal(items, settings) if refusal == "request" else None
+        if whole is not None or all_refused_for_now(items):
             # Shippers such as rsyslog re-send refused items at once, without backoff: holding the answer paces
             # their retry loop to the queue's drain instead of a busy loop (the wait costs no thread here).
             await asyncio.sleep(REFUSAL_PAUSE_SECONDS)
+        if whole is not None:
+            raise whole
         return _elastic(bulk_response(items, started))
 
     @router.get("/", response_model=None)

@@ -101,6 +101,23 @@ class Pipeline:
             dead_letter=forecast(failures(known, records)) if screen else DeadLetterForecast(),
         )
 
+    def push_together(
+        self, batches: Sequence[tuple[RecordFormat, Sequence[str], Sequence[str | None]]], *, source: str
+    ) -> list[list[str]]:
+        """Queue records of several formats as one: all or none, so a request answered as a whole (a bulk
+        request) is never half queued. Returns each batch's stream entries, in order."""
+        planned = []
+        for fmt, records, ids in batches:
+            if len(ids) != len(records):
+                raise InvalidBatchError(f"{len(ids)} ids for {len(records)} records: they must pair one to one")
+            planned.append(self.stream.chunks(resolve_format(fmt), records, source=source, ids=ids))
+        entries = self.stream.enqueue([chunk for chunks in planned for chunk in chunks])
+        answer, start = [], 0
+        for chunks in planned:
+            answer.append(entries[start : start + len(chunks)])
+            start += len(chunks)
+        return answer
+
     # -- workers ---------------------------------------------------------------------------------------------
 
     def _gather(self, consumer: str, block_ms: int | None) -> tuple[list[Entry], int]:

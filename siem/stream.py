@@ -124,12 +124,18 @@ class EventStream:
         `Pipeline.push` checks the format and the ids first; the edge verifier's decision sink calls this directly
         so that its process needs nothing of siem but this module.
         """
+        return self.enqueue(self.chunks(fmt, records, source=source, ids=ids))
+
+    def chunks(
+        self, fmt: str, records: Sequence[str], *, source: str, ids: Sequence[str | None] | None = None
+    ) -> list[Chunk]:
+        """The entries `push` would write: `chunk_records` records each (for `enqueue` of several formats at once)."""
         size = self.settings.chunk_records
         chunks = []
         for start in range(0, len(records), size):
             part = ids[start : start + size] if ids is not None else None
             chunks.append(Chunk(fmt, source, records[start : start + size], part if part and any(part) else None))
-        return self.enqueue(chunks)
+        return chunks
 
     def enqueue(self, chunks: Sequence[Chunk]) -> list[str]:
         """Queue every chunk or none; returns the stream ids once Redis has them (see the AOF policy)."""

@@ -3,11 +3,13 @@
 Called by the `POST /_bulk` routes (`siem.http`). A bulk body is NDJSON action/source pairs; each item is
 mapped to a dataset (its target index, or a `vigil.dataset` field), then to a record format and the record text
 the existing parsers read (an nginx line in `message`, a lograge object, a JSON exception), and queued through
-`Pipeline.push` with the shipper's `_id` as its event id. The answer is a real bulk response, one status per item,
-so a shipper retries exactly the items that failed: 201 queued (durably, as `POST /ingest` 202 means), 409 an
+`Pipeline.push_together` with the shipper's `_id` as its event id. The answer is a real bulk response, one status
+per item, so a shipper retries exactly the items that failed: 201 queued (durably, as `POST /ingest` 202 means), 409 an
 `_id` repeated within the request, 429 above the high-water mark, 503 queue down, 400 an item that can never
-succeed. Only `index` and `create` exist: Vigil's indices are append-only, so `update` and `delete` are refused
-per item. Only the `access` and `exception` datasets are open to shippers; `auth` and `audit` are Vigil's own.
+succeed. The accepted items are queued together (all or none), so a shipper that reads only the HTTP status (such as
+syslog-ng's `elasticsearch-http`) can ask with `refusal=request` for a full queue to refuse the request as a whole.
+Only `index` and `create` exist: Vigil's indices are append-only, so `update` and `delete` are refused per item.
+Only the `access` and `exception` datasets are open to shippers; `auth` and `audit` are Vigil's own.
 """
 
 from __future__ import annotations
@@ -181,29 +183,33 @@ def _read_source(item: BulkItem, line: bytes, number: int, settings: SiemSetting
 
 
 def queue_items(pipeline: Pipeline, items: Sequence[BulkItem], sender: str) -> None:
-    """Push the accepted items, one push per format; a group the queue refuses answers 429 or 503 per item."""
+    """Push the accepted items as one (all or none, whatever their formats): a full queue answers 429 and Redis
+    down 503 for every one of them, so a retry of the refused items never repeats a queued one."""
     groups: dict[RecordFormat, list[BulkItem]] = {}
     for item in items:
         if item.status == 0 and item.fmt is not None:
             groups.setdefault(item.fmt, []).append(item)
-    chunk = pipeline.settings.chunk_records
-    for fmt, group in groups.items():
-        try:
-            receipt = pipeline.push(
-                fmt, [i.record for i in group], source=f"http:{sender}", ids=[i.doc_id for i in group]
-            )
-        except BackpressureError as exc:
+    if not groups:
+        return
+    batches = [(fmt, [i.record for i in group], [i.doc_id for i in group]) for fmt, group in groups.items()]
+    try:
+        entries = pipeline.push_together(batches, source=f"http:{sender}")
+    except BackpressureError as exc:
+        for group in groups.values():
             for item in group:
                 item.refuse(429, "es_rejected_execution_exception", str(exc))
-            continue
-        except QueueUnavailableError as exc:
+        return
+    except QueueUnavailableError as exc:
+        for group in groups.values():
             for item in group:
                 item.refuse(503, "unavailable_shards_exception", str(exc))
-            continue
+        return
+    chunk = pipeline.settings.chunk_records
+    for group, written in zip(groups.values(), entries, strict=True):
         for position, item in enumerate(group):
             # The id the worker will give a record without one: the same function, the same stream position.
             if item.doc_id is None:
-                item.doc_id = event_id(receipt.entries[position // chunk], position % chunk)
+                item.doc_id = event_id(written[position // chunk], position % chunk)
             item.status = 201
 
 
@@ -214,6 +220,20 @@ REFUSAL_PAUSE_SECONDS = 0.5
 def all_refused_for_now(items: Sequence[BulkItem]) -> bool:
     """Every item refused with a status worth retrying (a full or unavailable queue), none taken."""
     return all(item.status in (429, 503) for item in items)
+
+
+def whole_refusal(
+    items: Sequence[BulkItem], settings: SiemSettings
+) -> BackpressureError | QueueUnavailableError | None:
+    """The refusal of the request as a whole, for shippers that read only the HTTP status of a bulk answer (see
+    `refusal=request`): since the items are queued together, one refused for now means none was queued."""
+    for item in items:
+        reason = item.error[1] if item.error is not None else ""
+        if item.status == 429:
+            return BackpressureError(reason, retry_after=settings.retry_after_seconds)
+        if item.status == 503:
+            return QueueUnavailableError(reason)
+    return None
 
 
 def bulk_response(items: Sequence[BulkItem], started: float) -> dict[str, Any]:

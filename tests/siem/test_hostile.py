@@ -139,6 +139,10 @@ def test_a_full_queue_answers_each_door_in_its_own_protocol(make_pipeline: Any, 
         assert bulk.status_code == 200  # Elasticsearch's shape: the refusal is the item's, so shippers retry it
         assert [i["index"]["status"] for i in bulk.json()["items"]] == [429]
         assert bulk.json()["items"][0]["index"]["error"]["type"] == "es_rejected_execution_exception"
+        whole = client.post("/_bulk", params={"refusal": "request"}, content=BULK, headers=auth)
+        assert (whole.status_code, whole.headers["retry-after"]) == (429, str(pipeline.settings.retry_after_seconds))
+        assert whole.json()["status"] == 429  # Elasticsearch's error body
+        assert client.post("/_bulk", params={"refusal": "never"}, content=BULK, headers=auth).status_code == 422
     assert pipeline.stream.depth() == 1
 
 

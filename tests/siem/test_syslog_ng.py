@@ -4,6 +4,8 @@ access log and an exception log through both of its doors into Vigil: `syslog()`
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +75,46 @@ def test_syslog_ng_ships_nginx_and_exception_logs_through_both_doors_once(
     by_door = {h["_source"]["vigil"]["ingest"]["client"]: h["_source"] for h in one}
     assert by_door["syslog"]["log"]["syslog"]["facility"]["name"] == "local0"
     assert by_door["syslog"]["process"]["name"] == "billing"
+
+
+# syslog-ng reads only the HTTP status of a bulk answer: `refusal=request` makes a full queue refuse the request as
+# a whole (429), which it retries after `time-reopen`, keeping the batch.
+SYSLOG_NG_FULL_QUEUE = """
+@include "{{scl}}/elasticsearch/elastic-http.conf"
+source s_access {{ file("{access}" flags(no-parse) program-override("nginx")); }};
+destination d_vigil_access {{
+  elasticsearch-http(url("http://127.0.0.1:{http_port}/_bulk?refusal=request") index("access") type("")
+                     user("shipper") password("{token}") template("$(format-json message=$MESSAGE)")
+                     time-reopen(1));
+}};
+log {{ source(s_access); destination(d_vigil_access); }};
+"""
+
+
+def test_syslog_ng_keeps_what_a_full_queue_refused_as_a_whole_and_ships_it_once(
+    make_pipeline: Callable[..., Pipeline], edge_auth: Any, es: Elasticsearch, tmp_path: Path
+) -> None:
+    lines = 600
+    pipeline = make_pipeline(high_water_mark=300, chunk_records=20, batch_max_events=40)
+    token = edge_auth.token(["ingest:write"], client_id="syslog-ng")
+    stop = threading.Event()
+
+    def slow_worker() -> None:
+        while not stop.wait(0.2):
+            pipeline.run_once()
+
+    worker = threading.Thread(target=slow_worker, daemon=True)
+    with nginx_access_log(tmp_path / "nginx", lines) as access, served(vigil_app(edge_auth, pipeline)) as url:
+        config = SYSLOG_NG_FULL_QUEUE.format(access=access, http_port=url.rsplit(":", 1)[1], token=token)
+        worker.start()
+        try:
+            with syslog_ng(tmp_path / "syslog-ng", config):
+                wait_until(lambda: pipeline.stream.stats().get("received", 0) >= lines, 120, "every line queued")
+        finally:
+            stop.set()
+            worker.join(timeout=20)
+    assert pipeline.stream.stats().get("rejected", 0) > 0  # the queue really refused, and syslog-ng re-sent
+    pipeline.drain()
+    assert pipeline.stream.stats()["received"] == lines
+    assert per_client(es, pipeline, "access") == {"syslog-ng": lines}
+    assert distinct(es, pipeline, "access", "url.path") == lines
