@@ -152,4 +152,12 @@ def test_an_auditor_with_a_second_factor_builds_a_bundle_remotely(
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
     assert vigil(cli_env, "alerts", "list", "--remote").stderr.startswith("vigil: error: your role may not do this")
-    assert vigil(cli_env, "logout").returncode == 0
+
+    # Disabled by an admin: the next command finds the sign-in ended, says so in one line and forgets it.
+    live.directory.disable(name, actor="admin")
+    ended = vigil(cli_env, "compliance", "status", "--remote")
+    assert ended.returncode == 1
+    assert ended.stderr.strip() == (
+        f"vigil: error: your sign-in at {live.url} ended (invalid_grant); run `vigil login` again"
+    )
+    assert not (Path(cli_env["XDG_CONFIG_HOME"]) / "vigil" / "credentials.json").exists()

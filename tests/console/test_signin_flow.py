@@ -17,6 +17,8 @@ from edgeauth.people import PersonRole
 from tests.console.conftest import LiveVigil, World
 from tests.edgeauth.issuer.people_flow import hidden, next_step_code
 from vigil import keyring
+from vigil.clients import redis_client
+from vigil.console.registration import register_first_party
 from vigil.console.store import ConsoleSession, SessionStore
 
 pytestmark = pytest.mark.integration
@@ -212,3 +214,25 @@ def test_a_person_without_a_console_role_is_refused(live: LiveVigil) -> None:
     assert refused.status_code == 403
     assert "no role the console serves" in refused.text
     assert "vigil_console=" not in refused.headers.get("set-cookie", "").replace("vigil_console_signin", "")
+
+
+def test_registration_is_idempotent_and_keeps_the_secret_sealed(live: LiveVigil) -> None:
+    again = register_first_party(live.settings, actor="test")
+    assert [(r.client_id, r.outcome) for r in again] == [("vigil-console", "unchanged"), ("vigil-cli", "unchanged")]
+    secret = keyring.console_client_secret(live.settings)
+    kept = secret.get()
+    assert kept is not None
+    raw = redis_client(live.settings).get(secret.key)
+    assert isinstance(raw, bytes)
+    assert kept.get_secret_value().encode() not in raw  # sealed, not in clear
+    # A lost secret (a wiped key) is replaced by a rotated one; the console signs people in with it afterwards.
+    redis_client(live.settings).delete(secret.key)
+    rotated = register_first_party(live.settings, actor="test")
+    assert rotated[0].outcome == "secret rotated"
+    fresh = secret.get()
+    assert fresh is not None
+    assert fresh.get_secret_value() != kept.get_secret_value()
+    assert refresh_grant(live, "not-a-token").json()["error"] == "invalid_grant"  # the new secret authenticates
+    # The running app read the old secret; refused as invalid_client, it reads the new one and carries on.
+    name, _ = person(live, "analyst")
+    assert console_sign_in(live, name).get("/console/alerts").status_code == 200

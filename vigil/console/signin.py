@@ -16,7 +16,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -30,7 +30,7 @@ from vigil.console.pages import FORM_ERRORS, Pages
 from vigil.console.session import Sessions
 from vigil.console.settings import ConsoleSettings
 from vigil.console.store import ConsoleSession, SessionStore, digest
-from vigil.signin import RelyingParty, SignInError, TokenSet
+from vigil.signin import ProviderRefused, RelyingParty, SignInError, TokenSet
 
 PREFIX = "/console"
 MAX_STATE_CHARS = 256
@@ -38,6 +38,7 @@ MAX_CODE_CHARS = 2048
 # An OAuth error code is shown on the page; only its registered shape is (RFC 6749 4.1.2.1: NQSCHAR without spaces).
 OAUTH_ERROR = re.compile(r"^[a-z_]{1,64}$")
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def safe_next(target: str | None) -> str:
@@ -73,10 +74,23 @@ class ConsoleClient:
                 )
             return self._party
 
+    def authenticated(self, call: Callable[[RelyingParty], T]) -> T:
+        """`call` with the client secret as stored now: refused as `invalid_client` (the secret was rotated by
+        `vigil console register` since this replica read it), the secret is read again and `call` retried once."""
+        try:
+            return call(self.party())
+        except ProviderRefused as exc:
+            if exc.oauth_error != "invalid_client":
+                raise
+        with self._lock:
+            self._party = None
+        return call(self.party())
+
     def refresh(self, session: ConsoleSession) -> TokenSet:
-        if session.refresh_token is None:
+        refresh_token = session.refresh_token
+        if refresh_token is None:
             raise SignInRequired("your session has no refresh token; sign in again")
-        return self.party().refresh(session.refresh_token, subject=session.subject)
+        return self.authenticated(lambda party: party.refresh(refresh_token, subject=session.subject))
 
 
 def _origin(url: str) -> str:
@@ -184,7 +198,7 @@ def create_signin_router(sessions: Sessions, pages: Pages, store: SessionStore, 
             shown = error if error is not None and OAUTH_ERROR.match(error) else "no authorization code"
             return page(request, next=pending.next, error=f"the sign-in was not completed ({shown})", status=400)
         try:
-            tokens = client.party().finish(pending.request(), code)
+            tokens = client.authenticated(lambda party: party.finish(pending.request(), code))
         except SignInError as exc:
             return page(request, next=pending.next, error=str(exc), status=exc.status_code)
         try:
@@ -217,7 +231,7 @@ def create_signin_router(sessions: Sessions, pages: Pages, store: SessionStore, 
         if refresh_token is None:
             return
         try:
-            client.party().revoke(refresh_token)
+            client.authenticated(lambda party: party.revoke(refresh_token))
         except SignInError as exc:
             log.warning("console sign-out: the refresh token was not revoked: %s", exc)
 

@@ -188,7 +188,8 @@ class RelyingParty:
             )
         status = response.status_code
         if status != 200:
-            raise ProviderRefused(f"the provider refused the revocation ({status}): {_oauth_error(response)}")
+            code, detail = _oauth_error(response)
+            raise ProviderRefused(f"the provider refused the revocation ({status}): {detail}", code)
 
     def end_session_url(self, *, id_token_hint: str | None, post_logout_redirect_uri: str) -> str | None:
         """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), or None when the provider has none."""
@@ -211,7 +212,8 @@ class RelyingParty:
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(f"userinfo at {self.issuer} cannot be reached: {exc}") from None
         if response.status_code != 200:
-            raise ProviderRefused(f"userinfo answered {response.status_code}: {_oauth_error(response)}")
+            code, detail = _oauth_error(response)
+            raise ProviderRefused(f"userinfo answered {response.status_code}: {detail}", code)
         claims = response.json()
         if not isinstance(claims, dict):
             raise ProviderUnavailable("userinfo answered something other than a JSON object")
@@ -305,11 +307,13 @@ class RelyingParty:
             raise ProviderUnavailable(f"the provider's keys ({self.metadata.jwks_uri}) cannot be read: {exc}") from None
 
 
-def _oauth_error(response: httpx.Response) -> str:
+def _oauth_error(response: httpx.Response) -> tuple[str, str]:
+    """The OAuth error code of an error answer (or "") and a one-line description of it."""
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200]
-    if isinstance(body, dict) and "error" in body:
-        return f"{body['error']}: {body.get('error_description', '')}".rstrip(": ")
-    return response.text[:200]
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        code = body["error"][:64]
+        return code, f"{code}: {body.get('error_description', '')}".rstrip(": ")[:200]
+    return "", " ".join(response.text.split())[:200]
