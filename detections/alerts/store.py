@@ -92,6 +92,7 @@ def _adds_nothing(source: dict[str, Any], c: Candidate) -> bool:
     counted = datetime.fromisoformat(stored) if stored else None
     return (
         c.uncounted(counted) == 0
+        and source["count"] >= c.count
         and datetime.fromisoformat(source["first_seen"]) <= c.first_seen
         and datetime.fromisoformat(source["last_seen"]) >= c.last_seen
     )
@@ -160,11 +161,18 @@ class AlertStore:
         return from_hit(hits[0]) if hits else None
 
     def _merge(self, alert: Alert, c: Candidate, now: datetime) -> bool:
-        """Fold the candidate into the alert; False when it adds nothing (a span merged before)."""
-        added = c.uncounted(alert.counted_until)
-        if not added and c.first_seen >= alert.first_seen and c.last_seen <= alert.last_seen:
+        """Fold the candidate into the alert; False when it adds nothing (a span merged before).
+
+        The alert never holds fewer events than one candidate folded into it: a candidate's count is exact over
+        its own span, which the alert covers once merged. A retro-hunt counts by `@timestamp` and the live engine
+        by `event.ingested`, so a hunt's spans all start before a live alert's `counted_until` and add nothing
+        by span; when the live alert has seen only part of them, the hunt's count raises it instead of being
+        skipped (and never adds to it: the events it already counted are among the hunt's).
+        """
+        count = max(alert.count + c.uncounted(alert.counted_until), c.count)
+        if count == alert.count and c.first_seen >= alert.first_seen and c.last_seen <= alert.last_seen:
             return False
-        alert.count += added
+        alert.count = count
         alert.first_seen = min(alert.first_seen, c.first_seen)
         alert.last_seen = max(alert.last_seen, c.last_seen)
         _, until = c.spans()

@@ -3,8 +3,9 @@
 Each window runs every hunted rule through the engine's `evaluate` (the same searches, paging and exact facts as
 the live engine; no checkpoint or rule state is touched). Candidates are tagged as hunt results and written
 through the same alert store, so their deterministic ids land on the alerts the live engine made; a candidate
-whose rule and group already have an alert covering its whole span (any status: a resolved alert stays
-resolved) is counted as `already_alerted` and not written again, so re-running a hunt changes nothing.
+whose rule and group already have an alert covering its whole span and holding at least its count (or resolved:
+a resolved alert stays as it was closed) is counted as `already_alerted` and not written again, so re-running a
+hunt changes nothing. An open alert that counted fewer of those events is raised to the hunt's count by the store.
 
 The CLI runs a hunt in-process with a progress bar; the API stores a job that a worker runs (`tasks.py`), and
 the job document carries the progress and results every replica can read.
@@ -20,7 +21,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from detections.alerts.store import LOOKUP_CHUNK, AlertStore, Candidate
+from detections.alerts.store import LOOKUP_CHUNK, OPEN, AlertStore, Candidate
 from detections.catalog.compiled import CompiledRule
 from detections.engine.runner import Engine
 from detections.engine.windows import Window
@@ -65,10 +66,12 @@ class HuntJobs:
 
 
 def _known(store: AlertStore, candidates: list[Candidate]) -> list[bool]:
-    """For each candidate: an alert of its rule and group (any status) already covers its whole span."""
+    """For each candidate: an alert of its rule and group already covers its whole span, and holds at least its
+    count or is closed (a resolved alert is left as the analyst closed it). An open alert holding fewer events
+    is not known: the candidate goes to the store, whose merge raises the alert's count to the hunt's."""
     if not candidates or not store.es.indices.exists(index=store.index):
         return [False] * len(candidates)
-    spans: dict[tuple[str, str], list[tuple[datetime, datetime]]] = {}
+    spans: dict[tuple[str, str], list[tuple[datetime, datetime, int, bool]]] = {}
     for offset in range(0, len(candidates), LOOKUP_CHUNK):
         chunk = candidates[offset : offset + LOOKUP_CHUNK]
         after: list[Any] | None = None
@@ -78,7 +81,7 @@ def _known(store: AlertStore, candidates: list[Candidate]) -> list[bool]:
                 index=store.index,
                 size=LOOKUP_CHUNK,
                 sort=[{"id": "asc"}],
-                source_includes=["rule_id", "group_key", "first_seen", "last_seen"],
+                source_includes=["rule_id", "group_key", "first_seen", "last_seen", "count", "status"],
                 query={
                     "bool": {
                         "filter": [
@@ -91,13 +94,17 @@ def _known(store: AlertStore, candidates: list[Candidate]) -> list[bool]:
             )["hits"]["hits"]
             for hit in hits:
                 s = hit["_source"]
-                span = (datetime.fromisoformat(s["first_seen"]), datetime.fromisoformat(s["last_seen"]))
+                first, last = datetime.fromisoformat(s["first_seen"]), datetime.fromisoformat(s["last_seen"])
+                span = (first, last, int(s["count"]), s["status"] in OPEN)
                 spans.setdefault((s["rule_id"], s["group_key"]), []).append(span)
             if len(hits) < LOOKUP_CHUNK:
                 break
             after = hits[-1]["sort"]
     return [
-        any(first <= c.first_seen and c.last_seen <= last for first, last in spans.get((c.rule.id, c.group_key), []))
+        any(
+            first <= c.first_seen and c.last_seen <= last and (c.count <= count or not is_open)
+            for first, last, count, is_open in spans.get((c.rule.id, c.group_key), [])
+        )
         for c in candidates
     ]
 

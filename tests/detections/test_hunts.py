@@ -122,6 +122,34 @@ def test_a_hunt_dedupes_against_the_live_engines_alerts(
     assert [(a.id, a.count, a.category) for a in alerts_of(det, SCANNER)] == [(live.id, 1, "detection")]
 
 
+def test_a_hunt_raises_a_live_alert_that_counted_fewer_events(
+    sender: Sender, make_detections: Callable[..., Detections]
+) -> None:
+    """The live engine saw one request; a second one with the same `@timestamp` was ingested after its cycle. The
+    hunt counts both: it reconciles the live alert's count (it does not skip it, nor add to it) and a second hunt
+    finds nothing more to do."""
+    request = {"method": "GET", "path": "/", "status": 404, "remote_ip": "192.0.2.10", "user_agent": "sqlmap/1.7"}
+    sender.send("json", [request], at=ATTACK_START)
+    det = make_detections()
+    det.run_cycle(later())
+    [live] = alerts_of(det, SCANNER)
+    assert live.count == 1
+    sender.send("json", [request | {"path": "/admin"}], at=ATTACK_START)
+    hunted = HuntRequest(
+        start=(ATTACK_START - timedelta(hours=1)).isoformat(),
+        end=(ATTACK_START + timedelta(hours=1)).isoformat(),
+        rules=[SCANNER],
+    )
+    [result] = det.hunt(hunted, "ana").results
+    assert (result.hits, result.alerts_changed, result.already_alerted) == (2, 1, 0)
+    [alert] = alerts_of(det, SCANNER)
+    assert (alert.id, alert.count, alert.category) == (live.id, 2, "detection")
+    assert (alert.first_seen, alert.last_seen) == (ATTACK_START, ATTACK_START)
+    [again] = det.hunt(hunted, "ana").results
+    assert (again.alerts_changed, again.already_alerted) == (0, 1)
+    assert [a.count for a in alerts_of(det, SCANNER)] == [2]
+
+
 def test_hunt_bounds_are_refused(make_detections: Callable[..., Detections]) -> None:
     det = make_detections()
     with pytest.raises(LimitExceededError, match="at most 400 days"):
