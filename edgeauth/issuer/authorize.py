@@ -161,11 +161,12 @@ class Authorizer:
         except InvalidRequestError as error:
             error.redirect_uri, error.state = redirect_uri, state
             raise
+        # A sign-in made for this very request answers prompt=login and any max_age (even 0).
         fresh = session is not None and pending is not None and session.auth_time >= pending.created_at
         if (
             session is None
             or (prompts & {"login", "select_account"} and not fresh)
-            or (max_age is not None and moment - session.auth_time > max_age)
+            or (max_age is not None and not fresh and moment - session.auth_time > max_age)
         ):
             if "none" in prompts:
                 raise LoginRequiredError(redirect_uri=redirect_uri, state=state)

@@ -263,6 +263,10 @@ def test_single_sign_on_prompt_none_max_age_and_prompt_login(provider: Provider)
     # max_age=0: the session is too old for this request, so the person signs in again.
     again = provider.authorize(browser, "webapp", challenge, max_age="0")
     assert again.headers["location"].startswith("/oauth/login")
+    time.sleep(1.1)  # the sign-in below is in a later second than its request: max_age=0 must still be met
+    answered = provider.sign_in(browser, again, "ana")
+    assert answered.status_code == 302
+    assert "code" in query(answered.headers["location"])
     assert (
         query(provider.authorize(browser, "webapp", challenge, max_age="0", prompt="none").headers["location"])["error"]
         == "login_required"
