@@ -69,3 +69,17 @@ class EngagementError(ComplianceError):
 
     status_code = 403
     error = "engagement_closed"
+
+
+class UnknownClientError(ComplianceError):
+    """A transparency report was asked for a client that is neither registered nor served by a canary tier."""
+
+    status_code = 404
+    error = "unknown_client"
+
+
+class ReportRenderError(ComplianceError):
+    """The report's PDF could not be rendered (the message names the renderer's complaint)."""
+
+    status_code = 500
+    error = "report_unrenderable"

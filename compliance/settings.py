@@ -53,6 +53,9 @@ class ComplianceSettings(BaseModel):
     status_window_hours: int = Field(
         default=24, ge=1, le=24 * 366, description="Continuous status evaluates the trailing window of this length."
     )
+    report_max_days: int = Field(
+        default=366, ge=1, le=3660, description="Longest period one transparency report may cover (refused beyond)."
+    )
     raise_alerts: bool = Field(default=True, description="Raise a detections alert when a control starts failing.")
     alert_level: str = Field(default="high", pattern=r"^(low|medium|high|critical)$")
     collector_version: str = Field(default="1", min_length=1, description="Recorded in every evidence item.")

@@ -336,6 +336,10 @@ class Detections:
     def alert(self, alert_id: str) -> Alert:
         return self.store.get(alert_id)
 
+    def alerts_touching(self, clients: list[str], start: datetime, end: datetime) -> list[Alert]:
+        """Every alert whose events name one of these OAuth clients, active in [start, end), oldest first."""
+        return self.store.touching(clients, start, end)
+
     def alert_events(self, alert: Alert) -> list[dict[str, Any]]:
         """The matched events as stored in the logs (those still retained), else their snapshots."""
         real_ids = [i for i in alert.event_ids if not i.startswith("absence:")]

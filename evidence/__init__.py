@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from evidence.archive import EvidenceArchive
     from evidence.bundle.keys import SigningKeyStore, load_public_pem
+    from evidence.bundle.layout import REPORT_FORMAT
     from evidence.bundle.verify import verify_bundle
     from evidence.bundle.writer import BuiltBundle
-    from evidence.canonical import canonical_json
+    from evidence.canonical import canonical_json, rfc3339
     from evidence.engagement import Engagement, engagement_from_claims
     from evidence.errors import (
         BundleInvalidError,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from evidence.settings import EvidenceSettings
 
 __all__ = [
+    "REPORT_FORMAT",
     "WELL_KNOWN_KEYS",
     "BuiltBundle",
     "BundleInfo",
@@ -78,11 +80,13 @@ __all__ = [
     "engagement_from_claims",
     "index_templates",
     "load_public_pem",
+    "rfc3339",
     "verify_bundle",
 ]
 
 # name -> (module, name there)
 _MODULES = {
+    "REPORT_FORMAT": ("evidence.bundle.layout", "REPORT_FORMAT"),
     "BuiltBundle": ("evidence.bundle.writer", "BuiltBundle"),
     "BundleInfo": ("evidence.models", "BundleInfo"),
     "BundleInvalidError": ("evidence.errors", "BundleInvalidError"),
@@ -114,6 +118,7 @@ _MODULES = {
     "engagement_from_claims": ("evidence.engagement", "engagement_from_claims"),
     "index_templates": ("evidence.locker.index", "index_templates"),
     "load_public_pem": ("evidence.bundle.keys", "load_public_pem"),
+    "rfc3339": ("evidence.canonical", "rfc3339"),
     "verify_bundle": ("evidence.bundle.verify", "verify_bundle"),
 }
 

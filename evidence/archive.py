@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -21,6 +22,7 @@ from elasticsearch import Elasticsearch
 from edgeauth import AuditEvent, AuditSink, Sealer
 from evidence.bundle.catalog import BundleCatalog
 from evidence.bundle.keys import SigningKeyStore, load_public_pem
+from evidence.bundle.package import sign_package
 from evidence.bundle.verify import verify_bundle
 from evidence.bundle.writer import BuiltBundle, build_bundle
 from evidence.canonical import canonical_json, rfc3339
@@ -70,6 +72,13 @@ class EvidenceArchive:
         )
         self.catalog.add(built.info)
         return built
+
+    def sign_package(self, files: Sequence[tuple[str, bytes]], head: Mapping[str, Any]) -> bytes:
+        """A small signed package (a client's transparency report) under the active bundle signing key, so the
+        same `verify` and openssl procedure check it; nothing is stored (the caller hands the bytes out)."""
+        self.keys.ensure()
+        kid, private = self.keys.signer()
+        return sign_package(files, head, kid=kid, private=private, level=self.settings.compression_level)
 
     def rotate_key(self) -> SigningKeyPublic:
         """Rotate the signing key and record the rotation in the locker (an auditor may ask about it)."""

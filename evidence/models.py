@@ -117,12 +117,14 @@ class BundleRequest(BaseModel):
 
 
 class VerificationReport(BaseModel):
-    """The outcome of offline bundle verification."""
+    """The outcome of offline verification of a bundle or a signed report (`format` says which)."""
 
     problems: list[str]
     files_checked: int
     items: int
     kid: str | None
+    format: str | None = None
+    client: str | None = Field(default=None, description="The client a signed report is about.")
 
     @property
     def ok(self) -> bool:

@@ -61,10 +61,8 @@ def namespace(request: pytest.FixtureRequest) -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture
-def es_namespace(es: Elasticsearch, namespace: str) -> Iterator[str]:
-    """A unique index prefix; every index, template and alias under it is removed after the test."""
-    yield namespace
+def remove_indices(es: Elasticsearch, namespace: str) -> None:
+    """Every index, template and alias under the prefix."""
     # The server refuses wildcard deletes (action.destructive_requires_name), so resolve the names first.
     indices = list(es.options(ignore_status=404).indices.get(index=f"{namespace}*", expand_wildcards="all"))
     if indices:
@@ -72,10 +70,21 @@ def es_namespace(es: Elasticsearch, namespace: str) -> Iterator[str]:
     es.options(ignore_status=404).indices.delete_index_template(name=f"{namespace}*")
 
 
+def remove_keys(redis_conn: redis.Redis, namespace: str) -> None:
+    keys = list(redis_conn.scan_iter(match=f"{namespace}*", count=1000))
+    if keys:
+        redis_conn.delete(*keys)
+
+
+@pytest.fixture
+def es_namespace(es: Elasticsearch, namespace: str) -> Iterator[str]:
+    """A unique index prefix; every index, template and alias under it is removed after the test."""
+    yield namespace
+    remove_indices(es, namespace)
+
+
 @pytest.fixture
 def redis_namespace(redis_conn: redis.Redis, namespace: str) -> Iterator[str]:
     """A unique key prefix; every key under it is removed after the test."""
     yield namespace
-    keys = list(redis_conn.scan_iter(match=f"{namespace}*", count=1000))
-    if keys:
-        redis_conn.delete(*keys)
+    remove_keys(redis_conn, namespace)

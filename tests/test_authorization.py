@@ -133,6 +133,8 @@ EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("GET", "/compliance/status"): frozenset({"compliance:read"}),
     ("GET", "/compliance/history"): frozenset({"compliance:read"}),
     ("GET", "/compliance/oscal"): frozenset({"compliance:read"}),
+    # A client's transparency report is compliance output (verdicts, SLA figures, alert counts, digests).
+    ("GET", "/compliance/transparency/{client}"): frozenset({"compliance:read"}),
     # The console: people sign in once; its pages read the token from the session cookie (see test_matrix).
     ("GET", "/console"): Session(),
     ("GET", "/console/login"): PUBLIC,
@@ -154,6 +156,8 @@ EXPECTED: dict[tuple[str, str], str | Session | frozenset[str]] = {
     ("GET", "/console/rules"): READ_ALERTS,
     ("GET", "/console/rules/{rule_id}"): READ_ALERTS,
     ("GET", "/console/controls"): READ_CONTROLS,
+    ("GET", "/console/transparency"): READ_CONTROLS,
+    ("GET", "/console/transparency/download"): READ_CONTROLS,
     ("GET", "/console/evidence/{sequence}"): READ_EVIDENCE,
     ("GET", "/console/bundles"): READ_EVIDENCE,
     ("GET", "/console/bundles/{name}"): READ_EVIDENCE,

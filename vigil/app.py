@@ -9,6 +9,7 @@ from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from compliance import create_router as create_compliance_router
+from compliance.transparency import create_router as create_transparency_router
 from detections import HUNT_TASK, DetectionsCollector
 from detections import create_router as create_detections_router
 from edgeauth import DecisionBuffer, Guard, create_verify_router
@@ -26,7 +27,7 @@ from vigil import keyring
 from vigil import services as local_services
 from vigil.audit import audit_buffer
 from vigil.clients import elasticsearch_client, redis_client
-from vigil.compliance_runtime import build_compliance
+from vigil.compliance_runtime import build_compliance, build_transparency
 from vigil.console import install_console
 from vigil.console.registration import console_client
 from vigil.console.store import SessionStore
@@ -107,6 +108,10 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
     compliance = build_compliance(settings, audit, detections=detections)
     app.include_router(create_detections_router(guard, detections))
     app.include_router(create_compliance_router(guard, compliance))
+    transparency = build_transparency(
+        settings, audit, compliance=compliance, detections=detections, archive=evidence_archive
+    )
+    app.include_router(create_transparency_router(guard, transparency))
     # The console for people: the same verifier, checking the access token of the server-side session its cookie
     # names; people sign in through the issuer's own OpenID Connect code flow.
     console_sessions = SessionStore(
@@ -124,6 +129,7 @@ def create_app(settings: VigilSettings, *, guard: Guard | None = None) -> FastAP
         detections=detections,
         archive=evidence_archive,
         compliance=compliance,
+        transparency=transparency,
         ingest=siem_pipeline,
         audit=audit,
         errors=errors,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from compliance import Compliance, Sources
+from compliance.transparency import Transparency
 from detections import Detections
 from edgeauth import AuditSink
 from edgeauth.issuer import ClientRegistry
 from edgeauth.keystore import KeyStore
-from evidence import EvidenceLocker
+from evidence import EvidenceArchive, EvidenceLocker
 from siem import IndexLayout, Retention
+from vigil import keyring
 from vigil.clients import elasticsearch_client, redis_client
 from vigil.detections_runtime import build_detections
 from vigil.settings import VigilSettings
@@ -36,3 +38,18 @@ def build_compliance(
         alerts_index=detections.settings.alerts_index,
     )
     return Compliance(settings.compliance, es, locker, sources=sources, alerts=detections, audit=audit)
+
+
+def build_transparency(
+    settings: VigilSettings,
+    audit: AuditSink | None = None,
+    *,
+    compliance: Compliance | None = None,
+    detections: Detections | None = None,
+    archive: EvidenceArchive | None = None,
+) -> Transparency:
+    """Transparency reports over the app's own services when it has them (else built here)."""
+    detections = detections or build_detections(settings, audit)
+    compliance = compliance or build_compliance(settings, audit, detections=detections)
+    archive = archive or keyring.evidence_archive(settings, audit)
+    return Transparency(compliance, detections, archive, version=archive.version, audit=audit)

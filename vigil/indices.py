@@ -73,6 +73,10 @@ def apply(es: Elasticsearch, settings: VigilSettings, owners: Iterable[str] = OW
                 if "*" not in pattern and not es.indices.exists(index=pattern):
                     # A concurrent creator winning the race is fine: the template made both identical.
                     es.options(ignore_status=400).indices.create(index=pattern)
+                elif "*" not in pattern and "properties" in template.get("mappings", {}):
+                    # A field added in a later version (e.g. the alerts' `clients`) reaches an existing index too;
+                    # a changed type is refused by Elasticsearch and reported below, never silently kept.
+                    es.indices.put_mapping(index=pattern, properties=template["mappings"]["properties"])
                 _set_replicas(es, pattern, replicas)
     except ApiError as exc:
         raise ServiceError(f"cannot apply the index templates: {exc}") from None

@@ -31,6 +31,7 @@ ALERT_MAPPINGS: dict[str, Any] = {
         "updated": _DATE,
         "count": {"type": "long"},
         "event_ids": _KW,
+        "clients": _KW,  # the OAuth clients the alert's events name (store.clients_of): per-client reports
         "events": {"type": "object", "enabled": False},
         "status": _KW,
         "verdict": _KW,

@@ -67,15 +67,46 @@ def alert_id(rule_id: str, group_key: str, anchor: str) -> str:
     return hashlib.sha256(f"{rule_id}\x1f{group_key}\x1f{anchor}".encode()).hexdigest()[:40]
 
 
+# Event fields that name the client an event came from or was about: the token's client (azp) in edge and API
+# decisions, the acting client of an audit record, the client an audit record changed (`client:<id>`), and the
+# clients a raised alert's evidence lists (`clients`, e.g. the clients of a canary tier burning its budget).
+CLIENT_FIELDS = ("vigil.auth.client_id", "client.id")
+CLIENT_TARGET = "vigil.audit.target"
+CLIENT_LIST = "clients"
+
+
+def clients_of(alert: Alert) -> list[str]:
+    """The clients the alert's recorded events name, indexed as `clients` so a per-client query filters on it.
+
+    The recorded events are the alert's samples: the first and last event of its group and one per distinct
+    value of the varying fields (the client among them for auth events), so a group keyed by client names it.
+    """
+    found: set[str] = set()
+    for event in alert.events:
+        for name in CLIENT_FIELDS:
+            value = event.fields.get(name)
+            if isinstance(value, str) and value:
+                found.add(value)
+        target = event.fields.get(CLIENT_TARGET)
+        if isinstance(target, str) and target.startswith("client:") and len(target) > len("client:"):
+            found.add(target.removeprefix("client:"))
+        listed = event.fields.get(CLIENT_LIST)
+        if isinstance(listed, list):
+            found.update(c for c in listed if isinstance(c, str) and c)
+    return sorted(found)
+
+
 def to_document(alert: Alert) -> dict[str, Any]:
     doc = alert.model_dump(mode="json")
     doc["level_rank"] = LEVEL_RANK[alert.level]
+    doc["clients"] = clients_of(alert)
     return doc
 
 
 def from_hit(hit: dict[str, Any]) -> Alert:
     source = dict(hit["_source"])
     source.pop("level_rank", None)
+    source.pop("clients", None)
     return Alert.model_validate(source)
 
 
@@ -392,6 +423,34 @@ class AlertStore:
         hits = response["hits"]["hits"]
         return AlertPage(total=int(response["hits"]["total"]["value"]), alerts=[from_hit(h) for h in hits])
 
+    def touching(self, clients: list[str], start: datetime, end: datetime) -> list[Alert]:
+        """Every alert naming one of `clients` and active in [start, end) (first seen before the end, last seen at
+        or after the start), oldest first: the client filter is part of the query, and the scan pages to the end.
+        """
+        if not clients or not self.es.indices.exists(index=self.index):
+            return []
+        query = {
+            "bool": {
+                "filter": [
+                    {"terms": {"clients": clients}},
+                    {"range": {"first_seen": {"lt": end.isoformat()}}},
+                    {"range": {"last_seen": {"gte": start.isoformat()}}},
+                ]
+            }
+        }
+        return self._scan(query, [{"first_seen": "asc"}, {"id": "asc"}])
+
+    def _scan(self, query: dict[str, Any], sort: list[dict[str, Any]]) -> list[Alert]:
+        out: list[Alert] = []
+        after: list[Any] | None = None
+        while True:
+            response = self.es.search(index=self.index, query=query, sort=sort, size=SCAN_PAGE, search_after=after)
+            hits = response["hits"]["hits"]
+            out.extend(from_hit(h) for h in hits)
+            if len(hits) < SCAN_PAGE:
+                return out
+            after = hits[-1]["sort"]
+
     def all_resolved(self, since: datetime | None, levels: list[Level] | None = None) -> list[Alert]:
         """Every resolved alert (paged with `search_after` to the last one) for triage statistics."""
         if not self.es.indices.exists(index=self.index):
@@ -401,18 +460,4 @@ class AlertStore:
             filters.append({"range": {"resolved_at": {"gte": since.isoformat()}}})
         if levels:
             filters.append({"terms": {"level": [level.value for level in levels]}})
-        out: list[Alert] = []
-        after: list[Any] | None = None
-        while True:
-            response = self.es.search(
-                index=self.index,
-                query={"bool": {"filter": filters}},
-                sort=[{"id": "asc"}],
-                size=SCAN_PAGE,
-                search_after=after,
-            )
-            hits = response["hits"]["hits"]
-            out.extend(from_hit(h) for h in hits)
-            if len(hits) < SCAN_PAGE:
-                return out
-            after = hits[-1]["sort"]
+        return self._scan({"bool": {"filter": filters}}, [{"id": "asc"}])

@@ -6,6 +6,8 @@ import re
 import zipfile
 
 FORMAT = "vigil-evidence-bundle/1"
+# A signed document about one client (docs/trust.md): the same signature and file checks, no locker range.
+REPORT_FORMAT = "vigil-transparency-report/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 CHAIN = "locker/chain.jsonl"

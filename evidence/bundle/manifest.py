@@ -52,7 +52,7 @@ class ManifestSignature(_Strict):
 
 
 class ManifestHead(_Strict):
-    """Every member of the manifest except `files`."""
+    """Every member of an evidence bundle's manifest except `files`."""
 
     format: str
     generator: ManifestGenerator
@@ -60,4 +60,19 @@ class ManifestHead(_Strict):
     locker: ManifestLocker
     period: ManifestPeriod
     selection: ManifestSelection
+    signature: ManifestSignature
+
+
+class ManifestReport(_Strict):
+    client: str = Field(min_length=1, max_length=256)
+    file: str
+
+
+class ReportManifestHead(_Strict):
+    """Every member of a signed report's manifest except `files`: the document, whom it is about, its period."""
+
+    format: str
+    generator: ManifestGenerator
+    period: ManifestPeriod
+    report: ManifestReport
     signature: ManifestSignature

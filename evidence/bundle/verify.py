@@ -1,5 +1,8 @@
 """Offline verification of a bundle: signature, every hash, missing and extra files, the chain over its range.
 
+A signed report (`vigil-transparency-report/1`) is the same package without a locker range: its signature, hashes
+and file list are checked the same way, and the document its manifest names must be among the files.
+
 Nothing is extracted: entries are read as streams, so hostile names (zip-slip) are reported, never written.
 Every problem found is named; verification goes on after a problem so the auditor sees the whole picture.
 
@@ -23,7 +26,7 @@ from pydantic import ValidationError
 
 from evidence.bundle import layout
 from evidence.bundle.keys import key_id, signature_valid
-from evidence.bundle.manifest import ManifestFile, ManifestHead
+from evidence.bundle.manifest import ManifestFile, ManifestHead, ReportManifestHead
 from evidence.canonical import canonical_json
 from evidence.locker.chain import entry_hash
 from evidence.models import VerificationReport
@@ -36,9 +39,12 @@ _WINDOW = 64 * 1024
 _NOT_CANONICAL = "manifest.json is not in canonical form (it was re-serialised or edited)"
 
 
+Head = ManifestHead | ReportManifestHead
+
+
 @dataclass(frozen=True)
 class _Manifest:
-    head: ManifestHead
+    head: Head
     # (index, value) of each `files` entry, decoded on demand: never a list of them all.
     files: Callable[[], Iterator[tuple[int, Any]]]
 
@@ -85,21 +91,34 @@ def verify_bundle(
             return _report(state, None, None)
         head = manifest.head
         state.period = (head.period.from_, head.period.to)
-        state.controls = frozenset(head.selection.controls)
+        if isinstance(head, ManifestHead):
+            state.controls = frozenset(head.selection.controls)
         if signature is not None:
             _check_signature(raw, signature, head.signature.kid, public_keys, pubkey, state)
-        _check_files(archive, names, manifest.files(), state)
-        _check_chain(archive, head, state)
+        listed = _check_files(archive, names, manifest.files(), state)
+        if isinstance(head, ManifestHead):
+            _check_chain(archive, head, state)
+        else:
+            _check_report(head, listed, state)
         return _report(state, head, head.signature.kid)
 
 
-def _report(state: _State, head: ManifestHead | None, kid: str | None) -> VerificationReport:
+def _report(state: _State, head: Head | None, kid: str | None) -> VerificationReport:
     return VerificationReport(
         problems=state.problems,
         files_checked=state.checked,
-        items=head.items if head else 0,
+        items=head.items if isinstance(head, ManifestHead) else 0,
         kid=kid,
+        format=head.format if head else None,
+        client=head.report.client if isinstance(head, ReportManifestHead) else None,
     )
+
+
+def _check_report(head: ReportManifestHead, listed: set[str], state: _State) -> None:
+    if head.report.file not in listed:
+        state.problems.append(f"the manifest names report {head.report.file!r} but does not list it")
+    for name in sorted(state.records.keys() | state.evidence.keys()):
+        state.problems.append(f"sequence {name}: a report carries no locker records or evidence files")
 
 
 def _check_names(archive: zipfile.ZipFile, state: _State) -> set[str]:
@@ -178,14 +197,15 @@ def _check_canonical(value: Any, raw: bytes, state: _State) -> None:
         state.problems.append(f"manifest.json is not canonical JSON material: {exc}")
 
 
-def _head(value: dict[str, Any], state: _State) -> ManifestHead | None:
+def _head(value: dict[str, Any], state: _State) -> Head | None:
+    model: type[Head] = ReportManifestHead if value.get("format") == layout.REPORT_FORMAT else ManifestHead
     try:
-        head = ManifestHead.model_validate(value)
+        head = model.model_validate(value)
     except ValidationError as exc:
         state.problems.append(_malformed(exc, ""))
         return None
-    if head.format != layout.FORMAT:
-        state.problems.append(f"manifest format {head.format!r} is not {layout.FORMAT}")
+    if head.format not in (layout.FORMAT, layout.REPORT_FORMAT):
+        state.problems.append(f"manifest format {head.format!r} is not {layout.FORMAT} or {layout.REPORT_FORMAT}")
     return head
 
 
@@ -263,7 +283,9 @@ def _check_signature(
         )
 
 
-def _check_files(archive: zipfile.ZipFile, names: set[str], files: Iterator[tuple[int, Any]], state: _State) -> None:
+def _check_files(
+    archive: zipfile.ZipFile, names: set[str], files: Iterator[tuple[int, Any]], state: _State
+) -> set[str]:
     listed: set[str] = set()
     for index, value in files:
         try:
@@ -284,6 +306,7 @@ def _check_files(archive: zipfile.ZipFile, names: set[str], files: Iterator[tupl
         _check_file(archive, entry.path, entry.sha256, entry.size, state)
     for name in sorted(names - listed - {layout.MANIFEST, layout.SIGNATURE}):
         state.problems.append(f"extra file {name!r} is not listed in the manifest")
+    return listed
 
 
 def _check_file(archive: zipfile.ZipFile, name: str, sha256: str, size: int, state: _State) -> None:

@@ -10,17 +10,17 @@ bundle store (named by its SHA-256) and the scratch removed: no replica keeps a 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import Any
 
 from evidence.bundle import layout
 from evidence.bundle.keys import SigningKeyStore
+from evidence.bundle.package import PackageWriter
 from evidence.bundle.report import IndexWriter, ReportWriter
 from evidence.canonical import canonical_json, parse_rfc3339, rfc3339, utc
 from evidence.errors import LockerIntegrityError, NoEvidenceError
@@ -29,7 +29,6 @@ from evidence.locker.chain import record_fields
 from evidence.models import BundleInfo
 from evidence.store import BlobStore
 
-CHUNK = 1024 * 1024
 GENERATOR = "vigil-evidence"
 
 
@@ -94,9 +93,8 @@ def build_bundle(
                 "signature": {"alg": "Ed25519", "file": layout.SIGNATURE, "kid": kid},
             }
             builder.close_spools(totals, first, last, kid)
-            manifest = builder.manifest(rest)
-            builder.put_bytes(layout.MANIFEST, manifest)
-            builder.put_bytes(layout.SIGNATURE, private.sign(manifest))
+            builder.sign(rest, private)
+            builder.files.close()
         with zip_path.open("rb") as built:
             digest, size = store.put(built)
         name = bundle_name(period_from, period_to, digest)
@@ -116,19 +114,19 @@ def build_bundle(
     return BuiltBundle(info=info)
 
 
-class _Builder:
+class _Builder(PackageWriter):
     def __init__(self, archive: zipfile.ZipFile, work: Path, level: int) -> None:
-        self.archive = archive
-        self.level = level
-        self.files = (work / "manifest.part").open("w", encoding="utf-8")
-        self.files.write('{"files":[')
+        super().__init__(
+            archive,
+            level,
+            (work / "manifest.part").open("w+", encoding="utf-8"),
+            (work / "sums.part").open("w+", encoding="utf-8", newline="\n"),
+        )
         self.chain = (work / "chain.part").open("w+", encoding="utf-8", newline="\n")
         self.index_out = (work / "index.part").open("w+", encoding="utf-8", newline="")
         self.report_out = (work / "report.part").open("w+", encoding="utf-8", newline="\n")
-        self.sums = (work / "sums.part").open("w+", encoding="utf-8", newline="\n")
         self.index = IndexWriter(self.index_out)
         self.report: ReportWriter | None = None
-        self._files_written = 0
 
     def items(
         self,
@@ -216,41 +214,3 @@ class _Builder:
             path = Path(spool.name)
             with path.open("rb") as source:
                 self.put_stream(name, source, path.stat().st_size)
-
-    def put_bytes(self, name: str, data: bytes) -> None:
-        info = layout.entry_info(name, self.level, len(data))
-        with self.archive.open(info, "w") as out:
-            out.write(data)
-        self._note(name, hashlib.sha256(data).hexdigest(), len(data))
-
-    def put_stream(self, name: str, source: BinaryIO | IO[bytes], size: int) -> str:
-        info = layout.entry_info(name, self.level, size)
-        digest = hashlib.sha256()
-        written = 0
-        with self.archive.open(info, "w", force_zip64=size >= 2**31) as out:
-            while chunk := source.read(CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-                written += len(chunk)
-        sha = digest.hexdigest()
-        self._note(name, sha, written)
-        return sha
-
-    def _note(self, name: str, sha: str, size: int) -> None:
-        if name in (layout.MANIFEST, layout.SIGNATURE):
-            return
-        if name != layout.SUMS:
-            self.sums.write(f"{sha}  {name}\n")
-        prefix = "," if self._files_written else ""
-        self.files.write(prefix + canonical_json({"path": name, "sha256": sha, "size": size}).decode())
-        self._files_written += 1
-
-    def manifest(self, rest: dict[str, Any]) -> bytes:
-        """`{"files":[...],<rest>}`: canonical because every other top-level key sorts after "files".
-
-        The file list was spooled line by line; the finished manifest is read back once, the only copy in memory.
-        """
-        assert all(key > "files" for key in rest)
-        self.files.write("]," + canonical_json(rest)[1:].decode("utf-8"))
-        self.files.close()
-        return Path(self.files.name).read_bytes()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,16 +10,9 @@ import pytest
 
 from evidence import EvidenceArchive, EvidenceSettings
 from tests.evidence.conftest import KEK, T0, Add, saved
-from vigil.cli import main
+from tests.fixtures.cli import Result, cli_runner
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 @pytest.fixture
@@ -31,20 +22,7 @@ def vigil(
     """The real entry point (`vigil.cli.main`) in this process, with the test's namespace in the environment."""
     monkeypatch.setenv("VIGIL_NAMESPACE", evidence_settings.namespace)
     monkeypatch.setenv("VIGIL_EDGEAUTH__KEY_ENCRYPTION_KEY", KEK)
-    monkeypatch.delenv("VIGIL_DEBUG", raising=False)
-
-    def run(*args: str) -> Result:
-        monkeypatch.setattr(sys, "argv", ["vigil", "evidence", *args])
-        capsys.readouterr()
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-        out = capsys.readouterr()
-        return Result(code, out.out, out.err)
-
-    return run
+    return cli_runner(monkeypatch, capsys, "evidence")
 
 
 def test_bundle_verify_pubkey_and_verify_locker(vigil, add: Add, tmp_path: Path) -> None:

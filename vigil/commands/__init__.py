@@ -27,6 +27,7 @@ from vigil.commands import (
     events,
     evidence,
     keys,
+    report,
     serve,
     services,
     siem,
@@ -46,6 +47,7 @@ app.add_typer(services.app, name="services")
 app.add_typer(demo.app, name="demo")
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(compliance.app, name="compliance")
+app.add_typer(report.app, name="report")
 app.add_typer(clients.app, name="clients")
 app.add_typer(users.app, name="users")
 app.add_typer(keys.app, name="keys")

@@ -154,14 +154,15 @@ def _remote_bundle(start: datetime, end: datetime, controls: tuple[str, ...], ou
 
 @app.command()
 def verify(
-    path: Annotated[Path, typer.Argument(help="The bundle (.zip) to check.")],
+    path: Annotated[Path, typer.Argument(help="The bundle or signed transparency report (.zip) to check.")],
     pubkey: Annotated[
         Path | None,
         typer.Option("--pubkey", help="PEM public key of the publisher (else the published keys in the key store)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Check a bundle offline: signature, every hash, missing/extra files, unsafe names, the chain range."""
+    """Check a bundle or a signed report offline: signature, every hash, missing/extra files, unsafe names, the
+    chain range (bundles)."""
     if not path.is_file():
         raise EvidenceCommandError(f"no such bundle file: {path}")
     settings = load_settings()
@@ -172,7 +173,12 @@ def verify(
     else:
         for problem in report.problems:
             typer.echo(f"PROBLEM {problem}")
-        if report.ok:
+        if report.ok and report.client is not None:
+            typer.echo(
+                f"OK: transparency report for client {report.client}, {report.files_checked} files,"
+                f" signed by {report.kid}"
+            )
+        elif report.ok:
             typer.echo(f"OK: {report.items} item(s), {report.files_checked} files, signed by {report.kid}")
     if not report.ok:
         raise BundleRejectedError(f"{path.name} failed verification with {len(report.problems)} problem(s)")

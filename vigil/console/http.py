@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from compliance import Compliance
+from compliance.transparency import Transparency
 from detections import Detections
 from edgeauth import AuditSink, Principal, Verifier
 from evidence import EvidenceArchive
@@ -26,6 +27,7 @@ from vigil.console.session import Sessions
 from vigil.console.settings import ConsoleSettings
 from vigil.console.signin import ConsoleClient, create_signin_router, safe_next
 from vigil.console.store import SessionStore
+from vigil.console.transparency import create_transparency_router
 from vigil.console.tuning import create_tuning_router
 from vigil.problems import ErrorAnswers, Problem
 
@@ -40,6 +42,7 @@ def install_console(
     detections: Detections,
     archive: EvidenceArchive,
     compliance: Compliance,
+    transparency: Transparency,
     ingest: Pipeline,
     errors: ErrorAnswers,
     csrf_key: Callable[[], bytes],
@@ -61,6 +64,7 @@ def install_console(
     app.include_router(create_search_router(pages, detections, settings.page_size))
     app.include_router(create_tuning_router(pages, detections))
     app.include_router(create_auditor_router(pages, archive, compliance, settings))
+    app.include_router(create_transparency_router(pages, transparency))
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     def error_page(request: Request, problem: Problem, exc: Exception) -> Response:

@@ -51,6 +51,7 @@ NAV = (
     NavItem("/console/rules", "Rules", "alerts:read"),
     NavItem("/console/controls", "Controls", "compliance:read"),
     NavItem("/console/bundles", "Evidence bundles", "evidence:read"),
+    NavItem("/console/transparency", "Transparency", "compliance:read"),
 )
 
 # Outcomes of a form post, shown once after the redirect; a fixed list so no text is reflected from the URL.
