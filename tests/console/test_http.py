@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from compliance.sla import CanaryRun, ProbeResult, SlaObjectives, StepResult
 from detections import AlertFilter
 from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, World
 from tests.fixtures.edgeauth import EdgeAuthHarness
@@ -214,6 +215,51 @@ def test_an_engagement_that_is_over_is_refused(world: World, edge_auth: EdgeAuth
     client = signed_in(world, edge_auth, AUDITOR, engagement=past)
     assert client.get("/console/bundles").status_code == 403
     assert client.get("/console/controls").status_code == 403
+
+
+def test_transparency_page_builds_and_serves_one_clients_report(world: World, edge_auth: EdgeAuthHarness) -> None:
+    now = datetime.now(UTC)
+    probe = ProbeResult(steps=(StepResult(kind="request", target="/api/orders", ok=True, latency_ms=20.0),))
+    run = CanaryRun(
+        canary="console-orders",
+        tier="console-tier",
+        clients=("console-client",),
+        canary_client_id="canary-console",
+        started_at=now - timedelta(minutes=1),
+        interval_seconds=60,
+        proxy_url="http://127.0.0.1:18761",
+        probes=(probe,),
+        objectives=SlaObjectives(availability_percent=99.0, latency_ms=500),
+    )
+    world.archive.locker.append(
+        collector=run.kind,
+        collector_version="1",
+        source_system="canary",
+        query="canary console-orders",
+        effective_at=run.started_at,
+        collected_at=run.started_at,
+        media_type="application/json",
+        content=run.canonical(),
+    )
+    client = signed_in(world, edge_auth, AUDITOR, engagement=world.engagement)
+    form = client.get("/console/transparency")
+    assert form.status_code == 200
+    assert 'name="client"' in form.text
+    page = client.get("/console/transparency", params={"client": "console-client"})
+    assert page.status_code == 200, page.text
+    assert "console-tier" in page.text
+    assert "/console/transparency/download?client=console-client" in page.text
+    day = now.strftime("%Y-%m-%d")
+    tomorrow = (now + timedelta(days=1)).strftime("%Y-%m-%d")
+    window = {"client": "console-client", "start": day, "end": tomorrow}
+    package = client.get("/console/transparency/download", params={**window, "form": "zip"})
+    assert package.status_code == 200
+    assert package.headers["content-type"] == "application/zip"
+    assert package.content.startswith(b"PK")
+    assert client.get("/console/transparency", params={"client": "nobody"}).status_code == 404
+    assert client.get("/console/transparency/download", params={**window, "form": "docx"}).status_code == 422
+    outside = {**window, "start": "2001-01-01", "end": "2001-02-01"}
+    assert client.get("/console/transparency/download", params=outside).status_code == 403
 
 
 def test_sign_out_forgets_the_session(world: World, edge_auth: EdgeAuthHarness) -> None:
