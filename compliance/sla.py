@@ -174,10 +174,11 @@ class SlaAttainment(BaseModel):
         out: list[str] = []
         if self.availability_met is False:
             budget = self.error_budget_consumed or 0.0
+            cause = f"; most often {self.failures[0]}" if self.failures else ""
             out.append(
                 f"availability {self.availability_percent:.3f}% under {self.availability_objective_percent:g}%"
                 f" ({self.probes - self.good_probes} of {self.probes} probes failed,"
-                f" {budget * 100:.0f}% of the error budget)"
+                f" {budget * 100:.0f}% of the error budget{cause})"
             )
         if self.latency_met is False:
             observed = f", observed p{self.latency_objective_percentile:g} {self.observed_latency_ms:.0f} ms"

@@ -78,7 +78,10 @@ def test_failures_spend_the_error_budget_and_miss_availability() -> None:
     assert got.availability_met is False
     assert got.status == "missed"
     assert got.failures == ("request /api/orders: HTTP 503",)
-    assert "availability 90.000% under 99%" in got.misses()[0]
+    assert got.misses()[0] == (
+        "availability 90.000% under 99% (10 of 100 probes failed, 1000% of the error budget;"
+        " most often request /api/orders: HTTP 503)"
+    )
 
 
 def test_slow_good_probes_miss_latency_but_not_availability() -> None:

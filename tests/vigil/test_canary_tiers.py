@@ -6,12 +6,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from celery import Celery
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vigil.canary.runner import register_tasks
 from vigil.canary.settings import BurnWindow, CanarySettings
 from vigil.canary.tiers import default_definition, load_definitions, parse_definitions, select
 from vigil.errors import ConfigurationError
+from vigil.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -134,3 +137,21 @@ def test_arbitrary_documents_parse_or_fail_with_one_line(document: object) -> No
     except ConfigurationError as exc:
         problem = str(exc)
     assert "\n" not in problem
+
+
+def test_beat_schedules_each_tier_at_its_own_interval(tmp_path: Path) -> None:
+    second = {**ENTRY, "name": "silver-orders", "tier": "silver", "client_id": "canary-silver", "interval_seconds": 300}
+    file = tmp_path / "canaries.yaml"
+    file.write_text(text(ENTRY, second), encoding="utf-8")
+    app = Celery("test-canary-beat")
+    register_tasks(app, load_settings(home=tmp_path, canary={"enabled": True, "definitions": str(file)}))
+    schedule = {name: (entry["schedule"], entry["args"]) for name, entry in app.conf.beat_schedule.items()}
+    assert schedule == {
+        "vigil-canary-gold-orders": (60.0, ("gold",)),
+        "vigil-canary-silver-orders": (300.0, ("silver",)),
+    }
+    assert "vigil.canary" in app.tasks
+
+    idle = Celery("test-canary-off")
+    register_tasks(idle, load_settings(home=tmp_path, canary={"enabled": False, "definitions": str(file)}))
+    assert not idle.conf.beat_schedule
