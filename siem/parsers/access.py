@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -25,8 +26,10 @@ _TIME_LOCAL = re.compile(r"(\d{2})/(\w{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-]
 _SECOND_NS = 1_000_000_000
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_time_local(value: str) -> datetime:
-    """`10/Oct/2000:13:55:36 -0700`, without strptime's locale lookups on the hot path."""
+    """`10/Oct/2000:13:55:36 -0700`, without strptime's locale lookups on the hot path. Cached: an access log
+    repeats each second's stamp for every request in it (the datetime is immutable; errors are not cached)."""
     match = _TIME_LOCAL.fullmatch(value)
     month = _MONTHS.get(match.group(2)) if match else None
     if match is None or month is None:
