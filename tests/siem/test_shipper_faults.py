@@ -93,6 +93,11 @@ def test_rsyslog_retries_what_a_full_queue_refused_and_ships_every_line_once(
     assert distinct(es, pipeline, "access", "url.path") == 600
     assert count_docs(es, pipeline.layout.dataset_pattern("exception")) == 120
     assert distinct(es, pipeline, "exception", "http.request.id") == 120
+    assert per_client(es, pipeline, "access") == {"rsyslog": 600}
+    statuses = es.search(
+        index=pipeline.layout.alias, size=0, aggs={"s": {"terms": {"field": "http.response.status_code"}}}
+    )["aggregations"]["s"]["buckets"]
+    assert {b["key"]: b["doc_count"] for b in statuses} == {200: 200, 404: 200, 503: 200}
 
 
 FORWARD = """
