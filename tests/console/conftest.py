@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from detections import AlertFilter, Detections
 from detections.selftest.scratch import remove_prefix
 from edgeauth.people import PeopleDirectory
-from edgeauth.settings import PeopleSettings
+from edgeauth.settings import FederationSettings, PeopleSettings
 from evidence import BuiltBundle, EvidenceArchive
 from siem import Pipeline
 from tests.fixtures.edgeauth import EdgeAuthHarness
@@ -127,15 +127,15 @@ class LiveVigil:
     directory: PeopleDirectory
 
 
-def live_port() -> int:
-    for port in LIVE_PORTS:
+def live_port(ports: range = LIVE_PORTS) -> int:
+    for port in ports:
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise AssertionError(f"every port of {LIVE_PORTS} is taken")
+    raise AssertionError(f"every port of {ports} is taken")
 
 
 @contextmanager
@@ -161,7 +161,16 @@ def serving(app: FastAPI, port: int) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def live(world: World) -> Iterator[LiveVigil]:
     """The world's data served by the real app: people sign in at its issuer, the console is its relying party."""
-    port = live_port()
+    with serve_live(world, live_port()) as running:
+        yield running
+
+
+@contextmanager
+def serve_live(
+    world: World, port: int, federation: FederationSettings | None = None, console_client: str | None = None
+) -> Iterator[LiveVigil]:
+    """The whole app on `port` for the block; `federation` adds upstream identity providers, and `console_client`
+    names the console's own client (one per address: its redirect URI names the port)."""
     url = f"http://127.0.0.1:{port}"
     base = world.settings
     edgeauth = base.edgeauth.model_copy(
@@ -170,9 +179,16 @@ def live(world: World) -> Iterator[LiveVigil]:
             # The test browser speaks plain http on loopback; argon2 at its cheapest so sign-ins stay quick.
             "oauth": base.edgeauth.oauth.model_copy(update={"sso_cookie_insecure": True}),
             "people": PeopleSettings(argon2_time_cost=1, argon2_memory_kib=8192, argon2_parallelism=1),
+            "federation": federation or base.edgeauth.federation,
         }
     )
-    console = base.console.model_copy(update={"dev_token_paste": False, "secure_cookie": "auto"})
+    console = base.console.model_copy(
+        update={
+            "dev_token_paste": False,
+            "secure_cookie": "auto",
+            "client_id": console_client or base.console.client_id,
+        }
+    )
     settings = base.model_copy(update={"edgeauth": edgeauth, "console": console})
     register_first_party(settings, actor="test")
     app = create_app(settings)

@@ -22,10 +22,23 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from detections import AlertFilter, AlertStatus
-from tests.console.conftest import ANALYST, AUDITOR, REVOKED_RULE, SCANNER_RULE, LiveVigil, World, serving
+from edgeauth.settings import FederationSettings
+from tests.console.conftest import (
+    ANALYST,
+    AUDITOR,
+    REVOKED_RULE,
+    SCANNER_RULE,
+    LiveVigil,
+    World,
+    live_port,
+    serve_live,
+    serving,
+)
 from tests.console.test_signin_flow import PASSWORD
 from tests.edgeauth.issuer.people_flow import next_step_code
 from tests.fixtures.edgeauth import EdgeAuthHarness
+from tests.fixtures.idp import AUDITOR as KEYCLOAK_AUDITOR
+from tests.fixtures.idp import KeycloakRealm, keycloak_upstream
 
 pytestmark = pytest.mark.integration
 
@@ -264,4 +277,66 @@ def test_a_new_analyst_signs_in_with_a_second_factor_triages_and_signs_out(
     # Signed out of the issuer too: the console sends her to the password form again.
     page.goto(f"{live.url}/console/alerts")
     expect(page).to_have_url(re.compile(re.escape(live.url) + r"/oauth/login\?pending="))
+    context.close()
+
+
+# The federation work's ports (18730-18739; Keycloak itself sits on the first two when tests run there).
+FEDERATED_PORTS = range(18732, 18739)
+
+
+@pytest.fixture(scope="module")
+def live_federated(world: World, keycloak: KeycloakRealm) -> Iterator[LiveVigil]:
+    """The world served with the session's Keycloak as its upstream identity provider ("Example Corp")."""
+    upstreams = FederationSettings(upstreams=(keycloak_upstream(keycloak.issuer),))
+    with serve_live(world, live_port(FEDERATED_PORTS), upstreams, console_client="vigil-console-federated") as running:
+        yield running
+
+
+def test_a_federated_auditor_signs_in_at_keycloak_downloads_and_verifies_a_bundle(
+    world: World, live_federated: LiveVigil, playwright: Playwright, tmp_path: Path, shots: Path
+) -> None:
+    """Issue 17's "done when": an auditor of the company's Keycloak realm (engagement window carried as a Keycloak
+    attribute) signs in through "Sign in with Example Corp" on Keycloak's own login page, never sees a token, and
+    downloads a bundle that verifies."""
+    live = live_federated
+    username, password = KEYCLOAK_AUDITOR
+    context = browser(playwright, tmp_path / "federated-auditor-profile")
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(f"{live.url}/console")
+    expect(page).to_have_url(re.compile(re.escape(live.url) + r"/oauth/login\?pending="))
+    page.get_by_role("link", name="Sign in with Example Corp").click()
+    expect(page).to_have_url(re.compile(re.escape(live.settings.edgeauth.federation.upstreams[0].issuer)))
+    shot(page, shots, "federation-keycloak-login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("#kc-login").click()
+    expect(page).to_have_url(f"{live.url}/console/controls")
+    expect(page.get_by_test_id("subject")).to_have_text("otto.audit@audit-firm.example")
+    person = live.directory.show("otto.audit@audit-firm.example")
+    assert person.roles == ("auditor",)
+    assert person.source.startswith("federated:")
+    assert person.engagement is not None
+
+    page.get_by_role("link", name="Evidence bundles").click()
+    name = world.bundle.info.name
+    with page.expect_download() as caught:
+        page.get_by_role("link", name=name).click()
+    saved = tmp_path / name
+    caught.value.save_as(saved)
+    kid = world.bundle.info.kid
+    page.get_by_text(f"Public key {kid}").click()
+    key_file = tmp_path / f"{kid}.pem"
+    key_file.write_text(page.locator("details[open] pre").inner_text().strip() + "\n")
+    verified = subprocess.run(
+        [str(Path(sys.executable).with_name("vigil")), "evidence", "verify", str(saved), "--pubkey", str(key_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith("OK:")
+    # Only an auditor's pages: the analyst queue is refused to a federated auditor as to any other.
+    response = page.goto(f"{live.url}/console/alerts")
+    assert response is not None
+    assert response.status == 403
     context.close()
