@@ -11,6 +11,7 @@ import redis
 
 from compliance.sla import KIND, CanaryRun
 from detections import AlertFilter
+from edgeauth.issuer import ClientRegistry
 from evidence import EvidenceLocker
 from vigil.canary.runner import CanaryError, run_canary, secret_path
 from vigil.clients import elasticsearch_client, redis_client
@@ -89,3 +90,15 @@ def test_an_issuer_without_the_canary_scopes_is_one_actionable_error(
     )  # fmt: skip
     with pytest.raises(CanaryError, match="VIGIL_CANARY__SCOPES"):
         run_canary(narrow)
+
+
+def test_a_tier_whose_scopes_changed_gets_them_on_its_next_run(canary_settings: VigilSettings) -> None:
+    run_canary(canary_settings)
+    registry = ClientRegistry.from_settings(canary_settings.edgeauth, redis_client(canary_settings))
+    assert registry.get("vigil-canary").scopes == {"orders:read", "ingest:write"}
+    narrowed = canary_settings.model_copy(
+        update={"canary": canary_settings.canary.model_copy(update={"scopes": ("ingest:write",)})}
+    )
+    run_canary(narrowed)
+    assert registry.get("vigil-canary").scopes == {"ingest:write"}
+    assert secret_path(canary_settings, "vigil-canary").exists()

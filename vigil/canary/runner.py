@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from compliance import CanaryRun, ProbeResult, StepResult, load_catalog
 from compliance.sla import KIND, percentile
 from detections import Level
-from edgeauth.issuer import ClientExists, ClientRegistry, InvalidClientDefinition
+from edgeauth.issuer import ClientExists, ClientNotFound, ClientRegistry, InvalidClientDefinition
 from evidence import EvidenceLocker
 from siem import CanaryRecord, Pipeline
 from vigil.canary.burn import alert_on_burn
@@ -87,9 +87,10 @@ def canary_secret(settings: VigilSettings, definition: CanaryDefinition) -> Secr
     """The canary client's secret: registered once with the tier's scopes, kept in `{home}/secrets` (0600),
     re-issued if lost. Never printed or logged."""
     path = secret_path(settings, definition.client_id)
-    if path.exists():
-        return SecretStr(local_secret(path.parent, path.name))
     registry = ClientRegistry.from_settings(settings.edgeauth, redis_client(settings))
+    if path.exists():
+        _follow_scopes(registry, definition)
+        return SecretStr(local_secret(path.parent, path.name))
     try:
         issued = registry.create(
             definition.client_id,
@@ -109,6 +110,21 @@ def canary_secret(settings: VigilSettings, definition: CanaryDefinition) -> Secr
         raise CanaryError(f"the issuer gave {definition.client_id} no secret")
     _write_private(path, issued.client_secret.get_secret_value())
     return issued.client_secret
+
+
+def _follow_scopes(registry: ClientRegistry, definition: CanaryDefinition) -> None:
+    """A tier whose scopes changed in the definitions gets them on its next run (an audited client change)."""
+    try:
+        record = registry.get(definition.client_id)
+    except ClientNotFound:
+        return  # removed by an administrator: the probes fail and alert rather than re-creating it behind them
+    if record.scopes != frozenset(definition.scopes):
+        try:
+            registry.set_scopes(definition.client_id, definition.scopes, actor=SOURCE)
+        except InvalidClientDefinition as exc:
+            raise CanaryError(
+                f"cannot give {definition.client_id} the scopes of tier {definition.tier}: {exc}"
+            ) from None
 
 
 def _write_private(path: Path, value: str) -> None:
