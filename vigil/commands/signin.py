@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import webbrowser
 from typing import Annotated
 
@@ -24,11 +26,22 @@ def _announce(url: str) -> None:
 
 
 def _browser(url: str) -> bool:
-    """Open the page when this machine has a browser; a headless box just shows the address."""
+    """Open the page in a graphical browser when this session has one; a headless box just shows the address.
+
+    Never a terminal browser (lynx, w3m): it would hold the terminal, and the redirect it makes would wait for a
+    listener that only answers once it returns. The opening runs beside the wait, so no browser can block it.
+    """
+    graphical = sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    if not graphical:
+        return False
     try:
-        return webbrowser.get().open(url)
+        browser = webbrowser.get()
     except webbrowser.Error:
         return False
+    threading.Thread(target=browser.open, args=(url,), daemon=True).start()
+    return True
 
 
 def login_command(
