@@ -58,6 +58,9 @@ def test_pages_need_a_session(world: World) -> None:
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
     assert client.get("/console/static/console.css").status_code == 200
+    # This world turns the development token paste on; the page says so, and what it means.
+    assert "Token paste is on" in page.text
+    assert "VIGIL_CONSOLE__DEV_TOKEN_PASTE" in page.text
 
 
 def test_a_malformed_sign_in_body_is_a_400(world: World) -> None:

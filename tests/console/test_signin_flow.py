@@ -130,6 +130,18 @@ def test_an_analyst_signs_in_with_password_and_code(live: LiveVigil, world: Worl
     assert bare.status_code == 303
 
 
+def test_token_paste_is_off_by_default(live: LiveVigil) -> None:
+    client = browser(live)
+    assert client.get("/console/login").status_code == 303  # straight to the issuer: no form to paste into
+    shown = client.get("/console/login", params={"done": "signed-out"})
+    assert shown.status_code == 200
+    assert "Access token" not in shown.text
+    assert "Token paste" not in shown.text
+    refused = client.post("/console/login", data={"token": "eyJ.x.y"})
+    assert refused.status_code == 404
+    assert "development setting and it is off" in refused.text
+
+
 def test_the_access_token_is_refreshed_on_the_server(live: LiveVigil) -> None:
     _, client, session_id = signed_in_session(live)
     before = age_session(live, session_id, access_expires_at=int(time.time()))
