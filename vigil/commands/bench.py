@@ -1,4 +1,4 @@
-"""`vigil bench [edgeauth|siem|detections|evidence|cluster|shippers|drill|all]`: each benchmark beside its
+"""`vigil bench [edgeauth|issuer|siem|detections|evidence|cluster|shippers|drill|all]`: each benchmark beside its
 same-run baseline (the failure drill instead reports losses and recovery times).
 
 Each benchmark is a module `bench/<name>.py` that measures ours and its baseline back to back and writes its own
@@ -23,6 +23,7 @@ from vigil.errors import VigilError
 
 class Suite(StrEnum):
     edgeauth = "edgeauth"
+    issuer = "issuer"
     siem = "siem"
     detections = "detections"
     evidence = "evidence"
