@@ -83,8 +83,8 @@ class IssuerSettings(BaseModel):
     )
     rate_limit_window: int = Field(default=60, ge=1, le=3600, description="Request-rate sliding window, seconds.")
     rate_limit_per_ip: int = Field(
-        # Sized for a fleet behind one NAT (docs/edgeauth.md, Throttling): a keyed-hash grant costs about a
-        # millisecond of CPU, so 50 a second from one address is a fraction of one core.
+        # Sized for a fleet behind one NAT (docs/edgeauth.md, Throttling): a keyed-hash grant costs a few
+        # milliseconds of CPU, so 50 a second from one address is about an eighth of one core.
         default=3000,
         ge=1,
         description="Token, revocation and introspection requests per source IP per window.",
