@@ -177,7 +177,8 @@ def _sla_line(tier: str, result: SlaAttainment) -> SlaLine:
 
 
 def _findings(controls: tuple[ControlLine, ...], sla: tuple[SlaLine, ...]) -> tuple[str, ...]:
-    out = [f"SLA missed on tier {s.tier}: {miss}" for s in sla for miss in s.misses]
+    # One finding per missed tier (as the availability check words it), naming every objective it missed.
+    out = [f"SLA missed on tier {s.tier}: {'; '.join(s.misses)}" for s in sla if s.misses]
     out.extend(f"SLA not measured on tier {s.tier}: no canary probe in the period" for s in sla if s.probes == 0)
     out.extend(
         f"control {c.control_id} ({c.framework}) failing: {c.reason}" for c in controls if c.outcome is Outcome.FAIL

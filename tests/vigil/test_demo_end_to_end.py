@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,29 @@ def test_the_demo_tells_the_whole_story(demo_run: tuple[Any, str, dict[str, str]
         assert "tier standard" not in reason, reason
     assert verdicts["A1.2"]["verdict"] == "fail"
     assert "1 SLA finding(s)" in out
+
+    # Each client's signed transparency report: acme-corp's names its tier's SLA miss (one finding), globex's none,
+    # neither names the other client or its tier, and both verify offline with the published key.
+    reports = {r["client"]: r for r in result["reports"]}
+    assert sorted(reports) == ["acme-corp", "globex"]
+    assert all(r["ok"] for r in reports.values()), reports
+    acme, globex = reports["acme-corp"], reports["globex"]
+    (acme_sla,) = acme["sla"]
+    assert [f for f in acme["findings"] if f.startswith("SLA")] == [
+        f"SLA missed on tier premium: {'; '.join(acme_sla['misses'])}"
+    ]
+    assert any(miss.startswith("latency: ") for miss in acme_sla["misses"]), acme_sla
+    assert [(s["tier"], s["status"]) for s in acme["sla"]] == [("premium", "missed")]
+    assert [(s["tier"], s["status"]) for s in globex["sla"]] == [("standard", "met")]
+    assert not [f for f in globex["findings"] if f.startswith("SLA")]
+    for mine, other, other_tier in ((acme, "globex", "standard"), (globex, "acme-corp", "premium")):
+        with zipfile.ZipFile(mine["path"]) as package:
+            text = package.read("report.json").decode()
+        assert other not in text
+        assert f'"{other_tier}"' not in text
+    report_check = _vigil(env, "evidence", "verify", acme["path"], timeout=60)
+    assert report_check.returncode == 0, report_check.stdout + report_check.stderr
+    assert report_check.stdout.startswith("OK: transparency report for client acme-corp")
 
     # The printed views say the same and leave the URLs behind.
     for text in ("EDGE", "ANALYSTS", "AUDITORS", "CLIENTS", "VERIFIED", "vigil demo down"):

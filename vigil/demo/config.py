@@ -95,6 +95,11 @@ class DemoPaths:
         return self.root / "bundles"
 
     @property
+    def reports(self) -> Path:
+        """Where the demo writes each client's signed transparency report."""
+        return self.root / "reports"
+
+    @property
     def nginx_access_log(self) -> Path:
         return self.nginx / "logs" / "access.log"
 

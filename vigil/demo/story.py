@@ -20,16 +20,17 @@ from elasticsearch import Elasticsearch
 from rich.console import Console
 
 from compliance import Period, SlaAttainment, StatusReport, attainment_by_tier, load_canary_runs
+from compliance.transparency import Transparency, TransparencyReport
 from detections import Alert, AlertFilter, Detections
 from edgeauth import KeyStore
 from edgeauth.issuer import ClientExists, ClientRegistry
-from evidence import EvidenceLocker, VerificationReport
+from evidence import EvidenceArchive, EvidenceLocker, VerificationReport
 from siem import FileTail, Pipeline, RecordFormat, pipeline_status
 from vigil import keyring
 from vigil.canary.runner import CanaryReport, canary_secret, run_canary, secret_path
 from vigil.canary.tiers import CanaryDefinition, load_definitions
 from vigil.clients import elasticsearch_client, redis_client
-from vigil.compliance_runtime import build_compliance
+from vigil.compliance_runtime import build_compliance, build_transparency
 from vigil.console.registration import register_first_party
 from vigil.demo.config import SLOW_TIER, SLOW_UPSTREAM_MS, DemoConfig, DemoPaths, demo_environment
 from vigil.demo.stack import Stack
@@ -40,6 +41,15 @@ from vigil.services.process import wait_until
 from vigil.settings import VigilSettings, load_settings
 
 CLIENT_PREFIX = "storefront-app"
+
+
+@dataclass(frozen=True)
+class ClientReport:
+    """One client's signed transparency report over the demo period, as written and as verified."""
+
+    report: TransparencyReport
+    path: Path
+    verification: VerificationReport
 
 
 @dataclass
@@ -56,6 +66,7 @@ class DemoResult:
     period: Period
     sla: tuple[SlaAttainment, ...]
     verification: VerificationReport
+    reports: list[ClientReport]
     urls: dict[str, str]
     seconds: float
 
@@ -316,6 +327,10 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
     paths.bundles.mkdir(parents=True, exist_ok=True)
     bundle = archive.export_bundle(built.info.name, paths.bundles)
     verification = archive.verify(bundle)
+    console.print("writing and verifying each client's signed transparency report ...")
+    transparency = build_transparency(settings, compliance=compliance, detections=detections, archive=archive)
+    customers = sorted({client for run in canary for client in run.definition.clients})
+    reports = [client_report(transparency, archive, client, period, paths.reports) for client in customers]
     return DemoResult(
         started=started,
         traffic=report,
@@ -329,9 +344,21 @@ def run(config: DemoConfig, *, wipe: bool, console: Console) -> DemoResult:
         period=period,
         sla=sla,
         verification=verification,
+        reports=reports,
         urls=stack.urls(),
         seconds=time.monotonic() - clock,
     )
+
+
+def client_report(
+    transparency: Transparency, archive: EvidenceArchive, client: str, period: Period, folder: Path
+) -> ClientReport:
+    """The signed package written to `folder` and verified as a customer would (the published key, offline)."""
+    document = transparency.document(client, period.start, period.end, "zip", actor="vigil-demo")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / document.filename
+    path.write_bytes(document.content)
+    return ClientReport(report=document.report, path=path, verification=archive.verify(path))
 
 
 def down() -> list[str]:

@@ -7,9 +7,11 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from compliance.transparency import report_summary
 from detections import Alert
 from vigil.demo.story import DemoResult
 
@@ -148,6 +150,24 @@ def sla_view(result: DemoResult) -> Table:
     return table
 
 
+def transparency_view(result: DemoResult) -> Table:
+    """Each client's signed transparency report: its summary, where it was written, whether it verifies."""
+    table = Table(title="CLIENTS: signed transparency reports (`vigil report transparency`)", show_header=False)
+    for item in result.reports:
+        check = item.verification
+        verdict = (
+            f"[green]VERIFIED[/]: {check.files_checked} files, signed by {check.kid}"
+            if check.ok
+            else f"[red]REJECTED[/]: {'; '.join(check.problems[:3])}"
+        )
+        table.add_row(
+            escape(report_summary(item.report)),
+            f"{item.path}\n{verdict}\n(check it yourself: `vigil evidence verify {item.path.name}`; docs/trust.md)",
+        )
+    table.caption = f"{len(result.reports)} client report(s); each names only its own client"
+    return table
+
+
 def render(result: DemoResult, console: Console) -> None:
     console.print()
     console.print(edge_view(result))
@@ -159,7 +179,8 @@ def render(result: DemoResult, console: Console) -> None:
     console.print()
     console.print(sla_view(result))
     console.print()
-    # Issue 18, engineer `transparency`: the signed transparency report summary of each client goes here.
+    console.print(transparency_view(result))
+    console.print()
     services = Table(title="the services stay up (`vigil demo down` stops them)", show_header=False)
     for name, url in result.urls.items():
         services.add_row(name, url)
@@ -202,5 +223,18 @@ def summary(result: DemoResult) -> dict[str, Any]:
         },
         "sla": [s.model_dump(mode="json", exclude={"evidence"}) for s in result.sla],
         "bundle": {"path": str(result.bundle), "ok": result.verification.ok, **result.verification.model_dump()},
+        "reports": [
+            {
+                "client": item.report.client,
+                "path": str(item.path),
+                "ok": item.verification.ok,
+                "problems": item.verification.problems,
+                "tiers": list(item.report.tiers),
+                "sla": [{"tier": s.tier, "status": s.status, "misses": list(s.misses)} for s in item.report.sla],
+                "findings": list(item.report.findings),
+                "alerts": {s.level: s.alerts for s in item.report.incidents.by_severity},
+            }
+            for item in result.reports
+        ],
         "urls": result.urls,
     }
