@@ -121,7 +121,7 @@ def test_a_worker_killed_mid_way_loses_and_repeats_nothing_from_either_door(
 ) -> None:
     """rsyslog ships each line twice, through omelasticsearch into the bulk door and through omfwd into the syslog
     door; the worker is SIGKILLed with entries delivered and not acked, then restarted."""
-    lines, failures = 1500, 300
+    lines, failures = 600, 150
     pipeline = make_pipeline(chunk_records=100)
     token = edge_auth.token(["ingest:write"], client_id="rsyslog")
     exceptions = exception_log(tmp_path / "exceptions.log", failures)
