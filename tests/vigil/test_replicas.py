@@ -82,7 +82,9 @@ def test_a_bundle_built_through_one_replica_downloads_identical_through_the_othe
 def test_a_console_form_rendered_by_one_replica_posts_to_the_other(
     vigil_run: RunningVigil, redis_conn: redis.Redis
 ) -> None:
-    first, second = (vigil_run.start_app(port=port) for port in PORTS)
+    # The sign-in form that posts is the token paste (development only); the code flow's forms are the issuer's.
+    paste = {"VIGIL_CONSOLE__DEV_TOKEN_PASTE": "true"}
+    first, second = (vigil_run.start_app(port=port, **paste) for port in PORTS)
     analyst = token(redis_conn, vigil_run.namespace, ["alerts:read", "alerts:triage"], "analyst")
     with httpx.Client(base_url=first, timeout=60) as one, httpx.Client(base_url=second, timeout=60) as two:
         login = one.get("/console/login")
