@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from siem import Pipeline
 from tests.siem.conftest import shipper_port
 
 NGINX = "/usr/sbin/nginx"
@@ -209,3 +211,22 @@ def filebeat(root: Path, config: str) -> Iterator[subprocess.Popen[bytes]]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@contextmanager
+def slow_worker(pipeline: Pipeline, every: float = 0.2) -> Iterator[None]:
+    """A worker running one batch every `every` seconds: a queue with a low mark stays at it, so a shipper meets
+    429s (whole batches and single items) and its own retry has to recover."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every):
+            pipeline.run_once()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=20)

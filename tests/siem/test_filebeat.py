@@ -4,7 +4,6 @@ indexed exactly once, also while the queue answers 429 (Filebeat's own retry rec
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from elasticsearch import Elasticsearch
 
 from siem import Pipeline
 from tests.siem.conftest import served
-from tests.siem.shippers import exception_log, filebeat, nginx_access_log, wait_until
+from tests.siem.shippers import exception_log, filebeat, nginx_access_log, slow_worker, wait_until
 from tests.siem.test_bulkapi import vigil_app
 from tests.siem.test_shipper_faults import distinct, per_client
 
@@ -47,22 +46,10 @@ def test_filebeat_ships_nginx_and_exception_logs_once_through_429s(
     pipeline = make_pipeline(high_water_mark=300, chunk_records=20, batch_max_events=40)
     token = edge_auth.token(["ingest:write"], client_id="filebeat")
     exceptions = exception_log(tmp_path / "exceptions.log", failures)
-    stop = threading.Event()
-
-    def slow_worker() -> None:
-        while not stop.wait(0.2):
-            pipeline.run_once()
-
-    worker = threading.Thread(target=slow_worker, daemon=True)
     with nginx_access_log(tmp_path / "nginx", lines) as access, served(vigil_app(edge_auth, pipeline)) as url:
         config = FILEBEAT.format(access=access, exceptions=exceptions, port=url.rsplit(":", 1)[1], token=token)
-        worker.start()
-        try:
-            with filebeat(tmp_path / "filebeat", config):
-                wait_until(lambda: pipeline.stream.stats().get("received", 0) >= lines + failures, 90, "every line")
-        finally:
-            stop.set()
-            worker.join(timeout=20)
+        with slow_worker(pipeline), filebeat(tmp_path / "filebeat", config):
+            wait_until(lambda: pipeline.stream.stats().get("received", 0) >= lines + failures, 90, "every line")
     assert pipeline.stream.stats().get("rejected", 0) > 0  # the queue really refused, and Filebeat re-sent
     pipeline.drain()
     assert pipeline.stream.stats()["received"] == lines + failures

@@ -5,7 +5,6 @@ both the bulk door and the syslog door); every line is indexed exactly once."""
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from tests.siem.shippers import (
     nginx_access_log,
     omelasticsearch_ruleset,
     rsyslog,
+    slow_worker,
     wait_until,
 )
 from tests.siem.test_bulkapi import vigil_app
@@ -60,14 +60,6 @@ def test_rsyslog_retries_what_a_full_queue_refused_and_ships_every_line_once(
     pipeline = make_pipeline(high_water_mark=300, chunk_records=20, batch_max_events=40)
     token = edge_auth.token(["ingest:write"], client_id="rsyslog")
     exceptions = exception_log(tmp_path / "exceptions.log", 120)
-    stop = threading.Event()
-
-    def slow_worker() -> None:
-        # The queue stays at its mark, so whole batches and single items are answered 429 and retried by rsyslog.
-        while not stop.wait(0.2):
-            pipeline.run_once()
-
-    worker = threading.Thread(target=slow_worker, daemon=True)
     refused, errors = tmp_path / "refused.log", tmp_path / "errors.json"
     with nginx_access_log(tmp_path / "nginx", 600) as access, served(vigil_app(edge_auth, pipeline)) as url:
         shipping = {"port": url.rsplit(":", 1)[1], "token": token, "refused": refused, "errors": errors}
@@ -77,13 +69,8 @@ def test_rsyslog_retries_what_a_full_queue_refused_and_ships_every_line_once(
             + omelasticsearch_ruleset("access", "access", **shipping)
             + omelasticsearch_ruleset("errors", "exception", **shipping)
         )
-        worker.start()
-        try:
-            with rsyslog(tmp_path / "rsyslog", config):
-                wait_until(lambda: pipeline.stream.stats().get("received", 0) >= 720, 120, "every line queued")
-        finally:
-            stop.set()
-            worker.join(timeout=20)
+        with slow_worker(pipeline), rsyslog(tmp_path / "rsyslog", config):
+            wait_until(lambda: pipeline.stream.stats().get("received", 0) >= 720, 120, "every line queued")
     assert pipeline.stream.stats().get("rejected", 0) > 0  # the queue really refused, and rsyslog re-sent
     assert not refused.exists(), refused.read_text(encoding="utf-8")
     assert not errors.exists(), errors.read_text(encoding="utf-8")

@@ -4,7 +4,6 @@ access log and an exception log through both of its doors into Vigil: `syslog()`
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from elasticsearch import Elasticsearch
 
 from siem import Pipeline
 from tests.siem.conftest import served
-from tests.siem.shippers import exception_log, nginx_access_log, syslog_ng, wait_until
+from tests.siem.shippers import exception_log, nginx_access_log, slow_worker, syslog_ng, wait_until
 from tests.siem.test_bulkapi import vigil_app
 from tests.siem.test_shipper_faults import distinct, per_client
 from tests.siem.test_syslog import receiving
@@ -97,22 +96,10 @@ def test_syslog_ng_keeps_what_a_full_queue_refused_as_a_whole_and_ships_it_once(
     lines = 600
     pipeline = make_pipeline(high_water_mark=300, chunk_records=20, batch_max_events=40)
     token = edge_auth.token(["ingest:write"], client_id="syslog-ng")
-    stop = threading.Event()
-
-    def slow_worker() -> None:
-        while not stop.wait(0.2):
-            pipeline.run_once()
-
-    worker = threading.Thread(target=slow_worker, daemon=True)
     with nginx_access_log(tmp_path / "nginx", lines) as access, served(vigil_app(edge_auth, pipeline)) as url:
         config = SYSLOG_NG_FULL_QUEUE.format(access=access, http_port=url.rsplit(":", 1)[1], token=token)
-        worker.start()
-        try:
-            with syslog_ng(tmp_path / "syslog-ng", config):
-                wait_until(lambda: pipeline.stream.stats().get("received", 0) >= lines, 120, "every line queued")
-        finally:
-            stop.set()
-            worker.join(timeout=20)
+        with slow_worker(pipeline), syslog_ng(tmp_path / "syslog-ng", config):
+            wait_until(lambda: pipeline.stream.stats().get("received", 0) >= lines, 120, "every line queued")
     assert pipeline.stream.stats().get("rejected", 0) > 0  # the queue really refused, and syslog-ng re-sent
     pipeline.drain()
     assert pipeline.stream.stats()["received"] == lines
