@@ -175,9 +175,9 @@ def file_round(
 def render(rows: list[Row], events: int, rounds: int) -> str:
     return "\n".join(
         [
-            f"### shippers ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores shared with Elasticsearch, "
-            f"Redis and the other engineers' work; {events:,} nginx lines per row and round, {rounds} interleaved "
-            f"rounds, medians{', QUICK smoke run' if QUICK else ''})",
+            f"### shippers ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores shared with Elasticsearch "
+            f"and Redis, 1-min load average {os.getloadavg()[0]:.1f} at the end; {events:,} nginx lines per row and "
+            f"round, {rounds} interleaved rounds, medians{', QUICK smoke run' if QUICK else ''})",
             "",
             *table(rows),
             "",
