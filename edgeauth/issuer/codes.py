@@ -17,6 +17,8 @@ from typing import cast
 import redis
 from pydantic import BaseModel, ConfigDict
 
+from edgeauth.issuer.digest import digest
+
 MAX_CODE_CHARS = 128
 
 
@@ -63,10 +65,6 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _digest(code: str) -> str:
-    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 class AuthorizationCodeStore:
     """Codes under `{prefix}:code:*`; `reuse_memory` is how long a redeemed code is remembered as used."""
 
@@ -90,7 +88,7 @@ class AuthorizationCodeStore:
         """A new code for `record`; its nonce is remembered for the code's life, so it cannot be reused."""
         code = secrets.token_urlsafe(32)
         with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._key(_digest(code)), record.model_dump_json(), exat=record.expires_at)
+            pipe.set(self._key(digest(code)), record.model_dump_json(), exat=record.expires_at)
             if record.nonce:
                 pipe.set(self._nonce(record.client_id, record.nonce), b"1", ex=self._ttl * 2)
             pipe.execute()
@@ -107,20 +105,20 @@ class AuthorizationCodeStore:
         redemption issued) when it was redeemed before; (None, None) for an unknown, expired or foreign code."""
         if not isinstance(code, str) or not 0 < len(code) <= MAX_CODE_CHARS:
             return None, None
-        digest = _digest(code)
-        raw = cast(bytes | str | None, self._redis.get(self._key(digest)))
+        code_digest = digest(code)
+        raw = cast(bytes | str | None, self._redis.get(self._key(code_digest)))
         if raw is None:
-            issued = self._issued(self._used(digest))
+            issued = self._issued(self._used(code_digest))
             return None, issued or None
         record = AuthorizationCode.model_validate_json(raw)
         if record.client_id != client_id:
             # Another client's code: refused without consuming it (RFC 6749 4.1.3), nothing to revoke.
             return None, None
-        used = self._used(digest)
+        used = self._used(code_digest)
         with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(used, "claimed", str(int(time.time())))
             pipe.expire(used, self._reuse_memory)
-            pipe.delete(self._key(digest))
+            pipe.delete(self._key(code_digest))
             first, _expire, _deleted = pipe.execute()
         if not first:
             return None, self._issued(used)
@@ -137,4 +135,4 @@ class AuthorizationCodeStore:
         fields = {"jti": jti, "exp": str(expires_at)}
         if family is not None:
             fields |= {"family": family, "family_exp": str(family_expires_at)}
-        self._redis.hset(self._used(_digest(code)), mapping=fields)
+        self._redis.hset(self._used(digest(code)), mapping=fields)

@@ -7,7 +7,6 @@ access tokens it minted. Only SHA-256 digests of refresh tokens are stored.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 from collections.abc import Callable
@@ -15,6 +14,8 @@ from typing import Any, cast
 
 import redis
 from pydantic import BaseModel, ConfigDict
+
+from edgeauth.issuer.digest import digest
 
 MAX_REFRESH_TOKEN_CHARS = 256
 
@@ -40,10 +41,6 @@ class RefreshRecord(BaseModel):
 
     def check_client(self, client: Any) -> bool:
         return bool(self.client_id == client.get_client_id())
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class RefreshTokenStore:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
@@ -21,12 +20,10 @@ from typing import Literal, cast
 import redis
 from pydantic import BaseModel, ConfigDict
 
+from edgeauth.issuer.digest import digest
+
 MAX_ID_CHARS = 128
 Stage = Literal["password", "second_factor", "enrol", "recovery", "consent"]
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _plausible(value: object) -> bool:
@@ -88,15 +85,15 @@ class BrowserState:
             expires_at=moment + self._session_ttl,
         )
         with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"{self._prefix}:session:{_digest(cookie)}", session.model_dump_json(), exat=session.expires_at)
-            pipe.set(f"{self._prefix}:sid:{session.sid}", _digest(cookie), exat=session.expires_at)
+            pipe.set(f"{self._prefix}:session:{digest(cookie)}", session.model_dump_json(), exat=session.expires_at)
+            pipe.set(f"{self._prefix}:sid:{session.sid}", digest(cookie), exat=session.expires_at)
             pipe.execute()
         return cookie, session
 
     def session(self, cookie: str | None) -> SignInSession | None:
         if not _plausible(cookie):
             return None
-        raw = cast(bytes | str | None, self._redis.get(f"{self._prefix}:session:{_digest(cast(str, cookie))}"))
+        raw = cast(bytes | str | None, self._redis.get(f"{self._prefix}:session:{digest(cast(str, cookie))}"))
         return None if raw is None else SignInSession.model_validate_json(raw)
 
     def session_by_sid(self, sid: str) -> SignInSession | None:
@@ -134,24 +131,22 @@ class BrowserState:
         pending = PendingAuthorization(
             params=params, created_at=int(time.time() if now is None else now), csrf_secret=secrets.token_hex(16)
         )
-        self._redis.set(
-            f"{self._prefix}:pending:{_digest(pending_id)}", pending.model_dump_json(), ex=self._pending_ttl
-        )
+        self._redis.set(f"{self._prefix}:pending:{digest(pending_id)}", pending.model_dump_json(), ex=self._pending_ttl)
         return pending_id
 
     def pending(self, pending_id: object) -> PendingAuthorization | None:
         if not _plausible(pending_id):
             return None
-        raw = cast(bytes | str | None, self._redis.get(f"{self._prefix}:pending:{_digest(cast(str, pending_id))}"))
+        raw = cast(bytes | str | None, self._redis.get(f"{self._prefix}:pending:{digest(cast(str, pending_id))}"))
         return None if raw is None else PendingAuthorization.model_validate_json(raw)
 
     def update(self, pending_id: str, pending: PendingAuthorization) -> None:
         self._redis.set(
-            f"{self._prefix}:pending:{_digest(pending_id)}", pending.model_dump_json(), keepttl=True, xx=True
+            f"{self._prefix}:pending:{digest(pending_id)}", pending.model_dump_json(), keepttl=True, xx=True
         )
 
     def finish(self, pending_id: str) -> None:
-        self._redis.delete(f"{self._prefix}:pending:{_digest(pending_id)}")
+        self._redis.delete(f"{self._prefix}:pending:{digest(pending_id)}")
 
     @staticmethod
     def csrf_token(pending: PendingAuthorization, browser: str) -> str:
@@ -167,7 +162,7 @@ class BrowserState:
     # -- consents --------------------------------------------------------------------------------------------
 
     def _consent_key(self, subject: str) -> str:
-        return f"{self._prefix}:consent:{_digest(subject)}"
+        return f"{self._prefix}:consent:{digest(subject)}"
 
     def consented(self, subject: str, client_id: str, scopes: set[str]) -> bool:
         raw = cast(bytes | str | None, self._redis.hget(self._consent_key(subject), client_id))

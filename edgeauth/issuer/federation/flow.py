@@ -21,7 +21,6 @@ failure with the reason (`domain_not_allowed`, `no_role`, `upstream_refused`, ..
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 import time
@@ -36,6 +35,7 @@ from edgeauth.audit import AuditSink
 from edgeauth.errors import KeyStoreError
 from edgeauth.issuer.accounts import Account
 from edgeauth.issuer.authority import Issuer
+from edgeauth.issuer.digest import digest
 from edgeauth.issuer.federation.errors import (
     FederationError,
     FlowExpired,
@@ -58,10 +58,6 @@ START_PATH = "/oauth/federation/{name}/start"
 #: Authentication methods of a federated sign-in when the upstream names none (RFC 8176 has no word for it).
 FEDERATED_AMR = "fed"
 MAX_CALLBACK_PARAM = 4096
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Flow(BaseModel):
@@ -137,9 +133,9 @@ class Federation:
             raise FlowExpired()
         state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
         url = provider.authorization_url(state=state, nonce=nonce, code_verifier=verifier)
-        flow = Flow(upstream=name, pending_id=pending_id, nonce=nonce, code_verifier=verifier, binding=_digest(binding))
+        flow = Flow(upstream=name, pending_id=pending_id, nonce=nonce, code_verifier=verifier, binding=digest(binding))
         self._redis.set(
-            f"{self._prefix}:flow:{_digest(state)}", flow.model_dump_json(), ex=self.settings.federation.flow_ttl
+            f"{self._prefix}:flow:{digest(state)}", flow.model_dump_json(), ex=self.settings.federation.flow_ttl
         )
         return url
 
@@ -153,13 +149,13 @@ class Federation:
         state = query.get("state", "")
         if not state or len(state) > MAX_CALLBACK_PARAM:
             raise FlowExpired()
-        raw = cast(bytes | str | None, self._redis.getdel(f"{self._prefix}:flow:{_digest(state)}"))
+        raw = cast(bytes | str | None, self._redis.getdel(f"{self._prefix}:flow:{digest(state)}"))
         if raw is None:
             raise FlowExpired()
         flow = Flow.model_validate_json(raw)
         if flow.upstream != name:
             raise FlowExpired()
-        if binding is None or not hmac.compare_digest(_digest(binding[:MAX_CALLBACK_PARAM]), flow.binding):
+        if binding is None or not hmac.compare_digest(digest(binding[:MAX_CALLBACK_PARAM]), flow.binding):
             raise ForeignBrowser()
         pending = issuer.browser.pending(flow.pending_id)
         if pending is None:
@@ -237,7 +233,7 @@ class Federation:
 
     # -- the kept upstream grant ----------------------------------------------------------------------------------
     def _grant_key(self, username: str) -> str:
-        return f"{self._prefix}:grant:{_digest(username)}"
+        return f"{self._prefix}:grant:{digest(username)}"
 
     def _keep_grant(self, username: str, upstream: str, identity: UpstreamIdentity) -> None:
         if identity.refresh_token is None:
