@@ -15,13 +15,14 @@ from pydantic import SecretStr
 from starlette.requests import Request
 
 from edgeauth import CollectingAuditSink
+from edgeauth.issuer.digest import digest
 from tests.console.conftest import ANALYST, World
 from tests.console.test_http import csrf_of, signed_in
 from tests.fixtures.edgeauth import EdgeAuthHarness
 from vigil.console.errors import FormRejected, RoleRefused, SignInRequired
 from vigil.console.session import Sessions
 from vigil.console.settings import ConsoleSettings
-from vigil.console.store import SessionStore, digest
+from vigil.console.store import SessionStore
 from vigil.signin import AuthorizationRequest
 
 pytestmark = pytest.mark.integration

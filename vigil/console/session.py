@@ -25,10 +25,11 @@ from redis.exceptions import LockError
 
 from edgeauth import AuditEvent, AuditSink, ClientAddress, Principal, RequestContext, VerificationError, Verifier
 from edgeauth.edge.http import request_context
+from edgeauth.issuer.digest import digest
 from edgeauth.people import PeopleEvents
 from vigil.console.errors import FormRejected, RoleRefused, SessionBusy, SignInRequired
 from vigil.console.settings import ConsoleSettings
-from vigil.console.store import ConsoleSession, SessionStore, digest
+from vigil.console.store import ConsoleSession, SessionStore
 from vigil.signin import ProviderRefused, TokenSet
 
 # Scopes that open at least one console page; a token with none of them has nothing to see here.

@@ -25,11 +25,12 @@ from pydantic import SecretStr
 from starlette.datastructures import FormData
 
 from edgeauth import Principal
+from edgeauth.issuer.digest import digest
 from vigil.console.errors import FormRejected, NotFound, NotRegistered, RoleRefused, SignInRequired
 from vigil.console.pages import FORM_ERRORS, Pages
 from vigil.console.session import Sessions
 from vigil.console.settings import ConsoleSettings
-from vigil.console.store import ConsoleSession, SessionStore, digest
+from vigil.console.store import ConsoleSession, SessionStore
 from vigil.signin import ProviderRefused, RelyingParty, SignInError, TokenSet
 
 PREFIX = "/console"

@@ -13,7 +13,6 @@ the nearer of the two, so an abandoned session also leaves Redis on its own.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -27,14 +26,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from redis.lock import Lock
 
+from edgeauth.issuer.digest import digest
 from vigil.signin import AuthorizationRequest
 
 PENDING_SECONDS = 600  # a sign-in page left open longer than this starts over
 NONCE_BYTES = 12
-
-
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class ConsoleSession(BaseModel):
