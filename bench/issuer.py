@@ -401,13 +401,15 @@ def measure(targets: list[Target]) -> None:
         for target in targets:  # warm-up, one round's length: the JVM's JIT, connection pools, key caches
             wrk(target.token_url, scripts[target.name], 16, PLAN.seconds, target.tree, threads)
         for n in range(PLAN.rounds):
+            # A B in even rounds, B A in odd ones: neither side always meets the machine first.
+            order = targets if n % 2 == 0 else targets[::-1]
             for connections in (16, 64):
-                for target in targets:
+                for target in order:
                     result = wrk(
                         target.token_url, scripts[target.name], connections, PLAN.seconds, target.tree, threads
                     )
                     target.tokens.setdefault(connections, []).append(result)
-            for target in targets:
+            for target in order:
                 batch = target.people[n * PLAN.users_per_round : (n + 1) * PLAN.users_per_round]
                 target.sign_ins.append(sign_in_round(target, batch, PLAN.seconds))
             print(f"issuer bench: round {n + 1}/{PLAN.rounds} done", file=sys.stderr, flush=True)
